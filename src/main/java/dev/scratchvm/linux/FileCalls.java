@@ -1,0 +1,422 @@
+package dev.scratchvm.linux;
+
+import dev.scratchvm.state.KernelState.FileKind;
+import dev.scratchvm.sys.Libc;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+import static dev.scratchvm.sys.Errno.*;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * File system calls. Data moves between the host file and guest memory directly
+ * (the host kernel reads into / writes from the guest's pages); paths are resolved
+ * under the guest root; descriptors are the guest's own numbers.
+ */
+final class FileCalls {
+    private static final int IOV_MAX = 1024, STAT_SIZE = 144, STATX_SIZE = 256;
+    private static final int S_IFMT = 0170000, S_IFDIR = 0040000, S_IFCHR = 0020000;
+    private static final int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_DUPFD_CLOEXEC = 1030;
+    private static final int FD_CLOEXEC = 1;
+    private static final long TCGETS = 0x5401, TIOCGPGRP = 0x540F, TIOCGWINSZ = 0x5413;
+
+    private final GuestArgs args;
+    private final FdTable fds;
+    private final GuestRoot root;
+    private final Trace trace;
+    private final Arena arena = Arena.ofAuto();
+    private final MemorySegment iovecs = arena.allocate(16L * IOV_MAX, 8);
+    private final MemorySegment emptyPath = arena.allocateFrom("");
+    private final MemorySegment statScratch = arena.allocate(STAT_SIZE, 8);
+    private int umask = 022;
+
+    FileCalls(GuestArgs args, FdTable fds, GuestRoot root, Trace trace) {
+        this.args = args;
+        this.fds = fds;
+        this.root = root;
+        this.trace = trace;
+    }
+
+    void register(SyscallTable t) {
+        t.registerTraced(Nr.READ, "read", this::read);
+        t.registerTraced(Nr.WRITE, "write", this::write);
+        t.registerTraced(Nr.PREAD64, "pread64", this::pread);
+        t.registerTraced(Nr.PWRITE64, "pwrite64", this::pwrite);
+        t.registerTraced(Nr.READV, "readv", c -> vectored(c, false));
+        t.registerTraced(Nr.WRITEV, "writev", c -> vectored(c, true));
+        t.registerTraced(Nr.OPEN, "open", c -> open("OPEN", Libc.AT_FDCWD, c.a0(), (int) c.a1(), (int) c.a2()));
+        t.registerTraced(Nr.CREAT, "creat", c -> open("OPEN", Libc.AT_FDCWD, c.a0(),
+                Libc.O_CREAT | Libc.O_WRONLY | Libc.O_TRUNC, (int) c.a1()));
+        t.registerTraced(Nr.OPENAT, "openat", c -> open("OPENAT", (int) c.a0(), c.a1(), (int) c.a2(), (int) c.a3()));
+        t.registerTraced(Nr.CLOSE, "close", this::close);
+        t.registerTraced(Nr.LSEEK, "lseek", this::lseek);
+        t.registerTraced(Nr.FSTAT, "fstat", c -> fstat(c.fd(), c.a1()));
+        t.registerTraced(Nr.STAT, "stat", c -> statPath(Libc.AT_FDCWD, c.a0(), c.a1(), 0));
+        t.registerTraced(Nr.LSTAT, "lstat", c -> statPath(Libc.AT_FDCWD, c.a0(), c.a1(), Libc.AT_SYMLINK_NOFOLLOW));
+        t.registerTraced(Nr.NEWFSTATAT, "newfstatat", c -> statPath((int) c.a0(), c.a1(), c.a2(), (int) c.a3()));
+        t.registerTraced(Nr.STATX, "statx", this::statx);
+        t.registerTraced(Nr.DUP, "dup", c -> dup(c.fd(), 0, false, "DUP " + c.fd()));
+        t.registerTraced(Nr.DUP2, "dup2", c -> dup2((int) c.a0(), (int) c.a1(), 0, "DUP2"));
+        t.registerTraced(Nr.DUP3, "dup3", c -> dup2((int) c.a0(), (int) c.a1(), (int) c.a2(), "DUP3"));
+        t.registerTraced(Nr.FCNTL, "fcntl", this::fcntl);
+        t.registerTraced(Nr.IOCTL, "ioctl", this::ioctl);
+        t.registerTraced(Nr.FSYNC, "fsync", c -> traced("FSYNC " + c.fd(), Libc.fsync(file(c.fd()).hostFd)));
+        t.registerTraced(Nr.FDATASYNC, "fdatasync", c -> traced("FDATASYNC " + c.fd(), Libc.fdatasync(file(c.fd()).hostFd)));
+        t.registerTraced(Nr.FTRUNCATE, "ftruncate", c -> traced("FTRUNCATE " + c.fd() + " " + c.a1(),
+                Libc.ftruncate(file(c.fd()).hostFd, c.a1())));
+        t.registerTraced(Nr.TRUNCATE, "truncate", this::truncate);
+        t.registerTraced(Nr.UNLINK, "unlink", c -> unlinkAt(Libc.AT_FDCWD, c.a0(), 0));
+        t.registerTraced(Nr.UNLINKAT, "unlinkat", c -> unlinkAt((int) c.a0(), c.a1(), (int) c.a2()));
+        t.registerTraced(Nr.RMDIR, "rmdir", c -> unlinkAt(Libc.AT_FDCWD, c.a0(), Libc.AT_REMOVEDIR));
+        t.registerTraced(Nr.MKDIR, "mkdir", c -> mkdirAt(Libc.AT_FDCWD, c.a0(), (int) c.a1()));
+        t.registerTraced(Nr.MKDIRAT, "mkdirat", c -> mkdirAt((int) c.a0(), c.a1(), (int) c.a2()));
+        t.registerTraced(Nr.RENAME, "rename", c -> renameAt(Libc.AT_FDCWD, c.a0(), Libc.AT_FDCWD, c.a1(), 0));
+        t.registerTraced(Nr.RENAMEAT, "renameat", c -> renameAt((int) c.a0(), c.a1(), (int) c.a2(), c.a3(), 0));
+        t.registerTraced(Nr.RENAMEAT2, "renameat2", c -> renameAt((int) c.a0(), c.a1(), (int) c.a2(), c.a3(), (int) c.a4()));
+        t.registerTraced(Nr.ACCESS, "access", c -> accessAt(Libc.AT_FDCWD, c.a0(), (int) c.a1(), 0));
+        t.registerTraced(Nr.FACCESSAT, "faccessat", c -> accessAt((int) c.a0(), c.a1(), (int) c.a2(), 0));
+        t.registerTraced(Nr.FACCESSAT2, "faccessat2", c -> accessAt((int) c.a0(), c.a1(), (int) c.a2(), (int) c.a3()));
+        t.registerTraced(Nr.READLINK, "readlink", c -> readlinkAt(Libc.AT_FDCWD, c.a0(), c.a1(), c.a2()));
+        t.registerTraced(Nr.READLINKAT, "readlinkat", c -> readlinkAt((int) c.a0(), c.a1(), c.a2(), c.a3()));
+        t.registerTraced(Nr.GETDENTS64, "getdents64", this::getdents);
+        t.registerTraced(Nr.GETCWD, "getcwd", this::getcwd);
+        t.registerTraced(Nr.CHDIR, "chdir", this::chdir);
+        t.register(Nr.UMASK, "umask", c -> {
+            int old = umask;
+            umask = (int) c.a0() & 0777;
+            return old;
+        });
+    }
+
+    // ---- helpers -----------------------------------------------------------------------
+
+    OpenFile file(int fd) {
+        OpenFile f = fds.file(fd);
+        if (f == null) throw new SyscallError(EBADF);
+        return f;
+    }
+
+    private long traced(String text, long result) {
+        trace.file(text, result);
+        return result;
+    }
+
+    private static boolean readable(OpenFile f) {
+        int acc = f.flags & Libc.O_ACCMODE;
+        return (f.flags & Libc.O_PATH) == 0 && (acc == Libc.O_RDONLY || acc == Libc.O_RDWR);
+    }
+
+    private static boolean writable(OpenFile f) {
+        int acc = f.flags & Libc.O_ACCMODE;
+        return (f.flags & Libc.O_PATH) == 0 && (acc == Libc.O_WRONLY || acc == Libc.O_RDWR);
+    }
+
+    /** A guest path relative to dirfd, turned into a path the root can resolve. */
+    private String pathAt(int dirfd, String path) {
+        if (path.startsWith("/") || dirfd == Libc.AT_FDCWD) return path;
+        OpenFile dir = file(dirfd);
+        if (dir.kind != FileKind.DIRECTORY) throw new SyscallError(ENOTDIR);
+        return dir.path.endsWith("/") ? dir.path + path : dir.path + "/" + path;
+    }
+
+    private static String hex(long addr) {
+        return Long.toHexString(addr);
+    }
+
+    // ---- data --------------------------------------------------------------------------
+
+    private long read(Call c) {
+        OpenFile f = file(c.fd());
+        long r = readable(f) ? Libc.read(f.hostFd, args.buffer(c.a1(), c.a2()), c.a2()) : -EBADF;
+        return traced("READ " + c.fd() + " " + hex(c.a1()) + " " + c.a2(), r);
+    }
+
+    private long write(Call c) {
+        OpenFile f = file(c.fd());
+        long r = writable(f) ? Libc.write(f.hostFd, args.buffer(c.a1(), c.a2()), c.a2()) : -EBADF;
+        return traced("WRITE " + c.fd() + " " + hex(c.a1()) + " " + c.a2(), r);
+    }
+
+    private long pread(Call c) {
+        OpenFile f = file(c.fd());
+        if (c.a3() < 0) throw new SyscallError(EINVAL);
+        long r = readable(f) ? Libc.pread(f.hostFd, args.buffer(c.a1(), c.a2()), c.a2(), c.a3()) : -EBADF;
+        return traced("PREAD " + c.fd() + " " + hex(c.a1()) + " " + c.a2() + " " + c.a3(), r);
+    }
+
+    private long pwrite(Call c) {
+        OpenFile f = file(c.fd());
+        if (c.a3() < 0) throw new SyscallError(EINVAL);
+        long r = writable(f) ? Libc.pwrite(f.hostFd, args.buffer(c.a1(), c.a2()), c.a2(), c.a3()) : -EBADF;
+        return traced("PWRITE " + c.fd() + " " + hex(c.a1()) + " " + c.a2() + " " + c.a3(), r);
+    }
+
+    /** readv/writev: the guest's iovec array is translated to host addresses, checked one by one. */
+    private long vectored(Call c, boolean write) {
+        OpenFile f = file(c.fd());
+        int count = (int) c.a2();
+        if (c.a2() < 0 || c.a2() > IOV_MAX) throw new SyscallError(EINVAL);
+        MemorySegment guestIov = args.buffer(c.a1(), 16L * count);
+        long total = 0;
+        for (int i = 0; i < count; i++) {
+            long base = guestIov.get(JAVA_LONG.withByteAlignment(1), 16L * i);
+            long len = guestIov.get(JAVA_LONG.withByteAlignment(1), 16L * i + 8);
+            if (len < 0 || (total += len) < 0) throw new SyscallError(EINVAL);
+            MemorySegment buf = args.buffer(base, len);
+            iovecs.set(JAVA_LONG, 16L * i, buf.address());
+            iovecs.set(JAVA_LONG, 16L * i + 8, len);
+        }
+        long r;
+        if (write) r = writable(f) ? Libc.writev(f.hostFd, iovecs, count) : -EBADF;
+        else r = readable(f) ? Libc.readv(f.hostFd, iovecs, count) : -EBADF;
+        return traced((write ? "WRITEV " : "READV ") + c.fd() + " " + hex(c.a1()) + " " + count, r);
+    }
+
+    private long lseek(Call c) {
+        OpenFile f = file(c.fd());
+        int whence = (int) c.a2();
+        long r = whence < 0 || whence > 4 ? -EINVAL : Libc.lseek(f.hostFd, c.a1(), whence);
+        return traced("LSEEK " + c.fd() + " " + c.a1() + " " + whence, r);
+    }
+
+    // ---- open / close / dup ------------------------------------------------------------
+
+    private long open(String name, int dirfd, long pathAddr, int flags, int mode) {
+        String guestPath = args.path(pathAddr);
+        String label = (name.equals("OPENAT") && dirfd == Libc.AT_FDCWD ? "OPEN" : name)
+                + (name.equals("OPENAT") && dirfd != Libc.AT_FDCWD ? " " + dirfd : "")
+                + " " + guestPath + " " + flags + " " + mode;
+        String path = pathAt(dirfd, guestPath);
+        int hostFd = root.open(path, flags & ~Libc.O_CLOEXEC, mode & ~umask & 07777);
+        if (hostFd < 0) return traced(label, hostFd);
+        FileKind kind = kindOf(hostFd);
+        String resolved = kind == FileKind.DEVICE && GuestRoot.isDevice(root.absolute(path)) ? root.absolute(path) : root.guestPathOf(hostFd);
+        if (resolved == null) {
+            Libc.close(hostFd);
+            return traced(label, -EACCES);
+        }
+        int fd = fds.install(new OpenFile(hostFd, kind, resolved, flags & ~Libc.O_CLOEXEC, mode), (flags & Libc.O_CLOEXEC) != 0, 0);
+        if (fd < 0) {
+            Libc.close(hostFd);
+            return traced(label, -EMFILE);
+        }
+        return traced(label, fd);
+    }
+
+    private FileKind kindOf(int hostFd) {
+        if (Libc.fstat(hostFd, statScratch) < 0) return FileKind.REGULAR;
+        int mode = statScratch.get(JAVA_INT, 24);
+        return switch (mode & S_IFMT) {
+            case S_IFDIR -> FileKind.DIRECTORY;
+            case S_IFCHR -> FileKind.DEVICE;
+            default -> FileKind.REGULAR;
+        };
+    }
+
+    private long close(Call c) {
+        return traced("CLOSE " + c.fd(), fds.close(c.fd()) ? 0 : -EBADF);
+    }
+
+    private long dup(int fd, int min, boolean cloexec, String label) {
+        OpenFile f = file(fd);
+        int n = fds.install(f, cloexec, min);
+        return traced(label, n < 0 ? -EMFILE : n);
+    }
+
+    private long dup2(int oldfd, int newfd, int flags, String name) {
+        String label = name + " " + oldfd + " " + newfd;
+        OpenFile f = file(oldfd);
+        if (newfd < 0 || newfd >= FdTable.MAX_FDS) return traced(label, -EBADF);
+        if (name.equals("DUP3") && (oldfd == newfd || (flags & ~Libc.O_CLOEXEC) != 0)) return traced(label, -EINVAL);
+        if (oldfd == newfd) return traced(label, newfd);
+        fds.installAt(newfd, f, (flags & Libc.O_CLOEXEC) != 0);
+        return traced(label, newfd);
+    }
+
+    private long fcntl(Call c) {
+        int fd = c.fd(), cmd = (int) c.a1();
+        OpenFile f = file(fd);
+        String label = "FCNTL " + fd + " " + cmd + " " + c.a2();
+        return switch (cmd) {
+            case F_DUPFD, F_DUPFD_CLOEXEC -> {
+                if (c.a2() < 0 || c.a2() >= FdTable.MAX_FDS) yield traced(label, -EINVAL);
+                yield dup(fd, (int) c.a2(), cmd == F_DUPFD_CLOEXEC, label);
+            }
+            case F_GETFD -> traced(label, fds.get(fd).closeOnExec() ? FD_CLOEXEC : 0);
+            case F_SETFD -> {
+                fds.setCloseOnExec(fd, (c.a2() & FD_CLOEXEC) != 0);
+                yield traced(label, 0);
+            }
+            case F_GETFL -> traced(label, f.flags & ~(Libc.O_CREAT | Libc.O_EXCL | Libc.O_TRUNC | Libc.O_NOCTTY));
+            case F_SETFL -> {
+                int settable = Libc.O_APPEND | Libc.O_NONBLOCK;
+                int newFlags = (f.flags & ~settable) | ((int) c.a2() & settable);
+                int r = f.isStdio() ? 0 : setHostFlags(f.hostFd, newFlags & settable);
+                if (r == 0) f.flags = newFlags;
+                yield traced(label, r);
+            }
+            default -> traced(label, -EINVAL);
+        };
+    }
+
+    private static int setHostFlags(int hostFd, int flags) {
+        return Libc.fcntl(hostFd, F_SETFL, flags);
+    }
+
+    private long ioctl(Call c) {
+        OpenFile f = file(c.fd());
+        long request = c.a1() & 0xffffffffL;
+        String label = "IOCTL " + c.fd() + " 0x" + Long.toHexString(request);
+        if (!f.isStdio() && f.kind != FileKind.DEVICE) return traced(label, -ENOTTY);
+        long size = request == TCGETS ? 36 : request == TIOCGWINSZ ? 8 : request == TIOCGPGRP ? 4 : -1;
+        if (size < 0) return traced(label, -ENOTTY);
+        return traced(label, Libc.ioctl(f.hostFd, request, args.buffer(c.a2(), size)));
+    }
+
+    // ---- metadata ----------------------------------------------------------------------
+
+    private long fstat(int fd, long buf) {
+        OpenFile f = file(fd);
+        return traced("FSTAT " + fd, Libc.fstat(f.hostFd, args.buffer(buf, STAT_SIZE)));
+    }
+
+    private long statPath(int dirfd, long pathAddr, long buf, int flags) {
+        String path = args.pathOrEmpty(pathAddr);
+        if (path.isEmpty()) {
+            if ((flags & Libc.AT_EMPTY_PATH) == 0) throw new SyscallError(ENOENT);
+            if (dirfd == Libc.AT_FDCWD) path = ".";
+            else return fstat(dirfd, buf);
+        }
+        MemorySegment out = args.buffer(buf, STAT_SIZE);
+        String label = "STAT " + path;
+        int fd = root.openPath(pathAt(dirfd, path), (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0);
+        if (fd < 0) return traced(label, fd);
+        try {
+            return traced(label, Libc.fstatat(fd, emptyPath, out, Libc.AT_EMPTY_PATH));
+        } finally {
+            Libc.close(fd);
+        }
+    }
+
+    private long statx(Call c) {
+        int dirfd = (int) c.a0(), flags = (int) c.a2(), mask = (int) c.a3();
+        String path = args.pathOrEmpty(c.a1());
+        MemorySegment out = args.buffer(c.a4(), STATX_SIZE);
+        int hostFd;
+        boolean own = false;
+        if (path.isEmpty() && (flags & Libc.AT_EMPTY_PATH) != 0 && dirfd != Libc.AT_FDCWD) {
+            hostFd = file(dirfd).hostFd;
+        } else {
+            if (path.isEmpty() && (flags & Libc.AT_EMPTY_PATH) == 0) throw new SyscallError(ENOENT);
+            hostFd = root.openPath(pathAt(dirfd, path.isEmpty() ? "." : path), (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0);
+            if (hostFd < 0) return traced("STATX " + path, hostFd);
+            own = true;
+        }
+        try {
+            int hostFlags = (flags & ~Libc.AT_SYMLINK_NOFOLLOW) | Libc.AT_EMPTY_PATH;
+            return traced("STATX " + (path.isEmpty() ? dirfd : path), Libc.statx(hostFd, emptyPath, hostFlags, mask, out));
+        } finally {
+            if (own) Libc.close(hostFd);
+        }
+    }
+
+    private long truncate(Call c) {
+        String path = args.path(c.a0());
+        int fd = root.open(path, Libc.O_WRONLY, 0);
+        if (fd < 0) return traced("TRUNCATE " + path + " " + c.a1(), fd);
+        try {
+            return traced("TRUNCATE " + path + " " + c.a1(), Libc.ftruncate(fd, c.a1()));
+        } finally {
+            Libc.close(fd);
+        }
+    }
+
+    // ---- directory entries -------------------------------------------------------------
+
+    /** Runs {@code op} on the parent directory of a path; closes it afterwards. */
+    private long withParent(int dirfd, String path, String label, java.util.function.BiFunction<Integer, MemorySegment, Long> op) {
+        Object p = root.openParent(pathAt(dirfd, path));
+        if (p instanceof Integer errno) return traced(label, errno);
+        GuestRoot.Parent parent = (GuestRoot.Parent) p;
+        try (Arena a = Arena.ofConfined()) {
+            return traced(label, op.apply(parent.dirFd(), a.allocateFrom(parent.name())));
+        } finally {
+            Libc.close(parent.dirFd());
+        }
+    }
+
+    private long unlinkAt(int dirfd, long pathAddr, int flags) {
+        String path = args.path(pathAddr);
+        if ((flags & ~Libc.AT_REMOVEDIR) != 0) throw new SyscallError(EINVAL);
+        String label = ((flags & Libc.AT_REMOVEDIR) != 0 ? "RMDIR " : "UNLINK ") + path;
+        return withParent(dirfd, path, label, (dir, name) -> (long) Libc.unlinkat(dir, name, flags));
+    }
+
+    private long mkdirAt(int dirfd, long pathAddr, int mode) {
+        String path = args.path(pathAddr);
+        return withParent(dirfd, path, "MKDIR " + path + " " + mode,
+                (dir, name) -> (long) Libc.mkdirat(dir, name, mode & ~umask & 07777));
+    }
+
+    private long renameAt(int olddirfd, long oldAddr, int newdirfd, long newAddr, int flags) {
+        String from = args.path(oldAddr), to = args.path(newAddr);
+        String label = "RENAME " + from + " " + to;
+        if (flags != 0) return traced(label, -EINVAL);
+        Object p = root.openParent(pathAt(newdirfd, to));
+        if (p instanceof Integer errno) return traced(label, errno);
+        GuestRoot.Parent target = (GuestRoot.Parent) p;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment toName = a.allocateFrom(target.name());
+            return withParent(olddirfd, from, label, (dir, name) -> (long) Libc.renameat(dir, name, target.dirFd(), toName));
+        } finally {
+            Libc.close(target.dirFd());
+        }
+    }
+
+    private long accessAt(int dirfd, long pathAddr, int mode, int flags) {
+        String path = args.path(pathAddr);
+        String label = "ACCESS " + path + " " + mode;
+        if ((mode & ~7) != 0) return traced(label, -EINVAL);
+        int fd = root.openPath(pathAt(dirfd, path), (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0);
+        if (fd < 0) return traced(label, fd);
+        try {
+            return traced(label, Libc.faccessat(fd, emptyPath, mode, Libc.AT_EMPTY_PATH | (flags & 0x200)));
+        } finally {
+            Libc.close(fd);
+        }
+    }
+
+    private long readlinkAt(int dirfd, long pathAddr, long buf, long size) {
+        String path = args.path(pathAddr);
+        if (size <= 0) throw new SyscallError(EINVAL);
+        MemorySegment out = args.buffer(buf, size);
+        return withParent(dirfd, path, "READLINK " + path, (dir, name) -> Libc.readlinkat(dir, name, out, size));
+    }
+
+    private long getdents(Call c) {
+        OpenFile f = file(c.fd());
+        if (f.kind != FileKind.DIRECTORY) return traced("GETDENTS64 " + c.fd(), -ENOTDIR);
+        return traced("GETDENTS64 " + c.fd(), Libc.getdents64(f.hostFd, args.buffer(c.a1(), c.a2()), c.a2()));
+    }
+
+    private long getcwd(Call c) {
+        byte[] cwd = (root.cwd() + "\0").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (c.a1() < cwd.length) return -ERANGE;
+        MemorySegment out = args.buffer(c.a0(), cwd.length);
+        MemorySegment.copy(cwd, 0, out, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, cwd.length);
+        return cwd.length;
+    }
+
+    private long chdir(Call c) {
+        String path = args.path(c.a0());
+        int fd = root.open(path, Libc.O_PATH | Libc.O_DIRECTORY, 0);
+        if (fd < 0) return traced("CHDIR " + path, fd);
+        String resolved = root.guestPathOf(fd);
+        Libc.close(fd);
+        if (resolved == null) return traced("CHDIR " + path, -ENOENT);
+        root.setCwd(resolved);
+        return traced("CHDIR " + path, 0);
+    }
+}

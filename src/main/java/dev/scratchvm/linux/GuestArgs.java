@@ -1,0 +1,52 @@
+package dev.scratchvm.linux;
+
+import dev.scratchvm.memory.GuestMemory;
+import dev.scratchvm.sys.Errno;
+
+import java.lang.foreign.MemorySegment;
+
+/** Checked access to guest pointers: anything outside guest memory is EFAULT. */
+final class GuestArgs {
+    static final int PATH_MAX = 4096;
+
+    private final GuestMemory memory;
+
+    GuestArgs(GuestMemory memory) {
+        this.memory = memory;
+    }
+
+    GuestMemory memory() {
+        return memory;
+    }
+
+    MemorySegment buffer(long addr, long length) {
+        if (length == 0) return MemorySegment.NULL;
+        MemorySegment s = memory.slice(addr, length);
+        if (s == null) throw new SyscallError(Errno.EFAULT);
+        return s;
+    }
+
+    String path(long addr) {
+        String p = pathOrEmpty(addr);
+        if (p.isEmpty()) throw new SyscallError(Errno.ENOENT);
+        return p;
+    }
+
+    /** A path that may legitimately be empty (with AT_EMPTY_PATH). */
+    String pathOrEmpty(long addr) {
+        if (!memory.contains(addr, 1)) throw new SyscallError(Errno.EFAULT);
+        String p = memory.cString(addr, PATH_MAX);
+        if (p == null) throw new SyscallError(memory.size() - addr < PATH_MAX ? Errno.EFAULT : Errno.ENAMETOOLONG);
+        return p;
+    }
+
+    long readLong(long addr) {
+        buffer(addr, 8);
+        return memory.readLong(addr);
+    }
+
+    void writeLong(long addr, long value) {
+        buffer(addr, 8);
+        memory.writeLong(addr, value);
+    }
+}

@@ -1,0 +1,193 @@
+package dev.scratchvm.linux;
+
+import dev.scratchvm.memory.GuestMemory;
+import dev.scratchvm.state.KernelState;
+import dev.scratchvm.state.KernelState.FdState;
+import dev.scratchvm.state.KernelState.FileFingerprint;
+import dev.scratchvm.state.KernelState.FileKind;
+import dev.scratchvm.state.KernelState.OpenFileState;
+import dev.scratchvm.sys.Errno;
+import dev.scratchvm.sys.Libc;
+
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The Linux personality the guest program talks to: a dispatch table of system call
+ * handlers over the guest's memory, address space, file descriptors and root
+ * directory. Its state is captured as a {@link KernelState} and rebuilt from one.
+ */
+public final class LinuxKernel implements AutoCloseable {
+    private final GuestArgs args;
+    private final GuestRoot root;
+    private final Trace trace;
+    private final FdTable fds = new FdTable();
+    private final AddressSpace space;
+    private final ProcessCalls process;
+    private final SyscallTable table = new SyscallTable();
+
+    private LinuxKernel(GuestMemory memory, GuestRoot root, Trace trace, CpuAccess cpu, AddressSpace space) {
+        this.args = new GuestArgs(memory);
+        this.root = root;
+        this.trace = trace;
+        this.space = space;
+        long stackSize = memory.size() - space.mmapTop() - GuestMemory.PAGE_SIZE;
+        FileCalls files = new FileCalls(args, fds, root, trace);
+        files.register(table);
+        new MemoryCalls(args, space, files, trace).register(table);
+        this.process = new ProcessCalls(args, cpu, trace, stackSize);
+        process.register(table);
+        new TimeCalls(args).register(table);
+    }
+
+    /** A fresh process: stdio on fd 0-2, break at the end of the program image. */
+    public static LinuxKernel boot(GuestMemory memory, GuestRoot root, Trace trace, CpuAccess cpu,
+                                   long imageEnd, long stackBottom) {
+        long mmapTop = stackBottom - GuestMemory.PAGE_SIZE; // one guard page below the stack
+        AddressSpace space = new AddressSpace(memory, imageEnd, imageEnd, imageEnd, mmapTop, List.of());
+        LinuxKernel kernel = new LinuxKernel(memory, root, trace, cpu, space);
+        for (int fd = 0; fd < 3; fd++) kernel.fds.installAt(fd, OpenFile.stdio(fd), false);
+        return kernel;
+    }
+
+    /** Rebuilds the kernel from saved state, re-opening every file; refuses if one is missing or changed. */
+    public static LinuxKernel restore(GuestMemory memory, GuestRoot root, Trace trace, CpuAccess cpu,
+                                      KernelState state) throws KernelRestoreException {
+        AddressSpace space = new AddressSpace(memory, state.brkStart(), state.brk(), state.mmapBase(), state.mmapTop(),
+                state.mappings());
+        LinuxKernel kernel = new LinuxKernel(memory, root, trace, cpu, space);
+        kernel.process.clearChildTid = state.clearChildTid();
+        kernel.process.robustList = state.robustList();
+        root.setCwd(state.cwd());
+        Map<Integer, OpenFile> files = new java.util.HashMap<>();
+        try {
+            for (OpenFileState f : state.files()) files.put(f.id(), reopen(root, f));
+            for (FdState fd : state.fds()) {
+                OpenFile f = files.get(fd.fileId());
+                if (f == null || fd.fd() < 0 || fd.fd() >= FdTable.MAX_FDS) {
+                    throw new KernelRestoreException("fd table refers to unknown open file " + fd.fileId());
+                }
+                kernel.fds.installAt(fd.fd(), f, fd.closeOnExec());
+            }
+        } catch (KernelRestoreException e) {
+            kernel.fds.closeAll();
+            for (OpenFile f : files.values()) if (!f.isStdio()) Libc.close(f.hostFd);
+            throw e;
+        }
+        return kernel;
+    }
+
+    private static OpenFile reopen(GuestRoot root, OpenFileState s) throws KernelRestoreException {
+        return switch (s.kind()) {
+            case STDIN -> OpenFile.stdio(0);
+            case STDOUT -> OpenFile.stdio(1);
+            case STDERR -> OpenFile.stdio(2);
+            case REGULAR, DIRECTORY, DEVICE -> {
+                // Never repeat the open's side effects: no O_CREAT, O_EXCL or O_TRUNC the second time.
+                int flags = s.flags() & ~(Libc.O_CREAT | Libc.O_EXCL | Libc.O_TRUNC);
+                int hostFd = root.open(s.path(), flags, 0);
+                if (hostFd < 0) throw new KernelRestoreException("cannot reopen " + s.path() + ": " + Libc.strerror(-hostFd));
+                try {
+                    if (s.kind() == FileKind.REGULAR) checkUnchanged(hostFd, s);
+                    if (s.kind() != FileKind.DEVICE && Libc.lseek(hostFd, s.offset(), Libc.SEEK_SET) < 0) {
+                        throw new KernelRestoreException("cannot seek " + s.path() + " to offset " + s.offset());
+                    }
+                } catch (KernelRestoreException e) {
+                    Libc.close(hostFd);
+                    throw e;
+                }
+                yield new OpenFile(hostFd, s.kind(), s.path(), s.flags(), s.mode());
+            }
+        };
+    }
+
+    private static void checkUnchanged(int hostFd, OpenFileState s) throws KernelRestoreException {
+        FileFingerprint saved = s.fingerprint(), now = FileFingerprints.of(hostFd);
+        if (saved.size() != now.size()) {
+            throw new KernelRestoreException("file " + s.path() + " changed since the VM was saved (size " + now.size()
+                    + ", expected " + saved.size() + ")");
+        }
+        if (saved.crc32c() != now.crc32c()) {
+            throw new KernelRestoreException("file " + s.path() + " changed since the VM was saved (same size, different content)");
+        }
+    }
+
+    /** Runs one system call and returns its raw result (value or -errno). */
+    public long syscall(Call call) {
+        SyscallTable.Entry entry = table.lookup(call.nr());
+        if (entry == null) {
+            trace.other("SYSCALL " + call.nr() + " (not implemented)", -Errno.ENOSYS);
+            return -Errno.ENOSYS;
+        }
+        long result;
+        try {
+            result = entry.handler().handle(call);
+        } catch (SyscallError e) {
+            result = -e.errno;
+        }
+        if (!entry.selfTraced() && trace.all()) {
+            trace.other(entry.name().toUpperCase() + " " + Long.toHexString(call.a0()) + " " + Long.toHexString(call.a1())
+                    + " " + Long.toHexString(call.a2()), result);
+        }
+        return result;
+    }
+
+    /**
+     * Captures the kernel state. Offsets and fingerprints are read from the host now, and
+     * paths are re-resolved now, so a file renamed while open is saved under its new name.
+     *
+     * @throws KernelRestoreException when a file cannot be described (e.g. deleted while open)
+     */
+    public KernelState capture() throws KernelRestoreException {
+        Map<OpenFile, Integer> ids = new IdentityHashMap<>();
+        List<OpenFileState> files = new ArrayList<>();
+        List<FdState> fdStates = new ArrayList<>();
+        for (int fd : fds.openFds()) {
+            FdTable.Slot slot = fds.get(fd);
+            OpenFile f = slot.file();
+            Integer id = ids.get(f);
+            if (id == null) {
+                id = ids.size();
+                ids.put(f, id);
+                files.add(describe(id, fd, f));
+            }
+            fdStates.add(new FdState(fd, id, slot.closeOnExec()));
+        }
+        return new KernelState(space.brkStart(), space.brk(), space.mmapBase(), space.mmapTop(), space.mappings(),
+                root.cwd(), process.clearChildTid, process.robustList, files, fdStates);
+    }
+
+    private OpenFileState describe(int id, int fd, OpenFile f) throws KernelRestoreException {
+        if (f.isStdio()) return new OpenFileState(id, f.kind, "", f.flags, 0, 0, FileFingerprint.NONE);
+        String path = f.kind == FileKind.DEVICE ? f.path : root.guestPathOf(f.hostFd);
+        if (path == null) {
+            throw new KernelRestoreException("guest fd " + fd + " (" + f.path + ") was deleted or moved outside the root while open");
+        }
+        long offset = f.kind == FileKind.DEVICE ? 0 : Libc.lseek(f.hostFd, 0, Libc.SEEK_CUR);
+        if (offset < 0) throw new KernelRestoreException("guest fd " + fd + ": cannot read its offset");
+        FileFingerprint fp = f.kind == FileKind.REGULAR ? FileFingerprints.of(f.hostFd) : FileFingerprint.NONE;
+        return new OpenFileState(id, f.kind, path, f.flags, f.mode, offset, fp);
+    }
+
+    /** Host fds of the open regular files, by guest path (for shipping file contents on migration). */
+    public Map<String, Integer> regularFiles() {
+        Map<String, Integer> out = new java.util.LinkedHashMap<>();
+        for (int fd : fds.openFds()) {
+            OpenFile f = fds.file(fd);
+            if (f.kind == FileKind.REGULAR) out.putIfAbsent(f.path, f.hostFd);
+        }
+        return out;
+    }
+
+    public GuestRoot root() {
+        return root;
+    }
+
+    /** Closes every guest fd (the VMM's own stdio stays open). */
+    @Override
+    public void close() {
+        fds.closeAll();
+    }
+}

@@ -1,0 +1,146 @@
+package dev.scratchvm.linux;
+
+import dev.scratchvm.sys.Libc;
+
+import java.lang.foreign.MemorySegment;
+
+import static dev.scratchvm.sys.Errno.*;
+
+/** Process identity, TLS, limits, signals (accepted, never delivered), randomness, uname. */
+final class ProcessCalls {
+    private static final int ARCH_SET_GS = 0x1001, ARCH_SET_FS = 0x1002, ARCH_GET_FS = 0x1003, ARCH_GET_GS = 0x1004;
+    private static final int RLIMIT_STACK = 3, RLIMIT_NOFILE = 7, RLIM_NLIMITS = 16;
+    private static final long RLIM_INFINITY = -1;
+
+    private final GuestArgs args;
+    private final CpuAccess cpu;
+    private final Trace trace;
+    private final long stackSize;
+    long clearChildTid;
+    long robustList;
+
+    ProcessCalls(GuestArgs args, CpuAccess cpu, Trace trace, long stackSize) {
+        this.args = args;
+        this.cpu = cpu;
+        this.trace = trace;
+        this.stackSize = stackSize;
+    }
+
+    void register(SyscallTable t) {
+        t.register(Nr.GETPID, "getpid", c -> Libc.getpid());
+        t.register(Nr.GETTID, "gettid", c -> Libc.getpid());
+        t.register(Nr.GETPPID, "getppid", c -> 0);
+        t.register(Nr.GETUID, "getuid", c -> Libc.ids()[0]);
+        t.register(Nr.GETEUID, "geteuid", c -> Libc.ids()[1]);
+        t.register(Nr.GETGID, "getgid", c -> Libc.ids()[2]);
+        t.register(Nr.GETEGID, "getegid", c -> Libc.ids()[3]);
+        t.registerTraced(Nr.ARCH_PRCTL, "arch_prctl", this::archPrctl);
+        t.registerTraced(Nr.SET_TID_ADDRESS, "set_tid_address", c -> {
+            clearChildTid = c.a0();
+            return traced("SET_TID_ADDRESS " + Long.toHexString(c.a0()), Libc.getpid());
+        });
+        t.register(Nr.SET_ROBUST_LIST, "set_robust_list", c -> {
+            if (c.a1() != 24) return -EINVAL;
+            robustList = c.a0();
+            return 0;
+        });
+        t.register(Nr.PRLIMIT64, "prlimit64", this::prlimit);
+        t.register(Nr.GETRLIMIT, "getrlimit", c -> getrlimit((int) c.a0(), c.a1()));
+        t.register(Nr.GETRANDOM, "getrandom", c -> {
+            if ((c.a2() & ~7) != 0) return -EINVAL;
+            return Libc.getrandom(args.buffer(c.a0(), c.a1()), c.a1(), (int) c.a2());
+        });
+        t.register(Nr.UNAME, "uname", c -> Libc.uname(args.buffer(c.a0(), 6 * 65)));
+        t.register(Nr.RT_SIGACTION, "rt_sigaction", this::sigaction);
+        t.register(Nr.RT_SIGPROCMASK, "rt_sigprocmask", c -> {
+            if (c.a2() != 0) args.buffer(c.a2(), 8).fill((byte) 0);
+            return 0;
+        });
+        t.register(Nr.SIGALTSTACK, "sigaltstack", c -> {
+            if (c.a1() != 0) args.buffer(c.a1(), 24).fill((byte) 0);
+            return 0;
+        });
+        t.register(Nr.SCHED_YIELD, "sched_yield", c -> 0);
+        t.register(Nr.SCHED_GETAFFINITY, "sched_getaffinity", c -> {
+            if (c.a1() < 8) return -EINVAL;
+            MemorySegment mask = args.buffer(c.a2(), 8);
+            mask.fill((byte) 0);
+            mask.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 0, (byte) 1); // one vCPU
+            return 8;
+        });
+        t.register(Nr.FUTEX, "futex", c -> -ENOSYS);
+        t.register(Nr.RSEQ, "rseq", c -> -ENOSYS);
+    }
+
+    private long traced(String text, long result) {
+        trace.other(text, result);
+        return result;
+    }
+
+    private long archPrctl(Call c) {
+        int code = (int) c.a0();
+        String label = "ARCH_PRCTL 0x" + Integer.toHexString(code) + " " + Long.toHexString(c.a1());
+        long r = switch (code) {
+            case ARCH_SET_FS -> {
+                if (!canonical(c.a1())) yield -EPERM;
+                cpu.setFsBase(c.a1());
+                yield 0;
+            }
+            case ARCH_SET_GS -> {
+                if (!canonical(c.a1())) yield -EPERM;
+                cpu.setGsBase(c.a1());
+                yield 0;
+            }
+            case ARCH_GET_FS -> {
+                args.writeLong(c.a1(), cpu.fsBase());
+                yield 0;
+            }
+            case ARCH_GET_GS -> {
+                args.writeLong(c.a1(), cpu.gsBase());
+                yield 0;
+            }
+            default -> -EINVAL;
+        };
+        return traced(label, r);
+    }
+
+    private static boolean canonical(long addr) {
+        return addr >= 0 && addr < (1L << 47);
+    }
+
+    private long[] limit(int resource) {
+        return switch (resource) {
+            case RLIMIT_STACK -> new long[]{stackSize, stackSize};
+            case RLIMIT_NOFILE -> new long[]{FdTable.MAX_FDS, FdTable.MAX_FDS};
+            default -> new long[]{RLIM_INFINITY, RLIM_INFINITY};
+        };
+    }
+
+    private long prlimit(Call c) {
+        int pid = (int) c.a0(), resource = (int) c.a1();
+        if (pid != 0 && pid != Libc.getpid()) return -ESRCH;
+        if (resource < 0 || resource >= RLIM_NLIMITS) return -EINVAL;
+        if (c.a2() != 0) return -EPERM; // limits are fixed by the VMM
+        if (c.a3() != 0) {
+            long[] l = limit(resource);
+            args.writeLong(c.a3(), l[0]);
+            args.writeLong(c.a3() + 8, l[1]);
+        }
+        return 0;
+    }
+
+    private long getrlimit(int resource, long addr) {
+        if (resource < 0 || resource >= RLIM_NLIMITS) return -EINVAL;
+        long[] l = limit(resource);
+        args.writeLong(addr, l[0]);
+        args.writeLong(addr + 8, l[1]);
+        return 0;
+    }
+
+    private long sigaction(Call c) {
+        long signal = c.a0();
+        if (signal < 1 || signal > 64 || signal == 9 || signal == 19) return -EINVAL;
+        if (c.a2() != 0) args.buffer(c.a2(), 32).fill((byte) 0); // the old action: SIG_DFL
+        return 0;
+    }
+}

@@ -1,0 +1,33 @@
+package dev.scratchvm.linux;
+
+/** System call handlers indexed by x86-64 Linux syscall number. */
+final class SyscallTable {
+    /** A handler returns the raw result: a value, or -errno. */
+    @FunctionalInterface
+    interface Handler {
+        long handle(Call call);
+    }
+
+    /** {@code selfTraced}: the handler prints its own trace line (file calls, in the lab's format). */
+    record Entry(String name, Handler handler, boolean selfTraced) {
+    }
+
+    private final Entry[] entries = new Entry[512];
+
+    void register(int nr, String name, Handler handler) {
+        add(nr, new Entry(name, handler, false));
+    }
+
+    void registerTraced(int nr, String name, Handler handler) {
+        add(nr, new Entry(name, handler, true));
+    }
+
+    private void add(int nr, Entry entry) {
+        if (entries[nr] != null) throw new IllegalStateException("syscall " + nr + " registered twice");
+        entries[nr] = entry;
+    }
+
+    Entry lookup(long nr) {
+        return nr >= 0 && nr < entries.length ? entries[(int) nr] : null;
+    }
+}

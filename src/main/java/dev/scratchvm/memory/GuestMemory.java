@@ -1,0 +1,153 @@
+package dev.scratchvm.memory;
+
+import dev.scratchvm.sys.Libc;
+import dev.scratchvm.sys.NativeException;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.util.BitSet;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+
+/**
+ * Guest physical memory: one anonymous host mapping registered with KVM at guest
+ * address 0. Guest pages are identity-mapped, so a guest virtual address is an
+ * offset into this mapping. Every access on the guest's behalf goes through
+ * {@link #slice}, which refuses anything outside the guest-owned range.
+ */
+public final class GuestMemory implements AutoCloseable {
+    public static final int PAGE_SIZE = 4096;
+    private static final int MADV_DONTNEED = 4;
+
+    private final MemorySegment mem;
+    private final long guestBase;
+    /** Pages whose content comes from a file mapping (a restored image), not anonymous memory. */
+    private final BitSet fileBacked = new BitSet();
+
+    private GuestMemory(MemorySegment mem, long guestBase) {
+        this.mem = mem;
+        this.guestBase = guestBase;
+    }
+
+    /**
+     * Maps {@code size} bytes of zeroed, lazily allocated memory. Only pages the guest
+     * (or the VMM on its behalf) touches ever take host memory.
+     *
+     * @param guestBase lowest address the guest program may pass to system calls; below
+     *                  it live the page tables and descriptor tables, which only the VMM writes
+     */
+    public static GuestMemory allocate(long size, long guestBase) {
+        long addr = Libc.mmap(0, size, Libc.PROT_READ | Libc.PROT_WRITE,
+                Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE, -1, 0);
+        if (addr < 0) throw new NativeException("mmap of " + (size >> 20) + " MiB guest memory", (int) -addr);
+        return new GuestMemory(MemorySegment.ofAddress(addr).reinterpret(size), guestBase);
+    }
+
+    /** The whole mapping, for KVM registration and image I/O. */
+    public MemorySegment segment() {
+        return mem;
+    }
+
+    public long size() {
+        return mem.byteSize();
+    }
+
+    public long guestBase() {
+        return guestBase;
+    }
+
+    /** True when [addr, addr+len) lies in guest-owned memory. */
+    public boolean contains(long addr, long len) {
+        return len >= 0 && addr >= guestBase && addr <= mem.byteSize() && len <= mem.byteSize() - addr;
+    }
+
+    /** The guest range [addr, addr+len), or null when any of it is outside guest memory (EFAULT). */
+    public MemorySegment slice(long addr, long len) {
+        return contains(addr, len) ? mem.asSlice(addr, len) : null;
+    }
+
+    /**
+     * Reads a NUL-terminated string of at most {@code max} bytes; null when it is not
+     * entirely inside guest memory or has no terminator within {@code max}.
+     */
+    public String cString(long addr, int max) {
+        if (!contains(addr, 1)) return null;
+        long limit = Math.min(max, mem.byteSize() - addr);
+        for (long i = 0; i < limit; i++) {
+            if (mem.get(JAVA_BYTE, addr + i) == 0) {
+                return new String(mem.asSlice(addr, i).toArray(JAVA_BYTE), StandardCharsets.UTF_8);
+            }
+        }
+        return null;
+    }
+
+    /** Length of the NUL-terminated string at addr including the NUL, or -1. */
+    public long cStringLength(long addr, int max) {
+        if (!contains(addr, 1)) return -1;
+        long limit = Math.min(max, mem.byteSize() - addr);
+        for (long i = 0; i < limit; i++) if (mem.get(JAVA_BYTE, addr + i) == 0) return i + 1;
+        return -1;
+    }
+
+    public long readLong(long addr) {
+        return mem.get(JAVA_LONG_UNALIGNED, addr);
+    }
+
+    public void writeLong(long addr, long value) {
+        mem.set(JAVA_LONG_UNALIGNED, addr, value);
+    }
+
+    public void write(long addr, byte[] bytes) {
+        MemorySegment.copy(bytes, 0, mem, JAVA_BYTE, addr, bytes.length);
+    }
+
+    /**
+     * Makes a page-aligned range read as zero again and gives its host memory back.
+     * Pages restored from an image mapping would fall back to the file's content on
+     * MADV_DONTNEED, so those are cleared by hand.
+     */
+    public void discard(long addr, long len) {
+        long first = addr / PAGE_SIZE, end = (addr + len + PAGE_SIZE - 1) / PAGE_SIZE;
+        long runStart = first;
+        for (long p = first; p <= end; p++) {
+            boolean boundary = p == end || fileBacked.get((int) p);
+            if (boundary) {
+                if (p > runStart) Libc.madvise(mem.address() + runStart * PAGE_SIZE, (p - runStart) * PAGE_SIZE, MADV_DONTNEED);
+                if (p < end) mem.asSlice(p * PAGE_SIZE, PAGE_SIZE).fill((byte) 0);
+                runStart = p + 1;
+            }
+        }
+    }
+
+    /** Records that pages [firstPage, firstPage+count) are now backed by a file mapping. */
+    public void markFileBacked(long firstPage, long count) {
+        fileBacked.set((int) firstPage, (int) (firstPage + count));
+    }
+
+    /**
+     * Which pages may hold non-zero data: those the host has resident (mincore) plus those
+     * mapped from an image. Pages outside this set have never been touched and read as zero,
+     * so saving can skip them without reading them.
+     */
+    public BitSet pagesInUse() {
+        long pages = mem.byteSize() / PAGE_SIZE;
+        BitSet used = (BitSet) fileBacked.clone();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment vec = arena.allocate(pages);
+            int r = Libc.mincore(mem.address(), mem.byteSize(), vec);
+            if (r < 0) {
+                used.set(0, (int) pages);
+                return used;
+            }
+            for (long p = 0; p < pages; p++) if ((vec.get(JAVA_BYTE, p) & 1) != 0) used.set((int) p);
+        }
+        return used;
+    }
+
+    @Override
+    public void close() {
+        Libc.munmap(mem.address(), mem.byteSize());
+    }
+}

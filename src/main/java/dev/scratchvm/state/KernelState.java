@@ -1,0 +1,74 @@
+package dev.scratchvm.state;
+
+import java.util.List;
+
+/**
+ * What the VMM's Linux personality knows about the guest process that is not in
+ * guest memory or the vCPU: program break, mappings, where file access is confined,
+ * and the open files.
+ *
+ * @param brkStart      lowest program break (end of the loaded ELF image)
+ * @param brk           current program break
+ * @param mmapBase      lowest address the anonymous-mmap allocator may hand out
+ * @param mmapTop       highest address (exclusive) of the mmap area
+ * @param mappings      live anonymous mappings made by the guest
+ * @param cwd           guest's working directory, as a path inside the root ("/" = the root)
+ * @param clearChildTid address registered by set_tid_address
+ * @param robustList    address registered by set_robust_list
+ * @param files         open file descriptions, shared by the fds that refer to them
+ * @param fds           the guest's file descriptor table
+ */
+public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings,
+                          String cwd, long clearChildTid, long robustList,
+                          List<OpenFileState> files, List<FdState> fds) {
+
+    public KernelState {
+        mappings = List.copyOf(mappings);
+        files = List.copyOf(files);
+        fds = List.copyOf(fds);
+    }
+
+    /** An anonymous mapping made by mmap. */
+    public record Mapping(long start, long length, int prot) {
+    }
+
+    /** What kind of host object an open file description stands for. */
+    public enum FileKind {
+        /** The VMM's own standard input/output/error (fd 0, 1, 2 of the VMM process). */
+        STDIN, STDOUT, STDERR,
+        /** A regular file under the guest root, re-opened by path. */
+        REGULAR,
+        /** A directory under the guest root (e.g. opened for getdents or as a dirfd). */
+        DIRECTORY,
+        /** /dev/null and friends: character devices re-opened by path. */
+        DEVICE
+    }
+
+    /**
+     * An open file description (what POSIX calls the object an fd refers to): shared by
+     * dup'd descriptors, so they share one offset.
+     *
+     * @param id          identifier referenced by {@link FdState#fileId()}
+     * @param kind        what it is
+     * @param path        path inside the guest root, as resolved at open time ("" for stdio)
+     * @param flags       Linux open flags as the guest passed them (O_ACCMODE, O_APPEND, ...)
+     * @param mode        creation mode the guest passed
+     * @param offset      current file offset
+     * @param fingerprint what the file looked like when the state was captured
+     */
+    public record OpenFileState(int id, FileKind kind, String path, int flags, int mode, long offset,
+                                FileFingerprint fingerprint) {
+    }
+
+    /**
+     * Identity of a file's content at capture time, checked before it is re-opened.
+     * Content is compared by checksum, not just size and time.
+     */
+    public record FileFingerprint(long size, long mtimeNanos, int crc32c) {
+        public static final FileFingerprint NONE = new FileFingerprint(-1, 0, 0);
+    }
+
+    /** One slot of the fd table. */
+    public record FdState(int fd, int fileId, boolean closeOnExec) {
+    }
+}

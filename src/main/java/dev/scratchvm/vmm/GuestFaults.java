@@ -1,0 +1,66 @@
+package dev.scratchvm.vmm;
+
+import dev.scratchvm.boot.BootLayout;
+import dev.scratchvm.kvm.Vcpu;
+import dev.scratchvm.memory.GuestMemory;
+
+import java.lang.foreign.MemorySegment;
+
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * Turns a CPU exception taken by the guest program into a report. The IDT's stubs
+ * run on the VMM's ring-0 stack and tell the VMM the vector; the CPU left the
+ * faulting rip (and an error code for some vectors) on that stack.
+ */
+final class GuestFaults {
+    private static final String[] NAMES = {"divide error (#DE)", "debug (#DB)", "NMI", "breakpoint (#BP)",
+            "overflow (#OF)", "bound range (#BR)", "invalid opcode (#UD)", "device not available (#NM)",
+            "double fault (#DF)", "coprocessor segment overrun", "invalid TSS (#TS)", "segment not present (#NP)",
+            "stack fault (#SS)", "general protection fault (#GP)", "page fault (#PF)", "reserved",
+            "x87 floating-point error (#MF)", "alignment check (#AC)", "machine check (#MC)",
+            "SIMD floating-point error (#XM)", "virtualization exception (#VE)", "control protection (#CP)"};
+    private static final long ERROR_CODE_VECTORS = (1L << 8) | (1L << 10) | (1L << 11) | (1L << 12) | (1L << 13)
+            | (1L << 14) | (1L << 17) | (1L << 21) | (1L << 29) | (1L << 30);
+    private static final long RAX = 0, RSP = 48;
+
+    private GuestFaults() {
+    }
+
+    static Outcome describe(GuestMemory memory, MemorySegment regs, Vcpu vcpu, boolean verbose) {
+        int vector = (int) (regs.get(JAVA_LONG, RAX) & 0xff);
+        long rsp = regs.get(JAVA_LONG, RSP);
+        boolean hasError = vector < 32 && (ERROR_CODE_VECTORS >> vector & 1) != 0;
+        long frame = hasError ? rsp + 8 : rsp;
+        String where = "";
+        if (frame >= BootLayout.FAULT_STACK && frame + 8 <= BootLayout.FAULT_STACK_TOP) {
+            where = " at rip 0x" + Long.toHexString(memory.readLong(frame));
+        }
+        String name = vector < NAMES.length ? NAMES[vector] : "exception " + vector;
+        StringBuilder reason = new StringBuilder("guest crashed: ").append(name).append(where);
+        if (vector == 14) {
+            long cr2 = vcpu.getSregs().cr2();
+            reason.append(" accessing 0x").append(Long.toHexString(cr2));
+            if (cr2 < BootLayout.GUEST_BASE && cr2 < 0x1000) reason.append(" (NULL pointer dereference)");
+        }
+        if (verbose) reason.append('\n').append(registers(vcpu));
+        int signal = switch (vector) {
+            case 0, 16, 19 -> Signals.SIGFPE;
+            case 1, 3 -> Signals.SIGTRAP;
+            case 6 -> Signals.SIGILL;
+            case 17 -> Signals.SIGBUS;
+            default -> Signals.SIGSEGV;
+        };
+        return new Outcome.Killed(signal, reason.toString());
+    }
+
+    /** A register dump for --verbose. */
+    static String registers(Vcpu vcpu) {
+        var r = vcpu.getRegs();
+        var s = vcpu.getSregs();
+        return String.format("  rip=%016x rsp=%016x rflags=%016x%n  rax=%016x rbx=%016x rcx=%016x rdx=%016x%n"
+                        + "  rsi=%016x rdi=%016x rbp=%016x r8 =%016x%n  cs=%04x ss=%04x cr0=%x cr2=%x cr3=%x cr4=%x efer=%x fs.base=%x",
+                r.rip(), r.rsp(), r.rflags(), r.rax(), r.rbx(), r.rcx(), r.rdx(), r.rsi(), r.rdi(), r.rbp(), r.r8(),
+                s.cs().selector(), s.ss().selector(), s.cr0(), s.cr2(), s.cr3(), s.cr4(), s.efer(), s.fs().base());
+    }
+}

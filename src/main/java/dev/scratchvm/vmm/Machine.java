@@ -1,0 +1,281 @@
+package dev.scratchvm.vmm;
+
+import dev.scratchvm.boot.BootLayout;
+import dev.scratchvm.boot.ElfException;
+import dev.scratchvm.boot.ElfImage;
+import dev.scratchvm.boot.LongMode;
+import dev.scratchvm.boot.ProgramLoader;
+import dev.scratchvm.kvm.Kvm;
+import dev.scratchvm.kvm.Vcpu;
+import dev.scratchvm.kvm.Vm;
+import dev.scratchvm.kvm.VmExit;
+import dev.scratchvm.linux.Call;
+import dev.scratchvm.linux.CpuAccess;
+import dev.scratchvm.linux.GuestRoot;
+import dev.scratchvm.linux.KernelRestoreException;
+import dev.scratchvm.linux.LinuxKernel;
+import dev.scratchvm.memory.GuestMemory;
+import dev.scratchvm.state.MachineState;
+import dev.scratchvm.state.MemoryState;
+import dev.scratchvm.state.VcpuState;
+import dev.scratchvm.state.VcpuState.CpuidEntry;
+import dev.scratchvm.state.VcpuState.Xcr;
+
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * One micro-VM: a KVM VM with one vCPU, its guest memory, and the Linux personality
+ * serving the program's system calls. {@link #run()} drives the vCPU until the program
+ * exits, asks to be saved, or faults; {@link #capture()} and {@link #restore} are the
+ * two halves of the persist pattern.
+ */
+public final class Machine implements AutoCloseable {
+    /** System call number of the guest's SAVE request (guest/include/scratchvm.h). */
+    public static final long SYS_SAVE = 0x5c00;
+    private static final int SYS_EXIT = 60, SYS_EXIT_GROUP = 231, SYS_KILL = 62, SYS_TGKILL = 234, SYS_TKILL = 200;
+    // Offsets of kvm_regs fields inside the sync-register block.
+    private static final long RAX = 0, RCX = 16, RDX = 24, RSI = 32, RDI = 40, RSP = 48, R8 = 64, R9 = 72,
+            R10 = 80, R11 = 88, RIP = 128, RFLAGS = 136;
+
+    private final Kvm kvm;
+    private final Vm vm;
+    private final Vcpu vcpu;
+    private final GuestMemory memory;
+    private final MachineConfig config;
+    private final List<CpuidEntry> cpuid;
+    private final List<Integer> msrs;
+    private LinuxKernel kernel;
+    private final MemorySegment regs;
+
+    private Machine(Kvm kvm, Vm vm, Vcpu vcpu, GuestMemory memory, MachineConfig config, List<CpuidEntry> cpuid) {
+        this.kvm = kvm;
+        this.vm = vm;
+        this.vcpu = vcpu;
+        this.memory = memory;
+        this.config = config;
+        this.cpuid = cpuid;
+        this.msrs = VcpuStates.savableMsrs(kvm);
+        this.regs = vcpu.syncRegs();
+        if (kvm.checkExtension(Kvm.CAP_SYNC_REGS) == 0) throw new IllegalStateException("KVM lacks KVM_CAP_SYNC_REGS");
+        vcpu.setValidSyncRegs(Vcpu.SYNC_REGS);
+    }
+
+    /** Creates a VM and loads a program into it; the vCPU is ready at the ELF entry point in ring 3. */
+    public static Machine boot(MachineConfig config, ElfImage elf, List<String> argv, List<String> env, String execfn,
+                               byte[] random16) throws ElfException {
+        Kvm kvm = Kvm.open();
+        GuestMemory memory = null;
+        Vm vm = null;
+        try {
+            memory = GuestMemory.allocate(config.memorySize(), BootLayout.GUEST_BASE);
+            vm = kvm.createVm();
+            vm.setUserMemoryRegion(0, 0, memory.segment());
+            Vcpu vcpu = vm.createVcpu(0);
+            List<CpuidEntry> cpuid = kvm.supportedCpuid();
+            Machine m = new Machine(kvm, vm, vcpu, memory, config, cpuid);
+            m.setUpCpu();
+            int[] ids = dev.scratchvm.sys.Libc.ids();
+            long stackSize = Math.min(8L << 20, config.memorySize() / 8) & ~0xfffL;
+            var program = ProgramLoader.load(memory, elf, argv, env, execfn, random16,
+                    new ProgramLoader.ProcessIdentity(ids[0], ids[1], ids[2], ids[3], CpuFeatures.hwcap(cpuid)), stackSize);
+            m.kernel = LinuxKernel.boot(memory, GuestRoot.open(config.root()), config.trace(), m.new Cpu(),
+                    program.imageEnd(), program.stackBottom());
+            vcpu.setRegs(VcpuState.Registers.atEntry(program.entry(), program.stackPointer()));
+            return m;
+        } catch (RuntimeException | ElfException e) {
+            if (vm != null) vm.close();
+            if (memory != null) memory.close();
+            kvm.close();
+            throw e;
+        }
+    }
+
+    private void setUpCpu() {
+        LongMode.writeTables(memory);
+        vcpu.setCpuid(cpuid);
+        vcpu.setSregs(LongMode.sregs(vcpu.getSregs()));
+        vcpu.setXcrs(List.of(new Xcr(0, CpuFeatures.xcr0(cpuid))));
+        vcpu.setMsrs(LongMode.syscallMsrs());
+    }
+
+    /** Supplies guest memory contents on restore (from an image file or a migration stream). */
+    @FunctionalInterface
+    public interface MemoryLoader {
+        void load(GuestMemory memory) throws Exception;
+    }
+
+    /** Thrown by {@link #restore} with a one-line reason; nothing is left running. */
+    public static final class RestoreException extends Exception {
+        public RestoreException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Rebuilds a machine from saved state. CPU compatibility is checked first; files are
+     * re-opened last, after everything else succeeded. The vCPU does not run until
+     * {@link #run()} is called.
+     */
+    public static Machine restore(MachineConfig config, MachineState state, MemoryLoader loader) throws RestoreException {
+        Kvm kvm = Kvm.open();
+        GuestMemory memory = null;
+        Vm vm = null;
+        try {
+            List<String> missing = CpuFeatures.missing(state.vcpu().cpuid(), state.vcpu().xcrs(), kvm.supportedCpuid());
+            if (!missing.isEmpty()) {
+                throw new RestoreException("this host's CPU lacks features the saved VM uses: " + String.join(", ", missing));
+            }
+            memory = GuestMemory.allocate(state.memory().size(), BootLayout.GUEST_BASE);
+            loader.load(memory);
+            vm = kvm.createVm();
+            vm.setUserMemoryRegion(0, 0, memory.segment());
+            Vcpu vcpu = vm.createVcpu(0);
+            Machine m = new Machine(kvm, vm, vcpu, memory, config, state.vcpu().cpuid());
+            VcpuStates.restore(vcpu, state.vcpu());
+            m.kernel = LinuxKernel.restore(memory, GuestRoot.open(config.root()), config.trace(), m.new Cpu(), state.kernel());
+            return m;
+        } catch (RestoreException e) {
+            cleanUp(kvm, vm, memory);
+            throw e;
+        } catch (KernelRestoreException e) {
+            cleanUp(kvm, vm, memory);
+            throw new RestoreException(e.getMessage());
+        } catch (Exception e) {
+            cleanUp(kvm, vm, memory);
+            throw new RestoreException(e.getMessage() == null ? e.toString() : e.getMessage());
+        }
+    }
+
+    private static void cleanUp(Kvm kvm, Vm vm, GuestMemory memory) {
+        if (vm != null) vm.close();
+        if (memory != null) memory.close();
+        kvm.close();
+    }
+
+    public GuestMemory memory() {
+        return memory;
+    }
+
+    public LinuxKernel kernel() {
+        return kernel;
+    }
+
+    /** Runs the guest until it exits, requests SAVE, or can no longer run. */
+    public Outcome run() {
+        while (true) {
+            VmExit exit = vcpu.run();
+            switch (exit) {
+                case VmExit.Io io when io.port() == BootLayout.SYSCALL_PORT && fromSyscallStub() -> {
+                    Outcome o = syscall();
+                    if (o != null) return o;
+                }
+                case VmExit.Io io when io.port() == BootLayout.EXCEPTION_PORT -> {
+                    return GuestFaults.describe(memory, regs, vcpu, config.verbose());
+                }
+                case VmExit.Interrupted i -> {
+                }
+                default -> {
+                    return new Outcome.Failed(exit.describe() + " at rip 0x" + Long.toHexString(regs.get(JAVA_LONG, RIP))
+                            + (config.verbose() ? "\n" + GuestFaults.registers(vcpu) : ""));
+                }
+            }
+        }
+    }
+
+    private boolean fromSyscallStub() {
+        long rip = regs.get(JAVA_LONG, RIP);
+        return rip == BootLayout.SYSCALL_ENTRY || rip == BootLayout.SYSCALL_ENTRY + 2;
+    }
+
+    /** Serves one system call; null means "keep running". */
+    private Outcome syscall() {
+        long nr = regs.get(JAVA_LONG, RAX);
+        if (nr == SYS_EXIT_GROUP || nr == SYS_EXIT) {
+            int status = (int) (regs.get(JAVA_LONG, RDI) & 0xff);
+            config.trace().event("EXIT " + status);
+            return new Outcome.Exited(status);
+        }
+        if (nr == SYS_SAVE) {
+            // The resumed guest sees SAVE return 0. Completing the exit now makes the state consistent.
+            complete(0);
+            vcpu.completePendingExit();
+            return new Outcome.SaveRequested();
+        }
+        if ((nr == SYS_KILL || nr == SYS_TGKILL || nr == SYS_TKILL) && signalsSelf(nr)) {
+            int signal = (int) (nr == SYS_TGKILL ? regs.get(JAVA_LONG, RDX) : regs.get(JAVA_LONG, RSI));
+            if (signal > 0 && signal < 65) return new Outcome.Killed(signal, "the program raised " + Signals.name(signal));
+        }
+        Call call = new Call(nr, regs.get(JAVA_LONG, RDI), regs.get(JAVA_LONG, RSI), regs.get(JAVA_LONG, RDX),
+                regs.get(JAVA_LONG, R10), regs.get(JAVA_LONG, R8), regs.get(JAVA_LONG, R9));
+        complete(kernel.syscall(call));
+        return null;
+    }
+
+    private boolean signalsSelf(long nr) {
+        long pid = regs.get(JAVA_LONG, RDI);
+        long self = dev.scratchvm.sys.Libc.getpid();
+        return pid == self || pid == 0 || (nr == SYS_TKILL && pid == self);
+    }
+
+    /** Returns from the guest's SYSCALL as SYSRET would: rax = result, rip = rcx, rflags = r11. */
+    private void complete(long result) {
+        regs.set(JAVA_LONG, RAX, result);
+        regs.set(JAVA_LONG, RIP, regs.get(JAVA_LONG, RCX));
+        regs.set(JAVA_LONG, RFLAGS, regs.get(JAVA_LONG, R11));
+        vcpu.markSyncRegsDirty(Vcpu.SYNC_REGS);
+    }
+
+    /**
+     * After a SAVE that could not be completed: the guest continues here, and its SAVE
+     * returns {@code -errno} instead of 0.
+     */
+    public void failSave(int errno) {
+        vcpu.setRegs(vcpu.getRegs().withRax(-errno));
+    }
+
+    /** Captures the whole machine; only valid while stopped at a SAVE request. */
+    public MachineState capture() throws KernelRestoreException {
+        VcpuState cpu = VcpuStates.capture(vcpu, msrs, cpuid);
+        return new MachineState(cpu, new MemoryState(memory.size(), GuestMemory.PAGE_SIZE), kernel.capture());
+    }
+
+    /** FS/GS base access for arch_prctl, through KVM_GET/SET_SREGS (rare: once at start-up). */
+    private final class Cpu implements CpuAccess {
+        @Override
+        public long fsBase() {
+            return vcpu.getSregs().fs().base();
+        }
+
+        @Override
+        public void setFsBase(long base) {
+            var s = vcpu.getSregs();
+            vcpu.setSregs(s.withFs(s.fs().withBase(base)));
+        }
+
+        @Override
+        public long gsBase() {
+            return vcpu.getSregs().gs().base();
+        }
+
+        @Override
+        public void setGsBase(long base) {
+            var s = vcpu.getSregs();
+            vcpu.setSregs(s.withGs(s.gs().withBase(base)));
+        }
+    }
+
+    @Override
+    public void close() {
+        if (kernel != null) {
+            kernel.close();
+            kernel.root().close();
+        }
+        vcpu.close();
+        vm.close();
+        memory.close();
+        kvm.close();
+    }
+}
