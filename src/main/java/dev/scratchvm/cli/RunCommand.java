@@ -4,7 +4,6 @@ import dev.scratchvm.boot.ElfException;
 import dev.scratchvm.boot.ElfImage;
 import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.MachineConfig;
-import dev.scratchvm.vmm.Outcome;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -31,6 +30,9 @@ final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--env", paramLabel = "K=V", description = "Environment variable for the program (repeatable).")
     List<String> env = new ArrayList<>();
+
+    @Option(names = "--image", paramLabel = "FILE", description = "Where SAVE writes the VM (default: ${DEFAULT-VALUE}).")
+    Path image = Path.of("vm.img");
 
     @Parameters(index = "0", paramLabel = "PROGRAM", description = "Static ELF executable.")
     Path program;
@@ -62,7 +64,7 @@ final class RunCommand implements Callable<Integer> {
         new SecureRandom().nextBytes(random);
         MachineConfig config = vm.config(memory, "");
         try (Machine machine = Machine.boot(config, elf, argv, env, program.toString(), random)) {
-            return Session.finish(machine, machine.run(), config);
+            return Session.run(machine, new ImageTarget(image, config.trace(), vm.verbose), config.trace().prefix());
         }
     }
 }

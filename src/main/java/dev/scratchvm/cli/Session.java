@@ -1,29 +1,35 @@
 package dev.scratchvm.cli;
 
 import dev.scratchvm.vmm.Machine;
-import dev.scratchvm.vmm.MachineConfig;
 import dev.scratchvm.vmm.Outcome;
 
-/** What happens when a guest run ends, shared by run, restore and serve. */
+/** Drives a machine to its end and turns the outcome into an exit code; shared by run, restore and serve. */
 final class Session {
+    /** Exit code when the VMM itself gave up on the VM (EX_SOFTWARE). */
+    static final int VM_FAILED = 70;
+
     private Session() {
     }
 
-    static int finish(Machine machine, Outcome outcome, MachineConfig config) {
-        return switch (outcome) {
-            case Outcome.Exited e -> e.status();
-            case Outcome.Killed k -> {
-                System.err.println("scratchvm: " + k.reason());
-                yield k.exitCode();
+    static int run(Machine machine, SaveTarget saveTarget, String prefix) {
+        while (true) {
+            Outcome outcome = machine.run();
+            switch (outcome) {
+                case Outcome.Exited e -> {
+                    return e.status();
+                }
+                case Outcome.Killed k -> {
+                    System.err.println(prefix + "scratchvm: " + k.reason());
+                    return k.exitCode();
+                }
+                case Outcome.Failed f -> {
+                    System.err.println(prefix + "scratchvm: " + f.reason());
+                    return VM_FAILED;
+                }
+                case Outcome.SaveRequested s -> {
+                    if (saveTarget.save(machine)) return 0;
+                }
             }
-            case Outcome.Failed f -> {
-                System.err.println("scratchvm: " + f.reason());
-                yield 70;
-            }
-            case Outcome.SaveRequested s -> {
-                System.err.println("scratchvm: SAVE is not supported yet");
-                yield 70;
-            }
-        };
+        }
     }
 }

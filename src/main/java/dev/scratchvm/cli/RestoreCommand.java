@@ -1,0 +1,66 @@
+package dev.scratchvm.cli;
+
+import dev.scratchvm.image.ImageException;
+import dev.scratchvm.image.ImageReader;
+import dev.scratchvm.image.PageMap;
+import dev.scratchvm.vmm.Machine;
+import dev.scratchvm.vmm.MachineConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** {@code scratchvm restore [FILE]}: resume a saved VM in this new VMM. */
+@Command(name = "restore", description = "Resume a VM saved in an image file; exit with the guest's status.")
+final class RestoreCommand implements Callable<Integer> {
+    @Mixin
+    VmOptions vm;
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "FILE", description = "Image file (default: vm.img).")
+    Path image = Path.of("vm.img");
+
+    @Option(names = "--image", paramLabel = "FILE", description = "Where a later SAVE writes (default: the image restored from).")
+    Path saveTo;
+
+    @Option(names = "--memory-mode", paramLabel = "map|copy",
+            description = "map: map the image's pages copy-on-write (lazy); copy: copy them in (default: ${DEFAULT-VALUE}).")
+    String memoryMode = "map";
+
+    @Override
+    public Integer call() throws Exception {
+        ImageReader.Mode mode = switch (memoryMode) {
+            case "map" -> ImageReader.Mode.MAP;
+            case "copy" -> ImageReader.Mode.COPY;
+            default -> throw new IllegalArgumentException("--memory-mode must be map or copy, not '" + memoryMode + "'");
+        };
+        MachineConfig config = vm.config(0, "");
+        Machine machine = restore(image, config, mode);
+        System.err.println(config.trace().prefix() + "RESTORE OPERATION");
+        try (machine) {
+            return Session.run(machine, new ImageTarget(saveTo != null ? saveTo : image, config.trace(), vm.verbose),
+                    config.trace().prefix());
+        }
+    }
+
+    /** Validates the whole image, then builds the machine from it; nothing runs yet. */
+    static Machine restore(Path image, MachineConfig config, ImageReader.Mode mode) throws ImageException, Machine.RestoreException {
+        long start = System.nanoTime();
+        try (ImageReader reader = ImageReader.open(image)) {
+            Machine machine = Machine.restore(config, reader.state(), memory -> {
+                reader.restoreMemory(memory.segment(), mode);
+                if (mode == ImageReader.Mode.MAP) {
+                    PageMap map = reader.pageMap();
+                    for (PageMap.Run run : map.runs()) memory.markFileBacked(run.firstPage(), run.pageCount());
+                }
+            });
+            if (config.verbose()) {
+                System.err.printf("%srestored %s (%s) in %.2f ms%n", config.trace().prefix(), image, mode,
+                        (System.nanoTime() - start) / 1e6);
+            }
+            return machine;
+        }
+    }
+}
