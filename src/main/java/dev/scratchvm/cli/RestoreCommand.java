@@ -41,7 +41,7 @@ final class RestoreCommand implements Callable<Integer> {
         System.err.println(config.trace().prefix() + "RESTORE OPERATION");
         try (machine) {
             return Session.run(machine, new ImageTarget(saveTo != null ? saveTo : image, config.trace(), vm.verbose),
-                    config.trace().prefix());
+                    config.trace().prefix(), vm.verbose);
         }
     }
 

@@ -64,7 +64,7 @@ final class RunCommand implements Callable<Integer> {
         new SecureRandom().nextBytes(random);
         MachineConfig config = vm.config(memory, "");
         try (Machine machine = Machine.boot(config, elf, argv, env, program.toString(), random)) {
-            return Session.run(machine, new ImageTarget(image, config.trace(), vm.verbose), config.trace().prefix());
+            return Session.run(machine, new ImageTarget(image, config.trace(), vm.verbose), config.trace().prefix(), vm.verbose);
         }
     }
 }

@@ -11,9 +11,10 @@ final class Session {
     private Session() {
     }
 
-    static int run(Machine machine, SaveTarget saveTarget, String prefix) {
+    static int run(Machine machine, SaveTarget saveTarget, String prefix, boolean verbose) {
         while (true) {
             Outcome outcome = machine.run();
+            if (verbose) reportStart(machine, prefix);
             switch (outcome) {
                 case Outcome.Exited e -> {
                     return e.status();
@@ -27,9 +28,22 @@ final class Session {
                     return VM_FAILED;
                 }
                 case Outcome.SaveRequested s -> {
+                    verbose = false; // report the start only once
                     if (saveTarget.save(machine)) return 0;
                 }
             }
+        }
+    }
+
+    /** Launch (as stamped by the launcher) to the guest's first instruction in this VMM. */
+    private static void reportStart(Machine machine, String prefix) {
+        String launch = System.getenv("SCRATCHVM_LAUNCH_NS");
+        if (launch == null || machine.firstEntryEpochNanos() == 0) return;
+        try {
+            double ms = (machine.firstEntryEpochNanos() - Long.parseLong(launch.trim())) / 1e6;
+            System.err.printf("%slaunch to first guest instruction: %.1f ms%n", prefix, ms);
+        } catch (NumberFormatException ignored) {
+            // not stamped by our launcher
         }
     }
 }

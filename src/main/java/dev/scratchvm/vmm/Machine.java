@@ -49,6 +49,8 @@ public final class Machine implements AutoCloseable {
     private final List<Integer> msrs;
     private LinuxKernel kernel;
     private final MemorySegment regs;
+    /** Wall-clock time (ns since the epoch) of the first KVM_RUN, for start-up measurements. */
+    private long firstEntryEpochNanos;
 
     private Machine(Kvm kvm, Vm vm, Vcpu vcpu, GuestMemory memory, MachineConfig config, List<CpuidEntry> cpuid) {
         this.kvm = kvm;
@@ -155,6 +157,11 @@ public final class Machine implements AutoCloseable {
         kvm.close();
     }
 
+    /** When the guest first ran in this VMM (ns since the epoch), or 0 if it has not yet. */
+    public long firstEntryEpochNanos() {
+        return firstEntryEpochNanos;
+    }
+
     public GuestMemory memory() {
         return memory;
     }
@@ -165,6 +172,10 @@ public final class Machine implements AutoCloseable {
 
     /** Runs the guest until it exits, requests SAVE, or can no longer run. */
     public Outcome run() {
+        if (firstEntryEpochNanos == 0) {
+            java.time.Instant now = java.time.Instant.now();
+            firstEntryEpochNanos = now.getEpochSecond() * 1_000_000_000L + now.getNano();
+        }
         while (true) {
             VmExit exit = vcpu.run();
             switch (exit) {
