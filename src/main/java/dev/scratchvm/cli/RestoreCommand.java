@@ -1,10 +1,9 @@
 package dev.scratchvm.cli;
 
-import dev.scratchvm.image.ImageException;
 import dev.scratchvm.image.ImageReader;
-import dev.scratchvm.image.PageMap;
 import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.MachineConfig;
+import dev.scratchvm.vmm.Snapshots;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -45,22 +44,13 @@ final class RestoreCommand implements Callable<Integer> {
         }
     }
 
-    /** Validates the whole image, then builds the machine from it; nothing runs yet. */
-    static Machine restore(Path image, MachineConfig config, ImageReader.Mode mode) throws ImageException, Machine.RestoreException {
+    private static Machine restore(Path image, MachineConfig config, ImageReader.Mode mode) throws Exception {
         long start = System.nanoTime();
-        try (ImageReader reader = ImageReader.open(image)) {
-            Machine machine = Machine.restore(config, reader.state(), memory -> {
-                reader.restoreMemory(memory.segment(), mode);
-                if (mode == ImageReader.Mode.MAP) {
-                    PageMap map = reader.pageMap();
-                    for (PageMap.Run run : map.runs()) memory.markFileBacked(run.firstPage(), run.pageCount());
-                }
-            });
-            if (config.verbose()) {
-                System.err.printf("%srestored %s (%s) in %.2f ms%n", config.trace().prefix(), image, mode,
-                        (System.nanoTime() - start) / 1e6);
-            }
-            return machine;
+        Machine machine = Snapshots.restore(image, config, mode);
+        if (config.verbose()) {
+            System.err.printf("%srestored %s (%s) in %.2f ms%n", config.trace().prefix(), image, mode,
+                    (System.nanoTime() - start) / 1e6);
         }
+        return machine;
     }
 }

@@ -43,17 +43,17 @@ public final class LinuxKernel implements AutoCloseable {
     }
 
     /** A fresh process: stdio on fd 0-2, break at the end of the program image. */
-    public static LinuxKernel boot(GuestMemory memory, GuestRoot root, Trace trace, CpuAccess cpu,
+    public static LinuxKernel boot(GuestMemory memory, GuestRoot root, Trace trace, CpuAccess cpu, Stdio stdio,
                                    long imageEnd, long stackBottom) {
         long mmapTop = stackBottom - GuestMemory.PAGE_SIZE; // one guard page below the stack
         AddressSpace space = new AddressSpace(memory, imageEnd, imageEnd, imageEnd, mmapTop, List.of());
         LinuxKernel kernel = new LinuxKernel(memory, root, trace, cpu, space);
-        for (int fd = 0; fd < 3; fd++) kernel.fds.installAt(fd, OpenFile.stdio(fd), false);
+        for (int fd = 0; fd < 3; fd++) kernel.fds.installAt(fd, OpenFile.stdio(fd, stdio), false);
         return kernel;
     }
 
     /** Rebuilds the kernel from saved state, re-opening every file; refuses if one is missing or changed. */
-    public static LinuxKernel restore(GuestMemory memory, GuestRoot root, Trace trace, CpuAccess cpu,
+    public static LinuxKernel restore(GuestMemory memory, GuestRoot root, Trace trace, CpuAccess cpu, Stdio stdio,
                                       KernelState state) throws KernelRestoreException {
         AddressSpace space = new AddressSpace(memory, state.brkStart(), state.brk(), state.mmapBase(), state.mmapTop(),
                 state.mappings());
@@ -63,7 +63,7 @@ public final class LinuxKernel implements AutoCloseable {
         root.setCwd(state.cwd());
         Map<Integer, OpenFile> files = new java.util.HashMap<>();
         try {
-            for (OpenFileState f : state.files()) files.put(f.id(), reopen(root, f));
+            for (OpenFileState f : state.files()) files.put(f.id(), reopen(root, stdio, f));
             for (FdState fd : state.fds()) {
                 OpenFile f = files.get(fd.fileId());
                 if (f == null || fd.fd() < 0 || fd.fd() >= FdTable.MAX_FDS) {
@@ -79,11 +79,11 @@ public final class LinuxKernel implements AutoCloseable {
         return kernel;
     }
 
-    private static OpenFile reopen(GuestRoot root, OpenFileState s) throws KernelRestoreException {
+    private static OpenFile reopen(GuestRoot root, Stdio stdio, OpenFileState s) throws KernelRestoreException {
         return switch (s.kind()) {
-            case STDIN -> OpenFile.stdio(0);
-            case STDOUT -> OpenFile.stdio(1);
-            case STDERR -> OpenFile.stdio(2);
+            case STDIN -> OpenFile.stdio(0, stdio);
+            case STDOUT -> OpenFile.stdio(1, stdio);
+            case STDERR -> OpenFile.stdio(2, stdio);
             case REGULAR, DIRECTORY, DEVICE -> {
                 // Never repeat the open's side effects: no O_CREAT, O_EXCL or O_TRUNC the second time.
                 int flags = s.flags() & ~(Libc.O_CREAT | Libc.O_EXCL | Libc.O_TRUNC);

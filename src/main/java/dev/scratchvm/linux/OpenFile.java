@@ -24,13 +24,13 @@ final class OpenFile {
         this.mode = mode;
     }
 
-    static OpenFile stdio(int fd) {
-        FileKind kind = switch (fd) {
-            case 0 -> FileKind.STDIN;
-            case 1 -> FileKind.STDOUT;
-            default -> FileKind.STDERR;
+    /** The guest's fd 0, 1 or 2, backed by the host fd {@code stdio} assigns to it. */
+    static OpenFile stdio(int fd, Stdio stdio) {
+        return switch (fd) {
+            case 0 -> new OpenFile(stdio.in(), FileKind.STDIN, "", Libc.O_RDONLY, 0);
+            case 1 -> new OpenFile(stdio.out(), FileKind.STDOUT, "", Libc.O_WRONLY, 0);
+            default -> new OpenFile(stdio.err(), FileKind.STDERR, "", Libc.O_WRONLY, 0);
         };
-        return new OpenFile(fd, kind, "", fd == 0 ? Libc.O_RDONLY : Libc.O_WRONLY, 0);
     }
 
     boolean isStdio() {

@@ -83,7 +83,7 @@ public final class Machine implements AutoCloseable {
             long stackSize = Math.min(8L << 20, config.memorySize() / 8) & ~0xfffL;
             var program = ProgramLoader.load(memory, elf, argv, env, execfn, random16,
                     new ProgramLoader.ProcessIdentity(ids[0], ids[1], ids[2], ids[3], CpuFeatures.hwcap(cpuid)), stackSize);
-            m.kernel = LinuxKernel.boot(memory, GuestRoot.open(config.root()), config.trace(), m.new Cpu(),
+            m.kernel = LinuxKernel.boot(memory, GuestRoot.open(config.root()), config.trace(), m.new Cpu(), config.stdio(),
                     program.imageEnd(), program.stackBottom());
             vcpu.setRegs(VcpuState.Registers.atEntry(program.entry(), program.stackPointer()));
             return m;
@@ -137,7 +137,8 @@ public final class Machine implements AutoCloseable {
             Vcpu vcpu = vm.createVcpu(0);
             Machine m = new Machine(kvm, vm, vcpu, memory, config, state.vcpu().cpuid());
             VcpuStates.restore(vcpu, state.vcpu());
-            m.kernel = LinuxKernel.restore(memory, GuestRoot.open(config.root()), config.trace(), m.new Cpu(), state.kernel());
+            m.kernel = LinuxKernel.restore(memory, GuestRoot.open(config.root()), config.trace(), m.new Cpu(), config.stdio(),
+                    state.kernel());
             return m;
         } catch (RestoreException e) {
             cleanUp(kvm, vm, memory);

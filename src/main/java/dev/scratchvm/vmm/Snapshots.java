@@ -1,0 +1,52 @@
+package dev.scratchvm.vmm;
+
+import dev.scratchvm.image.ImageException;
+import dev.scratchvm.image.ImageReader;
+import dev.scratchvm.image.ImageWriter;
+import dev.scratchvm.image.PageMap;
+import dev.scratchvm.linux.KernelRestoreException;
+import dev.scratchvm.state.MachineState;
+
+import java.nio.file.Path;
+import java.util.BitSet;
+
+/** Machine to image file and back: the two operations behind SAVE and {@code scratchvm restore}. */
+public final class Snapshots {
+    private Snapshots() {
+    }
+
+    /** What a save did; times in nanoseconds. */
+    public record SaveStats(long captureNanos, ImageWriter.Result write, long totalNanos) {
+    }
+
+    /**
+     * Captures a machine stopped at SAVE and writes it durably to {@code image}. Only pages
+     * the guest may have touched are read (resident or image-backed), and zero pages are not
+     * stored, so the cost follows what the guest used, not the configured memory size.
+     */
+    public static SaveStats save(Machine machine, Path image) throws KernelRestoreException, ImageException {
+        long start = System.nanoTime();
+        MachineState state = machine.capture();
+        long captured = System.nanoTime();
+        BitSet inUse = machine.memory().pagesInUse();
+        ImageWriter.Result result = ImageWriter.write(image, state, machine.memory().segment(), page -> inUse.get((int) page));
+        return new SaveStats(captured - start, result, System.nanoTime() - start);
+    }
+
+    /**
+     * Validates the whole image, then builds a paused machine from it. Nothing about the
+     * guest runs, and no guest file is touched, unless every check passed.
+     */
+    public static Machine restore(Path image, MachineConfig config, ImageReader.Mode mode)
+            throws ImageException, Machine.RestoreException {
+        try (ImageReader reader = ImageReader.open(image)) {
+            return Machine.restore(config, reader.state(), memory -> {
+                reader.restoreMemory(memory.segment(), mode);
+                if (mode == ImageReader.Mode.MAP) {
+                    // Those pages now read from the file: saving and discarding must know.
+                    for (PageMap.Run run : reader.pageMap().runs()) memory.markFileBacked(run.firstPage(), run.pageCount());
+                }
+            });
+        }
+    }
+}
