@@ -1,6 +1,9 @@
 package dev.scratchvm.boot;
 
+import dev.scratchvm.kvm.Vcpu;
 import dev.scratchvm.memory.GuestMemory;
+import dev.scratchvm.state.VcpuState.CpuidEntry;
+import dev.scratchvm.state.VcpuState.Xcr;
 import dev.scratchvm.state.VcpuState.DescriptorTable;
 import dev.scratchvm.state.VcpuState.Msr;
 import dev.scratchvm.state.VcpuState.Segment;
@@ -93,6 +96,18 @@ public final class LongMode {
             m.writeLong(gate, low);
             m.writeLong(gate + 8, stub >>> 32);
         }
+    }
+
+    /**
+     * Puts a fresh vCPU into 64-bit ring 3: CPUID passed through, long-mode special
+     * registers, XCR0 for every state component the host supports, SYSCALL MSRs. The
+     * tables must already be in memory ({@link #writeTables}).
+     */
+    public static void configure(Vcpu vcpu, List<CpuidEntry> cpuid, long xcr0) {
+        vcpu.setCpuid(cpuid);
+        vcpu.setSregs(sregs(vcpu.getSregs()));
+        vcpu.setXcrs(List.of(new Xcr(0, xcr0)));
+        vcpu.setMsrs(syscallMsrs());
     }
 
     /** Special registers for 64-bit ring 3 with paging, SSE and XSAVE enabled. */

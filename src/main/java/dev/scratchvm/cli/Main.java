@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** Entry point: {@code scratchvm COMMAND ...}. */
 @Command(name = "scratchvm", mixinStandardHelpOptions = true, version = "scratchvm 0.1.0",
         description = "A micro VMM on Linux KVM: runs a static x86-64 Linux program in a VM that can be saved, restored and migrated.",
-        subcommands = {RunCommand.class, RestoreCommand.class, InspectCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {RunCommand.class, RestoreCommand.class, InspectCommand.class, DemoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {
         System.exit(execute(args));

@@ -14,7 +14,10 @@ final class Session {
     static int run(Machine machine, SaveTarget saveTarget, String prefix, boolean verbose) {
         while (true) {
             Outcome outcome = machine.run();
-            if (verbose) reportStart(machine, prefix);
+            if (verbose) {
+                reportStart(machine, prefix);
+                reportMemory(machine, prefix);
+            }
             switch (outcome) {
                 case Outcome.Exited e -> {
                     return e.status();
@@ -44,6 +47,19 @@ final class Session {
             System.err.printf("%slaunch to first guest instruction: %.1f ms%n", prefix, ms);
         } catch (NumberFormatException ignored) {
             // not stamped by our launcher
+        }
+    }
+
+    /** The VMM's resident memory next to the part of it that is guest memory. */
+    private static void reportMemory(Machine machine, String prefix) {
+        try {
+            long rssKb = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status")).stream()
+                    .filter(l -> l.startsWith("VmRSS:")).map(l -> l.replaceAll("[^0-9]", "")).mapToLong(Long::parseLong)
+                    .findFirst().orElse(0);
+            double guest = machine.memory().residentBytes() / (double) (1 << 20);
+            System.err.printf("%sVMM RSS %.1f MiB, guest memory resident %.1f MiB%n", prefix, rssKb / 1024.0, guest);
+        } catch (java.io.IOException ignored) {
+            // no /proc: nothing to report
         }
     }
 }

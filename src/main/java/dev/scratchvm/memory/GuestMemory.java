@@ -3,7 +3,12 @@ package dev.scratchvm.memory;
 import dev.scratchvm.sys.Libc;
 import dev.scratchvm.sys.NativeException;
 
-import java.lang.foreign.Arena;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.BitSet;
@@ -127,21 +132,44 @@ public final class GuestMemory implements AutoCloseable {
     }
 
     /**
-     * Which pages may hold non-zero data: those the host has resident (mincore) plus those
-     * mapped from an image. Pages outside this set have never been touched and read as zero,
-     * so saving can skip them without reading them.
+     * Which pages may hold non-zero data: those the host has populated (present in RAM or
+     * swapped out, from /proc/self/pagemap) plus those mapped from an image. Pages outside
+     * this set were never touched and read as zero, so saving can skip them without
+     * reading them (which would fault them in).
      */
     public BitSet pagesInUse() {
-        long pages = mem.byteSize() / PAGE_SIZE;
-        BitSet used = (BitSet) fileBacked.clone();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment vec = arena.allocate(pages);
-            int r = Libc.mincore(mem.address(), mem.byteSize(), vec);
-            if (r < 0) {
-                used.set(0, (int) pages);
-                return used;
+        BitSet used = populatedPages();
+        used.or(fileBacked);
+        return used;
+    }
+
+    /** Bytes of guest memory the host currently holds in RAM for this VM. */
+    public long residentBytes() {
+        return populatedPages().cardinality() * (long) PAGE_SIZE;
+    }
+
+    private static final long PAGEMAP_PRESENT = 1L << 63, PAGEMAP_SWAPPED = 1L << 62;
+
+    /** Pages with a page-table entry (present or swapped); every page when pagemap is unreadable. */
+    private BitSet populatedPages() {
+        int pages = (int) (mem.byteSize() / PAGE_SIZE);
+        BitSet used = new BitSet(pages);
+        int chunkPages = 1 << 16;
+        try (FileChannel pagemap = FileChannel.open(Path.of("/proc/self/pagemap"), StandardOpenOption.READ)) {
+            ByteBuffer buf = ByteBuffer.allocateDirect(chunkPages * 8).order(ByteOrder.nativeOrder());
+            for (int first = 0; first < pages; first += chunkPages) {
+                int count = Math.min(chunkPages, pages - first);
+                buf.clear().limit(count * 8);
+                long offset = (mem.address() / PAGE_SIZE + first) * 8;
+                while (buf.hasRemaining()) {
+                    if (pagemap.read(buf, offset + buf.position()) < 0) throw new IOException("short pagemap read");
+                }
+                for (int i = 0; i < count; i++) {
+                    if ((buf.getLong(i * 8) & (PAGEMAP_PRESENT | PAGEMAP_SWAPPED)) != 0) used.set(first + i);
+                }
             }
-            for (long p = 0; p < pages; p++) if ((vec.get(JAVA_BYTE, p) & 1) != 0) used.set((int) p);
+        } catch (IOException e) {
+            used.set(0, pages); // cannot tell: assume everything is in use
         }
         return used;
     }

@@ -19,7 +19,6 @@ import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.MemoryState;
 import dev.scratchvm.state.VcpuState;
 import dev.scratchvm.state.VcpuState.CpuidEntry;
-import dev.scratchvm.state.VcpuState.Xcr;
 
 import java.lang.foreign.MemorySegment;
 import java.util.List;
@@ -97,10 +96,7 @@ public final class Machine implements AutoCloseable {
 
     private void setUpCpu() {
         LongMode.writeTables(memory);
-        vcpu.setCpuid(cpuid);
-        vcpu.setSregs(LongMode.sregs(vcpu.getSregs()));
-        vcpu.setXcrs(List.of(new Xcr(0, CpuFeatures.xcr0(cpuid))));
-        vcpu.setMsrs(LongMode.syscallMsrs());
+        LongMode.configure(vcpu, cpuid, CpuFeatures.xcr0(cpuid));
     }
 
     /** Supplies guest memory contents on restore (from an image file or a migration stream). */

@@ -1,0 +1,122 @@
+package dev.scratchvm.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The benchmark suite behind {@code scratchvm bench}: every figure is the median of
+ * repeated runs, printed next to a floor measured in the same run on the same machine.
+ */
+public final class Bench {
+    /** How much to do: the quick profile only proves the suite still runs. */
+    public record Profile(boolean quick, int rounds, int syscalls, int startRuns) {
+        public static Profile of(boolean quick) {
+            return quick ? new Profile(true, 2, 1000, 1) : new Profile(false, 5, 20000, 5);
+        }
+    }
+
+    private final Profile profile;
+    private final Path home;
+    private final Path work;
+    private final List<Result> results = new ArrayList<>();
+
+    public Bench(Profile profile, Path home, Path work) {
+        this.profile = profile;
+        this.home = home;
+        this.work = work;
+    }
+
+    public List<Result> run() throws Exception {
+        Files.createDirectories(work);
+        Programs programs = Programs.build(home, work);
+        progress("system call path");
+        results.addAll(new SyscallBench(profile, work, programs).run());
+        progress("save and restore");
+        results.addAll(new SnapshotBench(profile, work, programs).run());
+        progress("start-up and memory overhead (fresh VMM processes)");
+        results.addAll(new StartBench(profile, home, work, programs).run());
+        return results;
+    }
+
+    static void progress(String what) {
+        System.err.println("bench: " + what + " ...");
+    }
+
+    /** The table users read. */
+    public static String table(List<Result> results) {
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(Locale.ROOT, "%-44s %10s %10s %10s  %-28s %10s %7s  %s%n",
+                "scenario", "min", "median", "max", "floor (same run)", "floor", "ratio", "target"));
+        for (Result r : results) {
+            String floor = r.floor() == null ? "" : fmt(r.floor().median());
+            String ratio = r.floor() == null ? "" : String.format(Locale.ROOT, "%.2fx", r.ratio());
+            String target = r.target() == null ? "" : r.target() + (r.met() == null ? "" : r.met() ? "  ok" : "  MISSED");
+            b.append(String.format(Locale.ROOT, "%-44s %10s %10s %10s  %-28s %10s %7s  %s%n",
+                    r.scenario() + " (" + r.unit() + ")", fmt(r.value().min()), fmt(r.value().median()),
+                    fmt(r.value().max()), r.floorName() == null ? "" : r.floorName(), floor, ratio, target));
+            if (r.note() != null) b.append("    ").append(r.note()).append('\n');
+        }
+        return b.toString();
+    }
+
+    private static String fmt(double v) {
+        if (v >= 1000) return String.format(Locale.ROOT, "%.0f", v);
+        if (v >= 10) return String.format(Locale.ROOT, "%.1f", v);
+        return String.format(Locale.ROOT, "%.2f", v);
+    }
+
+    public static String json(List<Result> results) {
+        StringBuilder b = new StringBuilder("[\n");
+        for (int i = 0; i < results.size(); i++) {
+            Result r = results.get(i);
+            b.append("  {\"scenario\": ").append(quote(r.scenario())).append(", \"unit\": ").append(quote(r.unit()))
+                    .append(", ").append(stats("value", r.value()));
+            if (r.floor() != null) {
+                b.append(", \"floor_name\": ").append(quote(r.floorName())).append(", ").append(stats("floor", r.floor()))
+                        .append(String.format(Locale.ROOT, ", \"ratio\": %.4f", r.ratio()));
+            }
+            if (r.target() != null) b.append(", \"target\": ").append(quote(r.target()));
+            if (r.met() != null) b.append(", \"met\": ").append(r.met());
+            if (r.note() != null) b.append(", \"note\": ").append(quote(r.note()));
+            b.append(i + 1 < results.size() ? "},\n" : "}\n");
+        }
+        return b.append("]\n").toString();
+    }
+
+    private static String stats(String name, Stats s) {
+        return String.format(Locale.ROOT, "\"%s\": {\"min\": %.4f, \"median\": %.4f, \"max\": %.4f, \"samples\": %d}",
+                name, s.min(), s.median(), s.max(), s.samples());
+    }
+
+    private static String quote(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                default -> {
+                    if (c < 0x20) b.append(String.format("\\u%04x", (int) c));
+                    else b.append(c);
+                }
+            }
+        }
+        return b.append('"').toString();
+    }
+
+    /** The guest programs the suite runs, compiled once into the work directory. */
+    record Programs(Path lab, Path syscallLoop, Path touchMemory) {
+        static Programs build(Path home, Path work) throws IOException, InterruptedException {
+            Path include = home.resolve("guest/include");
+            Path lab = work.resolve("app"), loop = work.resolve("syscall_loop"), touch = work.resolve("touch_memory");
+            GuestCompiler.compile(home.resolve("examples/lab3/app.c"), include, lab);
+            GuestCompiler.compile(home.resolve("guest/tests/syscall_loop.c"), include, loop);
+            GuestCompiler.compile(home.resolve("guest/tests/touch_memory.c"), include, touch);
+            return new Programs(lab, loop, touch);
+        }
+    }
+}

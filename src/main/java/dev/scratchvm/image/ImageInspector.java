@@ -1,0 +1,162 @@
+package dev.scratchvm.image;
+
+import dev.scratchvm.state.KernelState;
+import dev.scratchvm.state.KernelState.FdState;
+import dev.scratchvm.state.KernelState.OpenFileState;
+import dev.scratchvm.state.MachineState;
+import dev.scratchvm.state.VcpuState;
+
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Human- and machine-readable summaries of an image, for {@code scratchvm inspect FILE [--json]}.
+ * Only a fully validated image is described, so "checksums OK" is a statement of fact.
+ */
+public final class ImageInspector {
+    private ImageInspector() {
+    }
+
+    /** Opens, validates and summarizes {@code image}, as text or as JSON. */
+    public static String inspect(Path image, boolean json) throws ImageException {
+        try (ImageReader r = ImageReader.open(image)) {
+            return json ? json(r) : text(r);
+        }
+    }
+
+    public static String text(ImageReader r) {
+        MachineState s = r.state();
+        VcpuState v = s.vcpu();
+        KernelState k = s.kernel();
+        PageMap map = r.pageMap();
+        StringBuilder b = new StringBuilder();
+        b.append("ScratchVM image ").append(r.name()).append('\n');
+        row(b, "format", "version " + r.formatVersion() + ", " + r.fileSize() + " bytes");
+        row(b, "checksums", "OK (header, state, page map, " + map.runCount() + " memory runs)");
+        row(b, "memory", bytes(s.memory().size()) + " (" + s.memory().pageCount() + " pages), "
+                + map.storedPages() + " pages stored (" + bytes(map.storedPages() * 4096) + ") in "
+                + map.runCount() + " runs");
+        row(b, "registers", "rip=" + hex(v.regs().rip()) + " rsp=" + hex(v.regs().rsp())
+                + " rflags=" + hex(v.regs().rflags()));
+        row(b, "", "cr0=" + hex(v.sregs().cr0()) + " cr3=" + hex(v.sregs().cr3()) + " cr4=" + hex(v.sregs().cr4())
+                + " efer=" + hex(v.sregs().efer()));
+        row(b, "", "fs.base=" + hex(v.sregs().fs().base()) + " gs.base=" + hex(v.sregs().gs().base()));
+        row(b, "vcpu", "mp_state " + v.mpState() + ", TSC " + v.tscKhz() + " kHz, " + v.cpuid().size()
+                + " CPUID entries, " + v.msrs().size() + " MSRs, " + v.xcrs().size() + " XCRs, xsave "
+                + v.xsave().length + " bytes");
+        row(b, "brk", hex(k.brk()) + " (start " + hex(k.brkStart()) + ")");
+        row(b, "mmap area", hex(k.mmapBase()) + " - " + hex(k.mmapTop()) + ", " + k.mappings().size() + " mappings");
+        row(b, "cwd", quoteIfNeeded(k.cwd()));
+        row(b, "open files", k.fds().size() + " fds, " + k.files().size() + " open file descriptions");
+        Map<Integer, OpenFileState> files = filesById(k);
+        Set<Integer> referenced = new HashSet<>();
+        for (FdState d : k.fds()) {
+            OpenFileState f = files.get(d.fileId());
+            referenced.add(d.fileId());
+            b.append(String.format("    fd %-4d %s%n", d.fd(), describe(f) + (d.closeOnExec() ? " cloexec" : "")));
+        }
+        for (OpenFileState f : k.files()) {
+            if (!referenced.contains(f.id())) b.append("    (no fd)  ").append(describe(f)).append('\n');
+        }
+        return b.toString();
+    }
+
+    public static String json(ImageReader r) {
+        MachineState s = r.state();
+        VcpuState v = s.vcpu();
+        KernelState k = s.kernel();
+        PageMap map = r.pageMap();
+        Json j = new Json().beginObject()
+                .field("file", r.name())
+                .field("formatVersion", r.formatVersion())
+                .field("fileBytes", r.fileSize())
+                .field("checksumsOk", true);
+        j.name("sections").beginArray();
+        for (ImageSection sec : r.sections()) {
+            j.beginObject().field("type", sec.type().name()).field("offset", sec.offset())
+                    .field("length", sec.length()).field("crc32c", hex(sec.crc32c() & 0xffffffffL)).endObject();
+        }
+        j.endArray();
+        j.name("memory").beginObject().field("sizeBytes", s.memory().size()).field("pageSize", s.memory().pageSize())
+                .field("pages", s.memory().pageCount()).field("storedPages", map.storedPages())
+                .field("storedBytes", map.storedPages() * 4096).field("runs", map.runCount()).endObject();
+        j.name("vcpu").beginObject().field("mpState", v.mpState())
+                .field("rip", hex(v.regs().rip())).field("rsp", hex(v.regs().rsp()))
+                .field("rflags", hex(v.regs().rflags())).field("cr0", hex(v.sregs().cr0()))
+                .field("cr3", hex(v.sregs().cr3())).field("cr4", hex(v.sregs().cr4()))
+                .field("efer", hex(v.sregs().efer())).field("fsBase", hex(v.sregs().fs().base()))
+                .field("gsBase", hex(v.sregs().gs().base())).field("tscKhz", v.tscKhz())
+                .field("cpuidEntries", v.cpuid().size()).field("msrs", v.msrs().size())
+                .field("xcrs", v.xcrs().size()).field("xsaveBytes", v.xsave().length).endObject();
+        j.name("kernel").beginObject().field("brkStart", hex(k.brkStart())).field("brk", hex(k.brk()))
+                .field("mmapBase", hex(k.mmapBase())).field("mmapTop", hex(k.mmapTop()))
+                .field("mappings", k.mappings().size()).field("cwd", k.cwd());
+        j.name("files").beginArray();
+        for (OpenFileState f : k.files()) {
+            j.beginObject().field("id", f.id()).field("kind", f.kind().name()).field("path", f.path())
+                    .field("flags", OpenFlags.describe(f.flags())).field("mode", "0" + Integer.toOctalString(f.mode()))
+                    .field("offset", f.offset());
+            j.name("fingerprint").beginObject().field("size", f.fingerprint().size())
+                    .field("mtimeNanos", f.fingerprint().mtimeNanos())
+                    .field("crc32c", hex(f.fingerprint().crc32c() & 0xffffffffL)).endObject();
+            j.endObject();
+        }
+        j.endArray();
+        j.name("fds").beginArray();
+        for (FdState d : k.fds()) {
+            j.beginObject().field("fd", d.fd()).field("fileId", d.fileId()).field("closeOnExec", d.closeOnExec())
+                    .endObject();
+        }
+        j.endArray().endObject().endObject();
+        return j + "\n";
+    }
+
+    private static String describe(OpenFileState f) {
+        if (f == null) return "(unknown file)";
+        String what = switch (f.kind()) {
+            case STDIN -> "stdin";
+            case STDOUT -> "stdout";
+            case STDERR -> "stderr";
+            default -> quoteIfNeeded(f.path()) + " (" + f.kind().name().toLowerCase() + ")";
+        };
+        String size = f.fingerprint().size() < 0 ? "" : " size=" + f.fingerprint().size();
+        return what + " flags=" + OpenFlags.describe(f.flags()) + " offset=" + f.offset() + size;
+    }
+
+    private static Map<Integer, OpenFileState> filesById(KernelState k) {
+        Map<Integer, OpenFileState> m = new HashMap<>();
+        for (OpenFileState f : k.files()) m.put(f.id(), f);
+        return m;
+    }
+
+    /** Paths with spaces, quotes or control characters are shown as a JSON string, so the line stays unambiguous. */
+    private static String quoteIfNeeded(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c <= ' ' || c == '"' || c == '\\' || c == 0x7f || c == '\u2028' || c == '\u2029') {
+                StringBuilder b = new StringBuilder();
+                Json.string(b, s);
+                return b.toString();
+            }
+        }
+        return s.isEmpty() ? "\"\"" : s;
+    }
+
+    private static void row(StringBuilder b, String label, String value) {
+        b.append(String.format("  %-12s %s%n", label, value));
+    }
+
+    private static String hex(long v) {
+        return "0x" + Long.toHexString(v);
+    }
+
+    private static String bytes(long n) {
+        if (n >= 1L << 30 && n % (1L << 30) == 0) return (n >> 30) + " GiB";
+        if (n >= 1L << 20 && n % (1L << 20) == 0) return (n >> 20) + " MiB";
+        if (n >= 1L << 10 && n % (1L << 10) == 0) return (n >> 10) + " KiB";
+        return n + " bytes";
+    }
+}

@@ -1,0 +1,209 @@
+package dev.scratchvm.image;
+
+import dev.scratchvm.image.ImageFormat.Layout;
+import dev.scratchvm.state.MachineState;
+import dev.scratchvm.sys.Libc;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.zip.CRC32C;
+
+/**
+ * Writes a VM image (docs/image-format.md) atomically: everything goes to a temporary file
+ * in the target's directory, which is fsynced and then renamed over the target, and the
+ * directory is fsynced. A reader therefore sees the old image or the complete new one,
+ * never a mix, even across a crash; on failure the temporary file is removed.
+ *
+ * <p>Guest memory is scanned once: pages the {@link PageFilter} excludes are never touched,
+ * all-zero pages are skipped, and the rest are checksummed while hot in cache and written
+ * straight from the guest mapping with gathering writes (no copy through the Java heap).
+ */
+public final class ImageWriter {
+    private static final int MAX_IOVECS = 1024;
+    private static final long MAX_BATCH_BYTES = 16L << 20;
+
+    private ImageWriter() {
+    }
+
+    /**
+     * What a write produced.
+     *
+     * @param bytesWritten size of the image file
+     * @param pagesStored  guest pages stored (the rest were zero or excluded by the filter)
+     * @param runs         page runs in the page map
+     * @param elapsedNanos total time, including {@code syncNanos}
+     * @param syncNanos    time spent in fsync of the file and its directory
+     */
+    public record Result(long bytesWritten, long pagesStored, int runs, long elapsedNanos, long syncNanos) {
+    }
+
+    /**
+     * Saves {@code state} and {@code guestMemory} to {@code image}, replacing any existing file.
+     *
+     * @param guestMemory guest physical memory, exactly {@code state.memory().size()} bytes; must not
+     *                    change during the call (the VM is paused)
+     * @throws ImageException           if the image cannot be written (the old one, if any, is untouched)
+     * @throws IllegalArgumentException if the state cannot be encoded or the memory has the wrong size
+     */
+    public static Result write(Path image, MachineState state, MemorySegment guestMemory, PageFilter filter)
+            throws ImageException {
+        long start = System.nanoTime();
+        byte[] stateBytes = StateCodec.encode(state);
+        if (guestMemory.byteSize() != state.memory().size()) {
+            throw new IllegalArgumentException("guest memory is " + guestMemory.byteSize()
+                    + " bytes but the state says " + state.memory().size());
+        }
+        String name = image.toString();
+        Path target = image.toAbsolutePath();
+        Path dir = target.getParent();
+        Path tmp;
+        try {
+            tmp = Files.createTempFile(dir, target.getFileName() + ".tmp-", "");
+        } catch (IOException e) {
+            throw failure(name, "cannot create a temporary file in " + dir, e);
+        }
+        boolean renamed = false;
+        long syncNanos;
+        Layout layout;
+        PageMap pageMap;
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                long memoryOffset = ImageFormat.alignUp(ImageFormat.HEADER_BYTES + stateBytes.length);
+                writeFully(ch, ByteBuffer.wrap(stateBytes), ImageFormat.HEADER_BYTES);
+                long pad = memoryOffset - ImageFormat.HEADER_BYTES - stateBytes.length;
+                writeFully(ch, ZeroPage.SEGMENT.asSlice(0, pad).asByteBuffer(), memoryOffset - pad);
+                pageMap = writeMemory(ch, memoryOffset, guestMemory, filter);
+                layout = Layout.of(stateBytes.length, pageMap.storedPages(), pageMap.runCount());
+                ByteBuffer map = pageMap.encode();
+                writeFully(ch, map.duplicate(), layout.pageMapOffset());
+                CRC32C stateCrc = new CRC32C(), mapCrc = new CRC32C();
+                stateCrc.update(stateBytes);
+                mapCrc.update(map);
+                writeFully(ch, ImageFormat.header(layout, (int) stateCrc.getValue(), (int) mapCrc.getValue()), 0);
+                long syncStart = System.nanoTime();
+                ch.force(true);
+                syncNanos = System.nanoTime() - syncStart;
+            }
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            renamed = true;
+        } catch (IOException e) {
+            throw failure(name, "cannot write image", e);
+        } finally {
+            if (!renamed) deleteQuietly(tmp);
+        }
+        long syncStart = System.nanoTime();
+        syncDirectory(name, dir);
+        syncNanos += System.nanoTime() - syncStart;
+        return new Result(layout.fileLength(), pageMap.storedPages(), pageMap.runCount(),
+                System.nanoTime() - start, syncNanos);
+    }
+
+    /** Scans, checksums and writes the MEMORY section; returns the page map describing it. */
+    private static PageMap writeMemory(FileChannel ch, long offset, MemorySegment guest, PageFilter filter)
+            throws IOException {
+        long pages = guest.byteSize() / ImageFormat.PAGE;
+        MemoryWriter out = new MemoryWriter(ch, guest);
+        ch.position(offset);
+        for (long p = 0; p < pages; p++) {
+            boolean data = filter.mayBeNonZero(p) && !ZeroPage.isZero(guest, p * ImageFormat.PAGE);
+            if (!data || out.runPages == PageMap.MAX_RUN_PAGES) out.endRun();
+            if (data) out.addPage(p);
+        }
+        out.endRun();
+        out.flush();
+        return out.runs.build();
+    }
+
+    /** The run being built and the batch of finished runs waiting for one gathering write. */
+    private static final class MemoryWriter {
+        final FileChannel ch;
+        final MemorySegment guest;
+        final PageMap.Builder runs = new PageMap.Builder(64);
+        final CRC32C crc = new CRC32C();
+        final ByteBuffer[] batch = new ByteBuffer[MAX_IOVECS];
+        int batched;
+        long batchBytes;
+        long runStart;
+        int runPages;
+
+        MemoryWriter(FileChannel ch, MemorySegment guest) {
+            this.ch = ch;
+            this.guest = guest;
+        }
+
+        /** Checksums the page now, while the zero check has just pulled it into cache. */
+        void addPage(long page) {
+            if (runPages == 0) {
+                runStart = page;
+                crc.reset();
+            }
+            crc.update(guest.asSlice(page * ImageFormat.PAGE, ImageFormat.PAGE).asByteBuffer());
+            runPages++;
+        }
+
+        void endRun() throws IOException {
+            if (runPages == 0) return;
+            long bytes = (long) runPages * ImageFormat.PAGE;
+            runs.add(runStart, runPages, (int) crc.getValue());
+            batch[batched++] = guest.asSlice(runStart * ImageFormat.PAGE, bytes).asByteBuffer();
+            batchBytes += bytes;
+            runPages = 0;
+            if (batched == MAX_IOVECS || batchBytes >= MAX_BATCH_BYTES) flush();
+        }
+
+        void flush() throws IOException {
+            writeFully(ch, batch, batched);
+            batched = 0;
+            batchBytes = 0;
+        }
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer b, long position) throws IOException {
+        while (b.hasRemaining()) position += ch.write(b, position);
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer[] batch, int n) throws IOException {
+        int first = 0;
+        while (first < n) {
+            ch.write(batch, first, n - first);
+            while (first < n && !batch[first].hasRemaining()) batch[first++] = null;
+        }
+    }
+
+    /** Makes the rename durable; the image is already in place, so a failure here is reported, not undone. */
+    private static void syncDirectory(String name, Path dir) throws ImageException {
+        int fd = Libc.open(dir.toString(), Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
+        int rc = fd < 0 ? fd : Libc.fsync(fd);
+        if (fd >= 0) Libc.close(fd);
+        if (rc < 0) {
+            throw new ImageException(name + ": image written, but syncing directory " + dir + " failed: "
+                    + Libc.strerror(-rc));
+        }
+    }
+
+    private static void deleteQuietly(Path tmp) {
+        try {
+            Files.deleteIfExists(tmp);
+        } catch (IOException ignored) {
+            // Best effort: the original failure is what the caller needs to see.
+        }
+    }
+
+    private static ImageException failure(String name, String what, IOException e) {
+        // FileSystemException's message is just the path; its reason (or type) says what went wrong.
+        String reason = e instanceof NoSuchFileException ? "no such file or directory"
+                : e instanceof AccessDeniedException ? "permission denied"
+                : e instanceof FileSystemException f && f.getReason() != null ? f.getReason()
+                : e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+        return new ImageException(name + ": " + what + ": " + reason, e);
+    }
+}

@@ -1,0 +1,157 @@
+package dev.scratchvm.image;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.AbstractList;
+import java.util.Arrays;
+import java.util.List;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+
+/**
+ * Which guest pages an image stores: an ascending list of non-overlapping runs of
+ * consecutive pages. Every page not in a run is zero. The runs' bytes are packed in the
+ * MEMORY section in this order, so a run's file offset is the sum of the runs before it.
+ * Kept as parallel arrays: a 64 GiB guest can have millions of runs.
+ */
+public final class PageMap {
+    /** A run never exceeds 2 MiB, which bounds the bytes one checksum covers. */
+    public static final int MAX_RUN_PAGES = 512;
+    static final int ENTRY_BYTES = 16;
+    private static final ValueLayout.OfLong U64 = JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt U32 = JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /** Pages {@code [firstPage, firstPage + pageCount)}, whose bytes have CRC32C {@code crc32c}. */
+    public record Run(long firstPage, int pageCount, int crc32c) {
+    }
+
+    private final long[] first;
+    private final int[] count;
+    private final int[] crc;
+    private final long[] storedBefore;   // pages stored by runs [0, i)
+    private final int size;
+
+    private PageMap(long[] first, int[] count, int[] crc, int size) {
+        this.first = first;
+        this.count = count;
+        this.crc = crc;
+        this.size = size;
+        storedBefore = new long[size + 1];
+        for (int i = 0; i < size; i++) storedBefore[i + 1] = storedBefore[i] + count[i];
+    }
+
+    public List<Run> runs() {
+        return new AbstractList<>() {
+            @Override
+            public Run get(int i) {
+                return run(i);
+            }
+
+            @Override
+            public int size() {
+                return size;
+            }
+        };
+    }
+
+    public int runCount() {
+        return size;
+    }
+
+    public Run run(int i) {
+        if (i < 0 || i >= size) throw new IndexOutOfBoundsException(i);
+        return new Run(first[i], count[i], crc[i]);
+    }
+
+    /** Number of pages stored in the image (the rest are zero). */
+    public long storedPages() {
+        return storedBefore[size];
+    }
+
+    /** Whether guest page {@code page} came from the image (otherwise it is zero). */
+    public boolean contains(long page) {
+        int lo = 0, hi = size - 1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            if (page < first[mid]) hi = mid - 1;
+            else if (page >= first[mid] + count[mid]) lo = mid + 1;
+            else return true;
+        }
+        return false;
+    }
+
+    /** Byte offset of run {@code i} within the MEMORY section. */
+    long sectionOffset(int i) {
+        return storedBefore[i] * 4096L;
+    }
+
+    /** The PAGEMAP section: per run, u64 first page, u32 page count, u32 CRC32C, little-endian. */
+    ByteBuffer encode() {
+        ByteBuffer b = ByteBuffer.allocateDirect(Math.max(1, size * ENTRY_BYTES)).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < size; i++) b.putLong(first[i]).putInt(count[i]).putInt(crc[i]);
+        return b.flip();
+    }
+
+    /**
+     * Parses and validates a PAGEMAP section against the guest's page count.
+     *
+     * @return the page map, or throws with what is wrong (without the file name)
+     */
+    static PageMap decode(MemorySegment section, long guestPages) throws ImageException {
+        int n = (int) (section.byteSize() / ENTRY_BYTES);
+        Builder b = new Builder(n);
+        long end = 0;
+        for (int i = 0; i < n; i++) {
+            long off = (long) i * ENTRY_BYTES;
+            long firstPage = section.get(U64, off);
+            int pages = section.get(U32, off + 8);
+            int c = section.get(U32, off + 12);
+            String at = "page map entry " + i + " (guest page 0x" + Long.toHexString(firstPage) + ")";
+            if (pages < 1 || pages > MAX_RUN_PAGES) {
+                throw new ImageException(at + " has " + Integer.toUnsignedString(pages) + " pages, expected 1 to " + MAX_RUN_PAGES);
+            }
+            if (firstPage < 0 || firstPage >= guestPages || pages > guestPages - firstPage) {
+                throw new ImageException(at + " extends beyond guest memory of " + guestPages + " pages");
+            }
+            if (firstPage < end) throw new ImageException(at + " overlaps or precedes the previous run");
+            end = firstPage + pages;
+            b.add(firstPage, pages, c);
+        }
+        return b.build();
+    }
+
+    /** Collects runs in ascending page order. */
+    static final class Builder {
+        private long[] first;
+        private int[] count;
+        private int[] crc;
+        private int size;
+
+        Builder(int capacity) {
+            int c = Math.max(16, capacity);
+            first = new long[c];
+            count = new int[c];
+            crc = new int[c];
+        }
+
+        void add(long firstPage, int pages, int crc32c) {
+            if (size == first.length) {
+                int c = size * 2;
+                first = Arrays.copyOf(first, c);
+                count = Arrays.copyOf(count, c);
+                crc = Arrays.copyOf(crc, c);
+            }
+            first[size] = firstPage;
+            count[size] = pages;
+            crc[size] = crc32c;
+            size++;
+        }
+
+        PageMap build() {
+            return new PageMap(first, count, crc, size);
+        }
+    }
+}

@@ -1,0 +1,85 @@
+package dev.scratchvm.image;
+
+import dev.scratchvm.state.KernelState;
+import dev.scratchvm.state.KernelState.FdState;
+import dev.scratchvm.state.KernelState.OpenFileState;
+import dev.scratchvm.state.MachineState;
+import dev.scratchvm.state.VcpuState;
+import dev.scratchvm.state.VcpuState.SpecialRegisters;
+
+import java.util.HashSet;
+import java.util.Set;
+
+/**
+ * Bounds on every count and length in an encoded state, generous for a real guest yet small
+ * enough that a hostile image cannot make the decoder allocate much, plus the consistency
+ * rules a restorer relies on (every fd names a known open file, no duplicate fd numbers).
+ */
+public final class StateLimits {
+    public static final int MAX_ENCODED_BYTES = 16 << 20;
+    public static final long MAX_MEMORY_BYTES = 64L << 30;
+    public static final int MAX_CPUID_ENTRIES = 4096;
+    public static final int MAX_MSRS = 1024;
+    public static final int MAX_XCRS = 64;
+    public static final int MAX_XSAVE_BYTES = 64 << 10;
+    public static final int MAX_MAPPINGS = 65536;
+    public static final int MAX_FILES = 65536;
+    public static final int MAX_FDS = 65536;
+    public static final int MAX_PATH_BYTES = 4096;
+
+    private StateLimits() {
+    }
+
+    /** The first violated limit or rule, or null when {@code state} is fine. */
+    public static String check(MachineState state) {
+        if (state == null) return "state is null";
+        if (state.vcpu() == null || state.memory() == null || state.kernel() == null) {
+            return "state has a null vcpu, memory or kernel part";
+        }
+        String p = checkVcpu(state.vcpu());
+        if (p != null) return p;
+        if (state.memory().size() > MAX_MEMORY_BYTES) {
+            return "memory size " + state.memory().size() + " exceeds the limit of " + MAX_MEMORY_BYTES;
+        }
+        return checkKernel(state.kernel());
+    }
+
+    private static String checkVcpu(VcpuState v) {
+        SpecialRegisters s = v.sregs();
+        if (v.regs() == null || s == null || v.debug() == null || v.events() == null) {
+            return "vcpu state has a null part";
+        }
+        if (s.cs() == null || s.ds() == null || s.es() == null || s.fs() == null || s.gs() == null
+                || s.ss() == null || s.tr() == null || s.ldt() == null || s.gdt() == null || s.idt() == null) {
+            return "vcpu special registers have a null part";
+        }
+        if (v.xsave().length > MAX_XSAVE_BYTES) return "xsave area of " + v.xsave().length + " bytes exceeds " + MAX_XSAVE_BYTES;
+        if (v.xcrs().size() > MAX_XCRS) return v.xcrs().size() + " XCRs exceed the limit of " + MAX_XCRS;
+        if (v.msrs().size() > MAX_MSRS) return v.msrs().size() + " MSRs exceed the limit of " + MAX_MSRS;
+        if (v.cpuid().size() > MAX_CPUID_ENTRIES) {
+            return v.cpuid().size() + " CPUID entries exceed the limit of " + MAX_CPUID_ENTRIES;
+        }
+        return null;
+    }
+
+    private static String checkKernel(KernelState k) {
+        if (k.cwd() == null) return "cwd is null";
+        if (k.mappings().size() > MAX_MAPPINGS) return k.mappings().size() + " mappings exceed the limit of " + MAX_MAPPINGS;
+        if (k.files().size() > MAX_FILES) return k.files().size() + " open files exceed the limit of " + MAX_FILES;
+        if (k.fds().size() > MAX_FDS) return k.fds().size() + " fds exceed the limit of " + MAX_FDS;
+        Set<Integer> ids = new HashSet<>();
+        for (OpenFileState f : k.files()) {
+            if (f.kind() == null || f.path() == null || f.fingerprint() == null) {
+                return "open file " + f.id() + " has a null kind, path or fingerprint";
+            }
+            if (!ids.add(f.id())) return "open file id " + f.id() + " is used twice";
+        }
+        Set<Integer> fds = new HashSet<>();
+        for (FdState d : k.fds()) {
+            if (d.fd() < 0) return "fd " + d.fd() + " is negative";
+            if (!fds.add(d.fd())) return "fd " + d.fd() + " appears twice";
+            if (!ids.contains(d.fileId())) return "fd " + d.fd() + " refers to unknown open file " + d.fileId();
+        }
+        return null;
+    }
+}
