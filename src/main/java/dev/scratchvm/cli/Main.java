@@ -3,22 +3,55 @@ package dev.scratchvm.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Supplier;
+
 /** Entry point: {@code scratchvm COMMAND ...}. */
 @Command(name = "scratchvm", mixinStandardHelpOptions = true, version = "scratchvm 0.1.0",
-        description = "A micro VMM on Linux KVM: runs a static x86-64 Linux program in a VM that can be saved, restored and migrated.",
-        subcommands = {RunCommand.class, RestoreCommand.class, InspectCommand.class, DemoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        description = "A micro VMM on Linux KVM: runs a static x86-64 Linux program in a VM that can be saved, restored and migrated.")
 public final class Main {
+    /** Exit code for a command line that could not be parsed. */
+    static final int USAGE = 2;
+
+    /** The subcommands. Only the one being run is built: picocli's model building is reflective and costs start-up time. */
+    private static final Map<String, Supplier<Object>> COMMANDS = new LinkedHashMap<>();
+
+    static {
+        COMMANDS.put("run", RunCommand::new);
+        COMMANDS.put("restore", RestoreCommand::new);
+        COMMANDS.put("inspect", InspectCommand::new);
+        COMMANDS.put("demo", DemoCommand::new);
+        COMMANDS.put("bench", BenchCommand::new);
+    }
+
     public static void main(String[] args) {
         System.exit(execute(args));
     }
 
     /** Runs a command line and returns the process exit code; errors become one line on stderr. */
     public static int execute(String... args) {
-        CommandLine cli = new CommandLine(new Main());
+        CommandLine cli;
+        String[] rest;
+        if (args.length > 0 && COMMANDS.containsKey(args[0])) {
+            cli = new CommandLine(COMMANDS.get(args[0]).get());
+            cli.setCommandName("scratchvm " + args[0]);
+            rest = Arrays.copyOfRange(args, 1, args.length);
+        } else {
+            cli = new CommandLine(new Main());
+            COMMANDS.forEach((name, command) -> cli.addSubcommand(name, command.get()));
+            cli.addSubcommand("help", new CommandLine.HelpCommand());
+            rest = args;
+        }
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             System.err.println("scratchvm: " + Errors.oneLine(e));
             return 70;
         });
-        return cli.execute(args);
+        cli.setParameterExceptionHandler((e, a) -> {
+            System.err.println("scratchvm: " + Errors.oneLine(e) + " (see '" + e.getCommandLine().getCommandName() + " --help')");
+            return USAGE;
+        });
+        return cli.execute(rest);
     }
 }

@@ -11,7 +11,11 @@ final class MemorySize implements ITypeConverter<Long> {
 
     @Override
     public Long convert(String value) {
-        return parse(value);
+        try {
+            return parse(value);
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.TypeConversionException(e.getMessage());
+        }
     }
 
     static long parse(String value) {
