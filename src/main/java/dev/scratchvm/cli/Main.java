@@ -24,6 +24,7 @@ public final class Main {
         COMMANDS.put("inspect", InspectCommand::new);
         COMMANDS.put("demo", DemoCommand::new);
         COMMANDS.put("bench", BenchCommand::new);
+        COMMANDS.put("train", TrainCommand::new);
     }
 
     public static void main(String[] args) {
