@@ -127,30 +127,36 @@ final class FileCalls {
 
     // ---- data --------------------------------------------------------------------------
 
+    // The data calls are the hot path: their trace text is only built when tracing is on.
+
     private long read(Call c) {
         OpenFile f = file(c.fd());
         long r = readable(f) ? Libc.read(f.hostFd, args.buffer(c.a1(), c.a2()), c.a2()) : -EBADF;
-        return traced("READ " + c.fd() + " " + hex(c.a1()) + " " + c.a2(), r);
+        if (trace.files()) trace.file("READ " + c.fd() + " " + hex(c.a1()) + " " + c.a2(), r);
+        return r;
     }
 
     private long write(Call c) {
         OpenFile f = file(c.fd());
         long r = writable(f) ? Libc.write(f.hostFd, args.buffer(c.a1(), c.a2()), c.a2()) : -EBADF;
-        return traced("WRITE " + c.fd() + " " + hex(c.a1()) + " " + c.a2(), r);
+        if (trace.files()) trace.file("WRITE " + c.fd() + " " + hex(c.a1()) + " " + c.a2(), r);
+        return r;
     }
 
     private long pread(Call c) {
         OpenFile f = file(c.fd());
         if (c.a3() < 0) throw new SyscallError(EINVAL);
         long r = readable(f) ? Libc.pread(f.hostFd, args.buffer(c.a1(), c.a2()), c.a2(), c.a3()) : -EBADF;
-        return traced("PREAD " + c.fd() + " " + hex(c.a1()) + " " + c.a2() + " " + c.a3(), r);
+        if (trace.files()) trace.file("PREAD " + c.fd() + " " + hex(c.a1()) + " " + c.a2() + " " + c.a3(), r);
+        return r;
     }
 
     private long pwrite(Call c) {
         OpenFile f = file(c.fd());
         if (c.a3() < 0) throw new SyscallError(EINVAL);
         long r = writable(f) ? Libc.pwrite(f.hostFd, args.buffer(c.a1(), c.a2()), c.a2(), c.a3()) : -EBADF;
-        return traced("PWRITE " + c.fd() + " " + hex(c.a1()) + " " + c.a2() + " " + c.a3(), r);
+        if (trace.files()) trace.file("PWRITE " + c.fd() + " " + hex(c.a1()) + " " + c.a2() + " " + c.a3(), r);
+        return r;
     }
 
     /** readv/writev: the guest's iovec array is translated to host addresses, checked one by one. */
@@ -171,14 +177,16 @@ final class FileCalls {
         long r;
         if (write) r = writable(f) ? Libc.writev(f.hostFd, iovecs, count) : -EBADF;
         else r = readable(f) ? Libc.readv(f.hostFd, iovecs, count) : -EBADF;
-        return traced((write ? "WRITEV " : "READV ") + c.fd() + " " + hex(c.a1()) + " " + count, r);
+        if (trace.files()) trace.file((write ? "WRITEV " : "READV ") + c.fd() + " " + hex(c.a1()) + " " + count, r);
+        return r;
     }
 
     private long lseek(Call c) {
         OpenFile f = file(c.fd());
         int whence = (int) c.a2();
         long r = whence < 0 || whence > 4 ? -EINVAL : Libc.lseek(f.hostFd, c.a1(), whence);
-        return traced("LSEEK " + c.fd() + " " + c.a1() + " " + whence, r);
+        if (trace.files()) trace.file("LSEEK " + c.fd() + " " + c.a1() + " " + whence, r);
+        return r;
     }
 
     // ---- open / close / dup ------------------------------------------------------------
