@@ -113,6 +113,9 @@ public final class GuestRoot implements AutoCloseable {
      */
     String guestPathOf(int hostFd) {
         try (Arena arena = Arena.ofConfined()) {
+            // A deleted file still has a /proc link, to "<old path> (deleted)": no links left means no path.
+            MemorySegment stat = arena.allocate(144, 8);
+            if (Libc.fstat(hostFd, stat) < 0 || stat.get(JAVA_LONG, 16) == 0) return null;
             MemorySegment buf = arena.allocate(4096);
             long n = Libc.readlinkat(Libc.AT_FDCWD, arena.allocateFrom("/proc/self/fd/" + hostFd), buf, 4096);
             if (n < 0) return null;

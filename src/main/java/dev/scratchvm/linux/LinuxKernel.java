@@ -8,6 +8,7 @@ import dev.scratchvm.state.KernelState.FileKind;
 import dev.scratchvm.state.KernelState.OpenFileState;
 import dev.scratchvm.sys.Errno;
 import dev.scratchvm.sys.Libc;
+import dev.scratchvm.sys.NativeException;
 
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -167,7 +168,13 @@ public final class LinuxKernel implements AutoCloseable {
         }
         long offset = f.kind == FileKind.DEVICE ? 0 : Libc.lseek(f.hostFd, 0, Libc.SEEK_CUR);
         if (offset < 0) throw new KernelRestoreException("guest fd " + fd + ": cannot read its offset");
-        FileFingerprint fp = f.kind == FileKind.REGULAR ? FileFingerprints.of(f.hostFd) : FileFingerprint.NONE;
+        FileFingerprint fp;
+        try {
+            fp = f.kind == FileKind.REGULAR ? FileFingerprints.of(f.hostFd) : FileFingerprint.NONE;
+        } catch (NativeException e) {
+            throw new KernelRestoreException("guest fd " + fd + " (" + path + "): cannot read the file to fingerprint it: "
+                    + e.getMessage());
+        }
         return new OpenFileState(id, f.kind, path, f.flags, f.mode, offset, fp);
     }
 
