@@ -76,7 +76,10 @@ public final class GuestRoot implements AutoCloseable {
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment how = arena.allocate(24, 8);
-            how.set(JAVA_LONG, 0, Integer.toUnsignedLong(flags | Libc.O_CLOEXEC));
+            // With O_PATH, openat2 accepts only O_DIRECTORY and O_NOFOLLOW beside it (musl adds
+            // O_LARGEFILE to every open, which the kernel implies on 64-bit anyway).
+            int hostFlags = (flags & Libc.O_PATH) != 0 ? flags & (Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_NOFOLLOW) : flags;
+            how.set(JAVA_LONG, 0, Integer.toUnsignedLong(hostFlags | Libc.O_CLOEXEC));
             // openat2 rejects a mode unless the file may be created
             boolean creates = (flags & Libc.O_CREAT) != 0 || (flags & 020000000) != 0;
             how.set(JAVA_LONG, 8, creates ? mode & 07777 : 0);

@@ -91,8 +91,9 @@ public final class LinuxKernel implements AutoCloseable {
                 int hostFd = root.open(s.path(), flags, 0);
                 if (hostFd < 0) throw new KernelRestoreException("cannot reopen " + s.path() + ": " + Libc.strerror(-hostFd));
                 try {
-                    if (s.kind() == FileKind.REGULAR) checkUnchanged(hostFd, s);
-                    if (s.kind() != FileKind.DEVICE && Libc.lseek(hostFd, s.offset(), Libc.SEEK_SET) < 0) {
+                    boolean pathOnly = (s.flags() & Libc.O_PATH) != 0;
+                    if (s.kind() == FileKind.REGULAR && !pathOnly) checkUnchanged(hostFd, s);
+                    if (s.kind() != FileKind.DEVICE && !pathOnly && Libc.lseek(hostFd, s.offset(), Libc.SEEK_SET) < 0) {
                         throw new KernelRestoreException("cannot seek " + s.path() + " to offset " + s.offset());
                     }
                 } catch (KernelRestoreException e) {
@@ -166,11 +167,13 @@ public final class LinuxKernel implements AutoCloseable {
         if (path == null) {
             throw new KernelRestoreException("guest fd " + fd + " (" + f.path + ") was deleted or moved outside the root while open");
         }
-        long offset = f.kind == FileKind.DEVICE ? 0 : Libc.lseek(f.hostFd, 0, Libc.SEEK_CUR);
+        // An O_PATH descriptor names a file without opening it: no offset, no content to check.
+        boolean pathOnly = (f.flags & Libc.O_PATH) != 0;
+        long offset = f.kind == FileKind.DEVICE || pathOnly ? 0 : Libc.lseek(f.hostFd, 0, Libc.SEEK_CUR);
         if (offset < 0) throw new KernelRestoreException("guest fd " + fd + ": cannot read its offset");
         FileFingerprint fp;
         try {
-            fp = f.kind == FileKind.REGULAR ? FileFingerprints.of(f.hostFd) : FileFingerprint.NONE;
+            fp = f.kind == FileKind.REGULAR && !pathOnly ? FileFingerprints.of(f.hostFd) : FileFingerprint.NONE;
         } catch (NativeException e) {
             throw new KernelRestoreException("guest fd " + fd + " (" + path + "): cannot read the file to fingerprint it: "
                     + e.getMessage());
