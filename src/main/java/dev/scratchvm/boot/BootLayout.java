@@ -25,6 +25,8 @@ public final class BootLayout {
     /** Ring-0 stack used when the CPU delivers an exception (TSS.RSP0 = its top). */
     public static final long FAULT_STACK = 0x7000;
     public static final long FAULT_STACK_TOP = 0x8000;
+    /** 4 KiB page table for the 2 MiB that hold the guard page below the program's stack. */
+    public static final long STACK_GUARD_PT = 0x8000;
     /** Page directories, one per GiB of guest memory. */
     public static final long PAGE_DIRECTORIES = 0x10000;
     public static final long MAX_MEMORY = 64L << 30;

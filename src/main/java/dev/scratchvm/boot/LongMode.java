@@ -64,6 +64,25 @@ public final class LongMode {
         m.writeLong(LOW_PT + 8 * (STUBS >> 12), STUBS | PRESENT | USER);
     }
 
+    /**
+     * Makes one page absent so that touching it faults: the page below the stack, which
+     * the address space never hands out, so a stack overflow stops there instead of running
+     * on through the mappings, the heap and the program. Its 2 MiB page is split into 4 KiB
+     * pages for this. Call after {@link #writeTables}.
+     */
+    public static void unmapGuardPage(GuestMemory m, long page) {
+        long big = page & ~((2L << 20) - 1);
+        if (big < GUEST_BASE || page + 4096 > m.size()) {
+            throw new IllegalArgumentException("no guard page possible at 0x" + Long.toHexString(page));
+        }
+        for (long i = 0; i < 512; i++) {
+            long addr = big + (i << 12);
+            m.writeLong(STACK_GUARD_PT + 8 * i, addr == page ? 0 : addr | PRESENT | WRITABLE | USER);
+        }
+        long pde = PAGE_DIRECTORIES + (big >> 30) * 4096 + (big >> 21 & 511) * 8;
+        m.writeLong(pde, STACK_GUARD_PT | PRESENT | WRITABLE | USER);
+    }
+
     private static void writeGdtAndTss(GuestMemory m) {
         m.writeLong(GDT, 0);
         m.writeLong(GDT + KERNEL_CS, 0x00209A0000000000L);

@@ -51,6 +51,7 @@ public final class ProgramLoader {
             // bss: memory is zero already (fresh anonymous mapping)
         }
         long sp = buildStack(memory, elf, bias, argv, env, execfn, random16, id, stackTop);
+        LongMode.unmapGuardPage(memory, stackBottom - PAGE);
         return new LoadedProgram(elf.entry() + bias, sp, (high + PAGE - 1) & ~(PAGE - 1), stackBottom);
     }
 

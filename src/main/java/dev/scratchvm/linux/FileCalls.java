@@ -83,6 +83,7 @@ final class FileCalls {
         t.registerTraced(Nr.GETDENTS64, "getdents64", this::getdents);
         t.registerTraced(Nr.GETCWD, "getcwd", this::getcwd);
         t.registerTraced(Nr.CHDIR, "chdir", this::chdir);
+        t.registerTraced(Nr.FCHDIR, "fchdir", this::fchdir);
         t.register(Nr.UMASK, "umask", c -> {
             int old = umask;
             umask = (int) c.a0() & 0777;
@@ -426,5 +427,16 @@ final class FileCalls {
         if (resolved == null) return traced("CHDIR " + path, -ENOENT);
         root.setCwd(resolved);
         return traced("CHDIR " + path, 0);
+    }
+
+    private long fchdir(Call c) {
+        OpenFile f = file(c.fd());
+        String label = "FCHDIR " + c.fd();
+        if (f.kind != FileKind.DIRECTORY) return traced(label, -ENOTDIR);
+        // Where the directory is now, not where it was opened: it may have been renamed since.
+        String resolved = root.guestPathOf(f.hostFd);
+        if (resolved == null) return traced(label, -ENOENT);
+        root.setCwd(resolved);
+        return traced(label, 0);
     }
 }

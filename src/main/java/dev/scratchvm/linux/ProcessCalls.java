@@ -68,7 +68,6 @@ final class ProcessCalls {
             mask.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 0, (byte) 1); // one vCPU
             return 8;
         });
-        t.register(Nr.FUTEX, "futex", c -> -ENOSYS);
         t.register(Nr.RSEQ, "rseq", c -> -ENOSYS);
     }
 
