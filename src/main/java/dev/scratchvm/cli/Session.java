@@ -1,5 +1,6 @@
 package dev.scratchvm.cli;
 
+import dev.scratchvm.linux.Signals;
 import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.Outcome;
 
@@ -23,7 +24,8 @@ final class Session {
                     return e.status();
                 }
                 case Outcome.Killed k -> {
-                    System.err.println(prefix + "scratchvm: " + k.reason());
+                    // Like a shell, stay quiet about SIGPIPE: the reader went away, nothing failed.
+                    if (k.signal() != Signals.SIGPIPE) System.err.println(prefix + "scratchvm: " + k.reason());
                     return k.exitCode();
                 }
                 case Outcome.Failed f -> {

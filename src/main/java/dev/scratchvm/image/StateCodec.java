@@ -7,6 +7,7 @@ import dev.scratchvm.state.KernelState.FileFingerprint;
 import dev.scratchvm.state.KernelState.FileKind;
 import dev.scratchvm.state.KernelState.Mapping;
 import dev.scratchvm.state.KernelState.OpenFileState;
+import dev.scratchvm.state.KernelState.SignalAction;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.MemoryState;
 import dev.scratchvm.state.VcpuState;
@@ -87,7 +88,10 @@ public final class StateCodec {
     private static final Schema KERNEL = new Schema("kernel", i64(1, "brk_start"), i64(2, "brk"),
             i64(3, "mmap_base"), i64(4, "mmap_top"), repeated(5, "mappings", StateLimits.MAX_MAPPINGS),
             len(6, "cwd", StateLimits.MAX_PATH_BYTES), i64(7, "clear_child_tid"), i64(8, "robust_list"),
-            repeated(9, "files", StateLimits.MAX_FILES), repeated(10, "fds", StateLimits.MAX_FDS));
+            repeated(9, "files", StateLimits.MAX_FILES), repeated(10, "fds", StateLimits.MAX_FDS),
+            repeated(11, "signal_actions", 64));
+    private static final Schema SIGNAL_ACTION = new Schema("signal_action", int32(1, "signal"), i64(2, "handler"),
+            i64(3, "flags"), i64(4, "restorer"), i64(5, "mask"));
     private static final Schema MACHINE = new Schema("state", len(1, "vcpu", Integer.MAX_VALUE),
             len(2, "memory", 1 << 10), len(3, "kernel", Integer.MAX_VALUE));
 
@@ -177,6 +181,10 @@ public final class StateCodec {
                     .message(7, new TlvWriter().i64(1, p.size()).i64(2, p.mtimeNanos()).int32(3, p.crc32c())));
         }
         for (FdState d : k.fds()) w.message(10, new TlvWriter().int32(1, d.fd()).int32(2, d.fileId()).bool(3, d.closeOnExec()));
+        for (SignalAction a : k.signalActions()) {
+            w.message(11, new TlvWriter().int32(1, a.signal()).i64(2, a.handler()).i64(3, a.flags()).i64(4, a.restorer())
+                    .i64(5, a.mask()));
+        }
         return w;
     }
 
@@ -265,8 +273,14 @@ public final class StateCodec {
         }
         List<FdState> fds = new ArrayList<>();
         for (TlvMessage d : k.messages(10, FD)) fds.add(new FdState(d.int32(1), d.int32(2), d.bool(3)));
+        List<SignalAction> signals = new ArrayList<>();
+        for (TlvMessage a : k.messages(11, SIGNAL_ACTION)) {
+            int signal = a.int32(1);
+            if (signal < 1 || signal > 64) throw a.error("signal number " + signal + " out of range");
+            signals.add(new SignalAction(signal, a.i64(2), a.i64(3), a.i64(4), a.i64(5)));
+        }
         return new KernelState(k.i64(1), k.i64(2), k.i64(3), k.i64(4), mappings, k.string(6), k.i64(7), k.i64(8),
-                files, fds);
+                files, fds, signals);
     }
 
     private static FileKind kind(TlvMessage f, int code) throws ImageException {

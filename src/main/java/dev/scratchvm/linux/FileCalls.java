@@ -26,13 +26,15 @@ final class FileCalls {
     private final FdTable fds;
     private final GuestRoot root;
     private final Trace trace;
+    private final Signals signals;
     private final Arena arena = Arena.ofAuto();
     private final MemorySegment iovecs = arena.allocate(16L * IOV_MAX, 8);
     private final MemorySegment emptyPath = arena.allocateFrom("");
     private final MemorySegment statScratch = arena.allocate(STAT_SIZE, 8);
     private int umask = 022;
 
-    FileCalls(GuestArgs args, FdTable fds, GuestRoot root, Trace trace) {
+    FileCalls(GuestArgs args, FdTable fds, GuestRoot root, Trace trace, Signals signals) {
+        this.signals = signals;
         this.args = args;
         this.fds = fds;
         this.root = root;
@@ -140,6 +142,7 @@ final class FileCalls {
     private long write(Call c) {
         OpenFile f = file(c.fd());
         long r = writable(f) ? Libc.write(f.hostFd, args.buffer(c.a1(), c.a2()), c.a2()) : -EBADF;
+        if (r == -EPIPE) signals.raise(Signals.SIGPIPE);
         if (trace.files()) trace.file("WRITE " + c.fd() + " " + hex(c.a1()) + " " + c.a2(), r);
         return r;
     }
@@ -156,6 +159,7 @@ final class FileCalls {
         OpenFile f = file(c.fd());
         if (c.a3() < 0) throw new SyscallError(EINVAL);
         long r = writable(f) ? Libc.pwrite(f.hostFd, args.buffer(c.a1(), c.a2()), c.a2(), c.a3()) : -EBADF;
+        if (r == -EPIPE) signals.raise(Signals.SIGPIPE);
         if (trace.files()) trace.file("PWRITE " + c.fd() + " " + hex(c.a1()) + " " + c.a2() + " " + c.a3(), r);
         return r;
     }
@@ -176,8 +180,13 @@ final class FileCalls {
             iovecs.set(JAVA_LONG, 16L * i + 8, len);
         }
         long r;
-        if (write) r = writable(f) ? Libc.writev(f.hostFd, iovecs, count) : -EBADF;
-        else r = readable(f) ? Libc.readv(f.hostFd, iovecs, count) : -EBADF;
+        if (write) {
+            r = writable(f) ? Libc.writev(f.hostFd, iovecs, count) : -EBADF;
+            if (r == -EPIPE) signals.raise(Signals.SIGPIPE);
+        }
+        else {
+            r = readable(f) ? Libc.readv(f.hostFd, iovecs, count) : -EBADF;
+        }
         if (trace.files()) trace.file((write ? "WRITEV " : "READV ") + c.fd() + " " + hex(c.a1()) + " " + count, r);
         return r;
     }

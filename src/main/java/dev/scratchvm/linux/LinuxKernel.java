@@ -28,17 +28,20 @@ public final class LinuxKernel implements AutoCloseable {
     private final AddressSpace space;
     private final ProcessCalls process;
     private final SyscallTable table = new SyscallTable();
+    private final Signals signals;
 
-    private LinuxKernel(GuestMemory memory, GuestRoot root, Trace trace, CpuAccess cpu, AddressSpace space) {
+    private LinuxKernel(GuestMemory memory, GuestRoot root, Trace trace, CpuAccess cpu, AddressSpace space,
+                        Signals signals) {
+        this.signals = signals;
         this.args = new GuestArgs(memory);
         this.root = root;
         this.trace = trace;
         this.space = space;
         long stackSize = memory.size() - space.mmapTop() - GuestMemory.PAGE_SIZE;
-        FileCalls files = new FileCalls(args, fds, root, trace);
+        FileCalls files = new FileCalls(args, fds, root, trace, signals);
         files.register(table);
         new MemoryCalls(args, space, files, trace).register(table);
-        this.process = new ProcessCalls(args, cpu, trace, stackSize);
+        this.process = new ProcessCalls(args, cpu, trace, signals, stackSize);
         process.register(table);
         new TimeCalls(args).register(table);
     }
@@ -48,7 +51,7 @@ public final class LinuxKernel implements AutoCloseable {
                                    long imageEnd, long stackBottom) {
         long mmapTop = stackBottom - GuestMemory.PAGE_SIZE; // one guard page below the stack
         AddressSpace space = new AddressSpace(memory, imageEnd, imageEnd, imageEnd, mmapTop, List.of());
-        LinuxKernel kernel = new LinuxKernel(memory, root, trace, cpu, space);
+        LinuxKernel kernel = new LinuxKernel(memory, root, trace, cpu, space, new Signals(List.of()));
         for (int fd = 0; fd < 3; fd++) kernel.fds.installAt(fd, OpenFile.stdio(fd, stdio), false);
         return kernel;
     }
@@ -58,7 +61,7 @@ public final class LinuxKernel implements AutoCloseable {
                                       KernelState state) throws KernelRestoreException {
         AddressSpace space = new AddressSpace(memory, state.brkStart(), state.brk(), state.mmapBase(), state.mmapTop(),
                 state.mappings());
-        LinuxKernel kernel = new LinuxKernel(memory, root, trace, cpu, space);
+        LinuxKernel kernel = new LinuxKernel(memory, root, trace, cpu, space, new Signals(state.signalActions()));
         kernel.process.clearChildTid = state.clearChildTid();
         kernel.process.robustList = state.robustList();
         root.setCwd(state.cwd());
@@ -158,7 +161,7 @@ public final class LinuxKernel implements AutoCloseable {
             fdStates.add(new FdState(fd, id, slot.closeOnExec()));
         }
         return new KernelState(space.brkStart(), space.brk(), space.mmapBase(), space.mmapTop(), space.mappings(),
-                root.cwd(), process.clearChildTid, process.robustList, files, fdStates);
+                root.cwd(), process.clearChildTid, process.robustList, files, fdStates, signals.actions());
     }
 
     private OpenFileState describe(int id, int fd, OpenFile f) throws KernelRestoreException {
@@ -189,6 +192,11 @@ public final class LinuxKernel implements AutoCloseable {
             if (f.kind == FileKind.REGULAR) out.putIfAbsent(f.path, f.hostFd);
         }
         return out;
+    }
+
+    /** Signals raised by the last system call (for the run loop to act on). */
+    public Signals signals() {
+        return signals;
     }
 
     public GuestRoot root() {

@@ -17,15 +17,27 @@ import java.util.List;
  * @param robustList    address registered by set_robust_list
  * @param files         open file descriptions, shared by the fds that refer to them
  * @param fds           the guest's file descriptor table
+ * @param signalActions rt_sigaction dispositions other than the default
  */
 public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings,
                           String cwd, long clearChildTid, long robustList,
-                          List<OpenFileState> files, List<FdState> fds) {
+                          List<OpenFileState> files, List<FdState> fds, List<SignalAction> signalActions) {
 
     public KernelState {
         mappings = List.copyOf(mappings);
         files = List.copyOf(files);
         fds = List.copyOf(fds);
+        signalActions = List.copyOf(signalActions);
+    }
+
+    /** A process with every signal at its default disposition. */
+    public KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings, String cwd,
+                       long clearChildTid, long robustList, List<OpenFileState> files, List<FdState> fds) {
+        this(brkStart, brk, mmapBase, mmapTop, mappings, cwd, clearChildTid, robustList, files, fds, List.of());
+    }
+
+    /** A struct k_sigaction as the guest installed it (handler 1 = SIG_IGN). */
+    public record SignalAction(int signal, long handler, long flags, long restorer, long mask) {
     }
 
     /** An anonymous mapping made by mmap. */

@@ -2,6 +2,7 @@ package dev.scratchvm.vmm;
 
 import dev.scratchvm.boot.BootLayout;
 import dev.scratchvm.kvm.Vcpu;
+import dev.scratchvm.linux.Signals;
 import dev.scratchvm.memory.GuestMemory;
 
 import java.lang.foreign.MemorySegment;
@@ -32,9 +33,13 @@ final class GuestFaults {
         long rsp = regs.get(JAVA_LONG, RSP);
         boolean hasError = vector < 32 && (ERROR_CODE_VECTORS >> vector & 1) != 0;
         long frame = hasError ? rsp + 8 : rsp;
+        // The CPU pushed rip, cs, rflags, rsp, ss of the faulting code onto the ring-0 stack.
+        long[] interrupted = null;
         String where = "";
-        if (frame >= BootLayout.FAULT_STACK && frame + 8 <= BootLayout.FAULT_STACK_TOP) {
-            where = " at rip 0x" + Long.toHexString(memory.readLong(frame));
+        if (frame >= BootLayout.FAULT_STACK && frame + 40 <= BootLayout.FAULT_STACK_TOP) {
+            interrupted = new long[5];
+            for (int i = 0; i < 5; i++) interrupted[i] = memory.readLong(frame + 8L * i);
+            where = " at rip 0x" + Long.toHexString(interrupted[0]);
         }
         String name = vector < NAMES.length ? NAMES[vector] : "exception " + vector;
         StringBuilder reason = new StringBuilder("guest crashed: ").append(name).append(where);
@@ -43,7 +48,7 @@ final class GuestFaults {
             reason.append(" accessing 0x").append(Long.toHexString(cr2));
             if (cr2 < BootLayout.GUEST_BASE && cr2 < 0x1000) reason.append(" (NULL pointer dereference)");
         }
-        if (verbose) reason.append('\n').append(registers(vcpu));
+        if (verbose) reason.append('\n').append(faultRegisters(vcpu, interrupted));
         int signal = switch (vector) {
             case 0, 16, 19 -> Signals.SIGFPE;
             case 1, 3 -> Signals.SIGTRAP;
@@ -52,6 +57,24 @@ final class GuestFaults {
             default -> Signals.SIGSEGV;
         };
         return new Outcome.Killed(signal, reason.toString());
+    }
+
+    /**
+     * The program's registers at the fault: rip, rsp, rflags, cs and ss from the exception
+     * frame, the others from the vCPU (the stub changed only al, which held the vector).
+     */
+    private static String faultRegisters(Vcpu vcpu, long[] frame) {
+        if (frame == null) return registers(vcpu);
+        var r = vcpu.getRegs();
+        var s = vcpu.getSregs();
+        return String.format("  rip=%016x rsp=%016x rflags=%016x cs=%04x ss=%04x%n"
+                        + "  rax=%014x?? rbx=%016x rcx=%016x rdx=%016x%n"
+                        + "  rsi=%016x rdi=%016x rbp=%016x r8 =%016x%n"
+                        + "  r9 =%016x r10=%016x r11=%016x r12=%016x%n"
+                        + "  r13=%016x r14=%016x r15=%016x%n  cr2=%x fs.base=%x",
+                frame[0], frame[3], frame[2], frame[1] & 0xffff, frame[4] & 0xffff, r.rax() >>> 8, r.rbx(), r.rcx(),
+                r.rdx(), r.rsi(), r.rdi(), r.rbp(), r.r8(), r.r9(), r.r10(), r.r11(), r.r12(), r.r13(), r.r14(), r.r15(),
+                s.cr2(), s.fs().base());
     }
 
     /** A register dump for --verbose. */

@@ -14,6 +14,7 @@ import dev.scratchvm.linux.CpuAccess;
 import dev.scratchvm.linux.GuestRoot;
 import dev.scratchvm.linux.KernelRestoreException;
 import dev.scratchvm.linux.LinuxKernel;
+import dev.scratchvm.linux.Signals;
 import dev.scratchvm.memory.GuestMemory;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.MemoryState;
@@ -34,7 +35,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 public final class Machine implements AutoCloseable {
     /** System call number of the guest's SAVE request (guest/include/scratchvm.h). */
     public static final long SYS_SAVE = 0x5c00;
-    private static final int SYS_EXIT = 60, SYS_EXIT_GROUP = 231, SYS_KILL = 62, SYS_TGKILL = 234, SYS_TKILL = 200;
+    private static final int SYS_EXIT = 60, SYS_EXIT_GROUP = 231;
     // Offsets of kvm_regs fields inside the sync-register block.
     private static final long RAX = 0, RCX = 16, RDX = 24, RSI = 32, RDI = 40, RSP = 48, R8 = 64, R9 = 72,
             R10 = 80, R11 = 88, RIP = 128, RFLAGS = 136;
@@ -212,20 +213,19 @@ public final class Machine implements AutoCloseable {
             vcpu.completePendingExit();
             return new Outcome.SaveRequested();
         }
-        if ((nr == SYS_KILL || nr == SYS_TGKILL || nr == SYS_TKILL) && signalsSelf(nr)) {
-            int signal = (int) (nr == SYS_TGKILL ? regs.get(JAVA_LONG, RDX) : regs.get(JAVA_LONG, RSI));
-            if (signal > 0 && signal < 65) return new Outcome.Killed(signal, "the program raised " + Signals.name(signal));
-        }
         Call call = new Call(nr, regs.get(JAVA_LONG, RDI), regs.get(JAVA_LONG, RSI), regs.get(JAVA_LONG, RDX),
                 regs.get(JAVA_LONG, R10), regs.get(JAVA_LONG, R8), regs.get(JAVA_LONG, R9));
         complete(kernel.syscall(call));
+        int signal = kernel.signals().pendingTermination();
+        if (signal != 0) {
+            if (kernel.signals().pendingNeedsHandler()) {
+                return new Outcome.Failed("the program raised " + Signals.name(signal)
+                        + " with a handler installed; ScratchVM does not run guest signal handlers");
+            }
+            config.trace().event("KILLED by " + Signals.name(signal));
+            return new Outcome.Killed(signal, "the program was killed by " + Signals.name(signal));
+        }
         return null;
-    }
-
-    private boolean signalsSelf(long nr) {
-        long pid = regs.get(JAVA_LONG, RDI);
-        long self = dev.scratchvm.sys.Libc.getpid();
-        return pid == self || pid == 0 || (nr == SYS_TKILL && pid == self);
     }
 
     /** Returns from the guest's SYSCALL as SYSRET would: rax = result, rip = rcx, rflags = r11. */
