@@ -24,16 +24,17 @@ final class RestoreCommand implements Callable<Integer> {
     @Option(names = "--image", paramLabel = "FILE", description = "Where a later SAVE writes (default: the image restored from).")
     Path saveTo;
 
-    @Option(names = "--memory-mode", paramLabel = "map|copy",
-            description = "map: map the image's pages copy-on-write (lazy); copy: copy them in (default: ${DEFAULT-VALUE}).")
-    String memoryMode = "map";
+    @Option(names = "--memory-mode", paramLabel = "auto|map|copy",
+            description = "map: map the image's pages copy-on-write (lazy); copy: copy them in; auto: copy small images, map large ones (default: ${DEFAULT-VALUE}).")
+    String memoryMode = "auto";
 
     @Override
     public Integer call() throws Exception {
         ImageReader.Mode mode = switch (memoryMode) {
+            case "auto" -> null;
             case "map" -> ImageReader.Mode.MAP;
             case "copy" -> ImageReader.Mode.COPY;
-            default -> throw new IllegalArgumentException("--memory-mode must be map or copy, not '" + memoryMode + "'");
+            default -> throw new IllegalArgumentException("--memory-mode must be auto, map or copy, not '" + memoryMode + "'");
         };
         MachineConfig config = vm.config(0, "");
         Machine machine = restore(image, config, mode);
@@ -48,7 +49,7 @@ final class RestoreCommand implements Callable<Integer> {
         long start = System.nanoTime();
         Machine machine = Snapshots.restore(image, config, mode);
         if (config.verbose()) {
-            System.err.printf("%srestored %s (%s) in %.2f ms%n", config.trace().prefix(), image, mode,
+            System.err.printf("%srestored %s (%s) in %.2f ms%n", config.trace().prefix(), image, mode == null ? "auto" : mode,
                     (System.nanoTime() - start) / 1e6);
         }
         return machine;

@@ -5,6 +5,7 @@ import dev.scratchvm.image.ImageReader;
 import dev.scratchvm.image.ImageWriter;
 import dev.scratchvm.image.PageMap;
 import dev.scratchvm.linux.KernelRestoreException;
+import dev.scratchvm.memory.GuestMemory;
 import dev.scratchvm.state.MachineState;
 
 import java.nio.file.Path;
@@ -33,16 +34,31 @@ public final class Snapshots {
         return new SaveStats(captured - start, result, System.nanoTime() - start);
     }
 
+    /** Images storing at least this much memory are restored by mapping; smaller ones by copying. */
+    static final long MAP_THRESHOLD_BYTES = 4L << 20;
+
+    /**
+     * How to bring memory back when the user did not say: mapping costs an mmap per run and
+     * page faults later, copying costs a memcpy now. Measured here (docs/performance.md),
+     * copying wins for small images and mapping wins by far for large ones.
+     */
+    public static ImageReader.Mode automaticMode(PageMap pages) {
+        return pages.storedPages() * GuestMemory.PAGE_SIZE >= MAP_THRESHOLD_BYTES ? ImageReader.Mode.MAP : ImageReader.Mode.COPY;
+    }
+
     /**
      * Validates the whole image, then builds a paused machine from it. Nothing about the
      * guest runs, and no guest file is touched, unless every check passed.
+     *
+     * @param mode how to restore memory, or null to choose by {@link #automaticMode}
      */
     public static Machine restore(Path image, MachineConfig config, ImageReader.Mode mode)
             throws ImageException, Machine.RestoreException {
         try (ImageReader reader = ImageReader.open(image)) {
+            ImageReader.Mode chosen = mode != null ? mode : automaticMode(reader.pageMap());
             return Machine.restore(config, reader.state(), memory -> {
-                reader.restoreMemory(memory.segment(), mode);
-                if (mode == ImageReader.Mode.MAP) {
+                reader.restoreMemory(memory.segment(), chosen);
+                if (chosen == ImageReader.Mode.MAP) {
                     // Those pages now read from the file: saving and discarding must know.
                     for (PageMap.Run run : reader.pageMap().runs()) memory.markFileBacked(run.firstPage(), run.pageCount());
                 }
