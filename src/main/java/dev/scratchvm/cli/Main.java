@@ -22,6 +22,8 @@ public final class Main {
         COMMANDS.put("run", RunCommand::new);
         COMMANDS.put("restore", RestoreCommand::new);
         COMMANDS.put("inspect", InspectCommand::new);
+        COMMANDS.put("serve", ServeCommand::new);
+        COMMANDS.put("migrate", MigrateCommand::new);
         COMMANDS.put("demo", DemoCommand::new);
         COMMANDS.put("bench", BenchCommand::new);
         COMMANDS.put("train", TrainCommand::new);

@@ -31,8 +31,12 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--env", paramLabel = "K=V", description = "Environment variable for the program (repeatable).")
     List<String> env = new ArrayList<>();
 
-    @Option(names = "--image", paramLabel = "FILE", description = "Where SAVE writes the VM (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--image", paramLabel = "FILE",
+            description = "Where SAVE writes the VM; with --migrate-to, only if the migration is in doubt (default: ${DEFAULT-VALUE}).")
     Path image = Path.of("vm.img");
+
+    @Mixin
+    MigrationTarget.Options migration;
 
     @Parameters(index = "0", paramLabel = "PROGRAM", description = "Static ELF executable.")
     Path program;
@@ -62,9 +66,11 @@ final class RunCommand implements Callable<Integer> {
         argv.addAll(args);
         byte[] random = new byte[16];
         new SecureRandom().nextBytes(random);
-        MachineConfig config = vm.config(memory, "");
+        MachineConfig config = vm.config(memory, migration.tracePrefix());
+        SaveTarget target = MigrationTarget.of(migration, config.trace(), vm.root, image, vm.verbose);
         try (Machine machine = Machine.boot(config, elf, argv, env, program.toString(), random)) {
-            return Session.run(machine, new ImageTarget(image, config.trace(), vm.verbose), config.trace().prefix(), vm.verbose);
+            int status = Session.run(machine, target, config.trace().prefix(), vm.verbose);
+            return target instanceof MigrationTarget m ? m.finish(status) : status;
         }
     }
 }

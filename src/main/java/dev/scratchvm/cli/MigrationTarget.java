@@ -1,0 +1,158 @@
+package dev.scratchvm.cli;
+
+import dev.scratchvm.image.ImageException;
+import dev.scratchvm.image.ImageWriter;
+import dev.scratchvm.image.PageFilter;
+import dev.scratchvm.linux.KernelRestoreException;
+import dev.scratchvm.linux.Trace;
+import dev.scratchvm.migration.Endpoint;
+import dev.scratchvm.migration.MigrationClient;
+import dev.scratchvm.migration.MigrationClient.Result;
+import dev.scratchvm.migration.MigrationException;
+import dev.scratchvm.migration.MigrationKey;
+import dev.scratchvm.migration.Timeouts;
+import dev.scratchvm.state.MachineState;
+import dev.scratchvm.sys.Errno;
+import dev.scratchvm.vmm.Machine;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.BitSet;
+
+/**
+ * Sends the VM to a {@code scratchvm serve} when the guest asks for SAVE (VMM_CLIENT). If the
+ * server does not take it, the guest continues here and its SAVE returns -errno. If the outcome
+ * cannot be learned after COMMIT, the VM is written to the image file instead of running on.
+ */
+final class MigrationTarget implements SaveTarget {
+    static final String PREFIX = "VMM_CLIENT: ", TRACE_PREFIX = PREFIX + "VM_APP - ";
+    /** Exit status when the migration is in doubt (EX_TEMPFAIL): see docs/migration-protocol.md. */
+    static final int IN_DOUBT = 75;
+
+    /** The options of {@code run} that turn SAVE into a migration. */
+    static final class Options {
+        @Option(names = "--migrate-to", paramLabel = "HOST:PORT",
+                description = "On SAVE, migrate the VM to 'scratchvm serve' at HOST:PORT instead of writing an image.")
+        String migrateTo;
+
+        @Option(names = "--key-file", paramLabel = "FILE",
+                description = "Shared migration key (default: ~/.config/scratchvm/migration.key, created on first use).")
+        Path keyFile;
+
+        @Option(names = "--with-files", description = "Also send the guest's open files if the server lacks them.")
+        boolean withFiles;
+
+        @Option(names = "--migrate-timeout", paramLabel = "SECONDS",
+                description = "Give up on a server silent this long (default: ${DEFAULT-VALUE}).")
+        int timeout = 30;
+
+        boolean enabled() {
+            return migrateTo != null;
+        }
+
+        String tracePrefix() {
+            return enabled() ? TRACE_PREFIX : "";
+        }
+    }
+
+    private final MigrationClient client;
+    private final Endpoint to;
+    private final Trace trace;
+    private final Path root;
+    private final Path fallback;
+    private final boolean verbose;
+    private boolean inDoubt;
+
+    private MigrationTarget(MigrationClient client, Endpoint to, Trace trace, Path root, Path fallback, boolean verbose) {
+        this.client = client;
+        this.to = to;
+        this.trace = trace;
+        this.root = root;
+        this.fallback = fallback;
+        this.verbose = verbose;
+    }
+
+    /** Checks the options and loads the key before the guest starts, so mistakes show up at once. */
+    static SaveTarget of(Options o, Trace trace, Path root, Path fallbackImage, boolean verbose) {
+        if (!o.enabled()) {
+            if (o.keyFile != null || o.withFiles) throw new IllegalArgumentException("--key-file and --with-files need --migrate-to");
+            return new ImageTarget(fallbackImage, trace, verbose);
+        }
+        Endpoint to = Endpoint.parse(o.migrateTo, "--migrate-to", false);
+        if (o.timeout < 1) throw new IllegalArgumentException("--migrate-timeout must be at least 1 second");
+        MigrationKey key = loadKey(o.keyFile, PREFIX);
+        MigrationClient client = new MigrationClient(to, key, Timeouts.ofIdle(Duration.ofSeconds(o.timeout)), MigrationTarget::line);
+        return new MigrationTarget(client, to, trace, o.withFiles ? root : null, fallbackImage, verbose);
+    }
+
+    static MigrationKey loadKey(Path keyFile, String prefix) {
+        try {
+            MigrationKey key = MigrationKey.load(keyFile);
+            if (key.created()) {
+                System.err.println(prefix + "created migration key " + key.path() + " (copy it to the other host to migrate between hosts)");
+            }
+            return key;
+        } catch (MigrationException e) {
+            throw new IllegalArgumentException(e.getMessage());
+        }
+    }
+
+    @Override
+    public boolean save(Machine machine) {
+        long start = System.nanoTime();
+        MachineState state;
+        try {
+            state = machine.capture();
+        } catch (KernelRestoreException e) {
+            line("cannot migrate the VM: " + e.getMessage() + "; the VM continues here (SAVE returns -" + Errno.EBADF + ")");
+            machine.failSave(Errno.EBADF);
+            return false;
+        }
+        System.err.println(trace.prefix() + "SAVE OPERATION");
+        if (verbose) line("guest paused for SAVE at " + ServeCommand.clock());
+        BitSet inUse = machine.memory().pagesInUse();
+        PageFilter filter = page -> inUse.get((int) page);
+        Result r = client.migrate(state, machine.memory().segment(), filter, root);
+        switch (r) {
+            case Result.Committed c -> {
+                System.err.println(trace.prefix() + "VM STATE SENT");
+                if (verbose) {
+                    var s = c.stats();
+                    line(String.format("sent %d pages in %d runs%s, %d bytes on the wire, in %.1f ms (%s); guest paused %.1f ms from SAVE to commit",
+                            s.memoryPages(), s.runs(), s.files() > 0 ? " and " + s.files() + " files" : "", s.bytesSent(),
+                            s.elapsedNanos() / 1e6, s.phases(), (System.nanoTime() - start) / 1e6));
+                }
+                return true;
+            }
+            case Result.Failed f -> {
+                line("migration to " + to + " failed: " + f.reason() + "; the VM continues here (SAVE returns -" + f.errno() + ")");
+                machine.failSave(f.errno());
+                return false;
+            }
+            case Result.InDoubt d -> {
+                inDoubt = true;
+                try {
+                    ImageWriter.write(fallback, state, machine.memory().segment(), filter);
+                    line("migration to " + to + " is in doubt: " + d.reason() + ". The VM was saved to " + fallback
+                            + " and runs nowhere now: restore it only if the server did not run it");
+                } catch (ImageException | RuntimeException e) {
+                    line("migration to " + to + " is in doubt: " + d.reason() + ", and saving the VM to " + fallback
+                            + " failed (" + e.getMessage() + "): the VM is stopped rather than risk running it twice");
+                }
+                return true;
+            }
+        }
+    }
+
+    /** Ends the client's output; the exit status is the guest's, or {@link #IN_DOUBT}. */
+    int finish(int status) {
+        line("EXITING");
+        return inDoubt ? IN_DOUBT : status;
+    }
+
+    static void line(String text) {
+        System.err.println(PREFIX + text);
+        System.err.flush();
+    }
+}

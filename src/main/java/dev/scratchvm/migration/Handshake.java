@@ -1,0 +1,148 @@
+package dev.scratchvm.migration;
+
+import dev.scratchvm.migration.Messages.Auth;
+import dev.scratchvm.migration.Messages.Challenge;
+import dev.scratchvm.migration.Messages.Hello;
+import dev.scratchvm.migration.Messages.Preamble;
+
+import java.nio.ByteBuffer;
+import java.security.SecureRandom;
+
+/**
+ * Mutual authentication, the same for every connection:
+ * <pre>
+ *   C → S  preamble, HELLO(purpose, client nonce)
+ *   S → C  preamble, CHALLENGE(server nonce)
+ *   C → S  AUTH(HMAC(key, "scratchvm-migration-1 client" ‖ 0 ‖ transcript))
+ *   S → C  AUTH(HMAC(key, "scratchvm-migration-1 server" ‖ 0 ‖ transcript))
+ * </pre>
+ * where the transcript is both preambles, the HELLO and the CHALLENGE payloads. Fresh nonces on
+ * both sides stop replays; the distinct labels stop one side's proof being reflected as the
+ * other's. The server reads nothing but these small frames before the client has proved itself,
+ * and the client sends no VM state before the server has.
+ */
+final class Handshake {
+    static final String CLIENT_LABEL = "scratchvm-migration-1 client", SERVER_LABEL = "scratchvm-migration-1 server";
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private Handshake() {
+    }
+
+    /**
+     * Does the one-time work of the first handshake (seeding SecureRandom, loading the JCA MAC
+     * provider and the NIO selector provider) on a background thread, so that it does not add
+     * to the guest's downtime later. Safe to call any number of times.
+     */
+    static void warmUp(MigrationKey key) {
+        Thread.ofVirtual().name("migration-warm-up").start(() -> {
+            try {
+                key.proof(CLIENT_LABEL, nonce());
+                java.nio.channels.Selector.open().close();
+                java.nio.channels.SocketChannel.open().close();
+            } catch (java.io.IOException | RuntimeException ignored) {
+                // Only an optimisation; the real handshake reports any real problem.
+            }
+        });
+    }
+
+    static byte[] nonce() {
+        byte[] n = new byte[Messages.NONCE];
+        RANDOM.nextBytes(n);
+        return n;
+    }
+
+    static byte[] transcript(Preamble client, Preamble server, Hello hello, Challenge challenge) {
+        ByteBuffer b = ByteBuffer.allocate(2 * Preamble.BYTES + Hello.BYTES + Challenge.BYTES);
+        return b.put(client.encode()).put(server.encode()).put(hello.encode()).put(challenge.encode()).array();
+    }
+
+    /** Client side. Returns normally only when both sides proved they hold {@code key}. */
+    static void asClient(Transport t, FrameReader in, FrameWriter out, MigrationKey key, Hello hello)
+            throws MigrationException {
+        Preamble mine = Preamble.CURRENT;
+        out.sendRaw(mine.encode());
+        out.send(MessageType.HELLO, hello.encode());
+        ByteBuffer raw = ByteBuffer.allocate(Preamble.BYTES);
+        t.readFully(raw);
+        Preamble theirs = Preamble.decode(raw);
+        if (theirs == null) throw MigrationException.protocol(t.peer() + " is not a ScratchVM migration server (wrong magic bytes)");
+        if (theirs.major() != mine.major()) {
+            try {
+                in.next(MessageType.ERROR);   // the server explains in a frozen format, if it can
+            } catch (MigrationException e) {
+                if (!e.fromPeer()) throw versionMismatch(theirs, mine);
+                throw e;
+            }
+            throw versionMismatch(theirs, mine);
+        }
+        in.next(MessageType.CHALLENGE);
+        Challenge challenge = Challenge.decode(in.rest());
+        in.end();
+        byte[] transcript = transcript(mine, theirs, hello, challenge);
+        out.send(MessageType.AUTH, new Auth(key.proof(CLIENT_LABEL, transcript)).encode());
+        try {
+            in.next(MessageType.AUTH);
+        } catch (MigrationException e) {
+            if (e.fromPeer() && e.code() == ErrorCode.AUTH) {
+                throw MigrationException.fromPeer(ErrorCode.AUTH, "our key is not the server's (both sides need the same key file)");
+            }
+            throw e;
+        }
+        Auth proof = Auth.decode(in.rest());
+        in.end();
+        if (!MigrationKey.same(proof.mac(), key.proof(SERVER_LABEL, transcript))) {
+            trySend(out, ErrorCode.AUTH, "server proof does not match");
+            throw new MigrationException(t.peer() + " did not prove it holds the migration key (a different key, or not our server)",
+                    ErrorCode.AUTH.errno(), ErrorCode.AUTH);
+        }
+        in.startTranscript();
+        out.startTranscript();
+    }
+
+    /** Server side. Returns the client's HELLO once the client proved it holds {@code key}. */
+    static Hello asServer(Transport t, FrameReader in, FrameWriter out, MigrationKey key) throws MigrationException {
+        Preamble mine = Preamble.CURRENT;
+        ByteBuffer raw = ByteBuffer.allocate(Preamble.BYTES);
+        t.readFully(raw);
+        Preamble theirs = Preamble.decode(raw);
+        if (theirs == null) throw MigrationException.protocol("not a migration client (wrong magic bytes)");
+        out.sendRaw(mine.encode());
+        if (theirs.major() != mine.major()) {
+            MigrationException e = new MigrationException(versionMismatch(theirs, mine).getMessage(),
+                    ErrorCode.VERSION.errno(), ErrorCode.VERSION);
+            trySend(out, ErrorCode.VERSION, "this server speaks migration protocol " + mine + ", not " + theirs);
+            throw e;
+        }
+        in.next(MessageType.HELLO);
+        Hello hello = Hello.decode(in.rest());
+        in.end();
+        Challenge challenge = new Challenge(nonce());
+        out.send(MessageType.CHALLENGE, challenge.encode());
+        in.next(MessageType.AUTH);
+        Auth proof = Auth.decode(in.rest());
+        in.end();
+        byte[] transcript = transcript(theirs, mine, hello, challenge);
+        if (!MigrationKey.same(proof.mac(), key.proof(CLIENT_LABEL, transcript))) {
+            trySend(out, ErrorCode.AUTH, "authentication failed");
+            throw new MigrationException("authentication failed (the client has a different key)", ErrorCode.AUTH.errno(), ErrorCode.AUTH);
+        }
+        out.send(MessageType.AUTH, new Auth(key.proof(SERVER_LABEL, transcript)).encode());
+        in.startTranscript();
+        out.startTranscript();
+        return hello;
+    }
+
+    private static MigrationException versionMismatch(Preamble theirs, Preamble mine) {
+        return new MigrationException("peer speaks migration protocol " + theirs + ", this VMM speaks " + mine,
+                ErrorCode.VERSION.errno(), ErrorCode.VERSION);
+    }
+
+    /** Best effort: the connection may already be gone, and the real failure is what matters. */
+    static void trySend(FrameWriter out, ErrorCode code, String message) {
+        try {
+            out.send(MessageType.ERROR, new Messages.ErrorReply(code, message).encode());
+        } catch (MigrationException | RuntimeException ignored) {
+            // Nothing to add: the caller reports its own failure.
+        }
+    }
+}

@@ -1,0 +1,105 @@
+package dev.scratchvm.migration;
+
+import dev.scratchvm.image.PageFilter;
+import dev.scratchvm.image.PageMap;
+import dev.scratchvm.migration.Messages.MemoryRun;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.util.Set;
+
+/**
+ * Guest memory as MEMORY messages: runs of up to 512 consecutive non-zero pages, ascending.
+ * Pages the filter excludes are never read (reading untouched memory would fault it in) and
+ * all-zero pages are never sent: the receiver's fresh mapping is zero already. Both sides
+ * move the bytes straight between the socket and the guest mapping, with no copy in Java.
+ */
+final class MemoryStream {
+    private static final MemorySegment ZERO = Arena.global().allocate(Messages.PAGE, Messages.PAGE).asReadOnly();
+
+    private MemoryStream() {
+    }
+
+    /** What one direction of a memory stream carried. */
+    record Stats(long runs, long pages) {
+        long bytes() {
+            return pages * Messages.PAGE;
+        }
+    }
+
+    /** The first word decides most data pages at once; the full compare runs only when it is zero. */
+    static boolean isZero(MemorySegment m, long offset) {
+        return m.get(ValueLayout.JAVA_LONG, offset) == 0
+                && MemorySegment.mismatch(m, offset, offset + Messages.PAGE, ZERO, 0, Messages.PAGE) == -1;
+    }
+
+    static Stats send(FrameWriter out, MemorySegment guest, PageFilter filter) throws MigrationException {
+        long pages = guest.byteSize() / Messages.PAGE;
+        ByteBuffer head = ByteBuffer.allocateDirect(MemoryRun.BYTES);
+        long runs = 0, sent = 0;
+        long p = 0;
+        while (p < pages) {
+            if (!filter.mayBeNonZero(p) || isZero(guest, p * Messages.PAGE)) {
+                p++;
+                continue;
+            }
+            long first = p++;
+            while (p < pages && p - first < PageMap.MAX_RUN_PAGES && filter.mayBeNonZero(p) && !isZero(guest, p * Messages.PAGE)) p++;
+            int count = (int) (p - first);
+            ByteBuffer data = guest.asSlice(first * Messages.PAGE, (long) count * Messages.PAGE).asByteBuffer();
+            out.send(MessageType.MEMORY, new MemoryRun(first, count).encode(head), data);
+            runs++;
+            sent += count;
+        }
+        return new Stats(runs, sent);
+    }
+
+    /**
+     * Reads MEMORY messages into {@code guest} until END, whose counts and transcript checksum
+     * must match what arrived. Each run is checked to lie inside guest memory, after the previous
+     * one, before a byte of it is read; its checksum is checked once it is in place (a mismatch
+     * fails the migration, and the whole guest memory is discarded).
+     */
+    static Stats receive(FrameReader in, MemorySegment guest) throws MigrationException {
+        long pages = guest.byteSize() / Messages.PAGE;
+        ByteBuffer head = ByteBuffer.allocateDirect(MemoryRun.BYTES);
+        long runs = 0, received = 0, end = 0;
+        while (true) {
+            int transcript = in.transcript();
+            MessageType t = in.next(Set.of(MessageType.MEMORY, MessageType.END));
+            if (t == MessageType.END) {
+                Messages.End e = Messages.End.decode(in.rest());
+                in.end();
+                if (e.runs() != runs || e.pages() != received) {
+                    throw MigrationException.protocol("END counts " + e.runs() + " runs, " + e.pages() + " pages, but "
+                            + runs + " runs, " + received + " pages arrived");
+                }
+                if (e.transcript() != transcript) {
+                    throw MigrationException.network("transcript checksum mismatch: messages were lost or reordered in transit",
+                            dev.scratchvm.sys.Errno.EIO);
+                }
+                return new Stats(runs, received);
+            }
+            if (in.remaining() < MemoryRun.BYTES) throw MigrationException.protocol("MEMORY message too short");
+            head.clear();
+            in.read(head);
+            MemoryRun run = MemoryRun.decode(head);
+            long first = run.firstPage(), count = run.pageCount();
+            if (count < 1 || count > PageMap.MAX_RUN_PAGES) {
+                throw MigrationException.protocol("MEMORY run of " + count + " pages (must be 1 to " + PageMap.MAX_RUN_PAGES + ")");
+            }
+            if (first < end || first >= pages || count > pages - first) {
+                throw MigrationException.protocol("MEMORY run at page 0x" + Long.toHexString(first) + " of " + count
+                        + " pages overlaps an earlier run or lies outside guest memory of " + pages + " pages");
+            }
+            if (in.remaining() != count * Messages.PAGE) throw MigrationException.protocol("MEMORY message length does not match its page count");
+            in.read(guest.asSlice(first * Messages.PAGE, count * Messages.PAGE).asByteBuffer());
+            in.end();
+            end = first + count;
+            runs++;
+            received += count;
+        }
+    }
+}

@@ -1,0 +1,260 @@
+package dev.scratchvm.migration;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Payloads of the protocol's messages (docs/migration-protocol.md). All integers are big-endian.
+ * Each record encodes itself to a buffer ready to send, and {@code decode} accepts exactly the
+ * bytes {@code encode} produces, throwing a protocol error for anything else.
+ */
+final class Messages {
+    static final int PAGE = 4096;
+    static final int NONCE = 32, MAC = 32;
+    static final int FILE_CHUNK = 1 << 20;
+    static final int MAX_ERROR_TEXT = 1024;
+
+    private Messages() {
+    }
+
+    /** Sent raw by both sides before any frame: magic, protocol major and minor version. */
+    record Preamble(int major, int minor) {
+        static final byte[] MAGIC = {'S', 'V', 'M', 'M', 'I', 'G', '\r', '\n'};
+        static final int BYTES = 12;
+        static final Preamble CURRENT = new Preamble(1, 0);
+
+        ByteBuffer encode() {
+            return ByteBuffer.allocate(BYTES).put(MAGIC).putShort((short) major).putShort((short) minor).flip();
+        }
+
+        /** Null when the bytes do not start with the magic (not a migration peer at all). */
+        static Preamble decode(ByteBuffer b) {
+            byte[] magic = new byte[MAGIC.length];
+            b.get(0, magic);
+            if (!Arrays.equals(magic, MAGIC)) return null;
+            return new Preamble(Short.toUnsignedInt(b.getShort(8)), Short.toUnsignedInt(b.getShort(10)));
+        }
+
+        @Override
+        public String toString() {
+            return major + "." + minor;
+        }
+    }
+
+    /** Why a client connects. */
+    enum Purpose {
+        MIGRATE(1), QUERY(2);
+
+        final int code;
+
+        Purpose(int code) {
+            this.code = code;
+        }
+    }
+
+    /** Client's first message: purpose and a fresh nonce (for MIGRATE, also the migration's id). */
+    record Hello(Purpose purpose, byte[] nonce) {
+        static final int BYTES = 1 + NONCE;
+
+        ByteBuffer encode() {
+            return ByteBuffer.allocate(BYTES).put((byte) purpose.code).put(nonce).flip();
+        }
+
+        static Hello decode(byte[] p) throws MigrationException {
+            exact(p, BYTES, "HELLO");
+            Purpose purpose = switch (p[0]) {
+                case 1 -> Purpose.MIGRATE;
+                case 2 -> Purpose.QUERY;
+                default -> throw MigrationException.protocol("HELLO has unknown purpose " + p[0]);
+            };
+            return new Hello(purpose, Arrays.copyOfRange(p, 1, BYTES));
+        }
+    }
+
+    /** Server's nonce, which the client must prove it can MAC. */
+    record Challenge(byte[] nonce) {
+        static final int BYTES = NONCE;
+
+        ByteBuffer encode() {
+            return ByteBuffer.wrap(nonce.clone());
+        }
+
+        static Challenge decode(byte[] p) throws MigrationException {
+            exact(p, BYTES, "CHALLENGE");
+            return new Challenge(p);
+        }
+    }
+
+    /** HMAC-SHA256 proof of the shared key over the handshake transcript. */
+    record Auth(byte[] mac) {
+        static final int BYTES = MAC;
+
+        ByteBuffer encode() {
+            return ByteBuffer.wrap(mac.clone());
+        }
+
+        static Auth decode(byte[] p) throws MigrationException {
+            exact(p, BYTES, "AUTH");
+            return new Auth(p);
+        }
+    }
+
+    /** STATE: flags and the StateCodec encoding of the machine state. */
+    record StateOffer(int flags, byte[] state) {
+        /** The client can send the contents of the guest's open files. */
+        static final int FILES_OFFERED = 1;
+
+        ByteBuffer[] encode() {
+            return new ByteBuffer[]{ByteBuffer.allocate(4).putInt(flags).flip(), ByteBuffer.wrap(state)};
+        }
+
+        static StateOffer decode(byte[] p) throws MigrationException {
+            if (p.length < 4) throw MigrationException.protocol("STATE message too short");
+            int flags = ByteBuffer.wrap(p).getInt();
+            if ((flags & ~FILES_OFFERED) != 0) throw MigrationException.protocol("STATE has unknown flags 0x" + Integer.toHexString(flags));
+            return new StateOffer(flags, Arrays.copyOfRange(p, 4, p.length));
+        }
+
+        boolean filesOffered() {
+            return (flags & FILES_OFFERED) != 0;
+        }
+    }
+
+    /** The server takes the VM; it wants the contents of these files (indexes into the state's file list). */
+    record Accept(List<Integer> wantedFiles) {
+        ByteBuffer encode() {
+            ByteBuffer b = ByteBuffer.allocate(4 + 4 * wantedFiles.size()).putInt(wantedFiles.size());
+            for (int i : wantedFiles) b.putInt(i);
+            return b.flip();
+        }
+
+        static Accept decode(byte[] p) throws MigrationException {
+            if (p.length < 4) throw MigrationException.protocol("ACCEPT message too short");
+            ByteBuffer b = ByteBuffer.wrap(p);
+            int n = b.getInt();
+            if (n < 0 || p.length != 4 + 4L * n) throw MigrationException.protocol("ACCEPT message has the wrong length");
+            List<Integer> wanted = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) wanted.add(b.getInt());
+            return new Accept(wanted);
+        }
+    }
+
+    /** Starts the contents of one file: FILE_DATA messages with {@code size} bytes in total follow. */
+    record FileHeader(int index, long size, int mode) {
+        static final int BYTES = 16;
+
+        ByteBuffer encode() {
+            return ByteBuffer.allocate(BYTES).putInt(index).putLong(size).putInt(mode).flip();
+        }
+
+        static FileHeader decode(byte[] p) throws MigrationException {
+            exact(p, BYTES, "FILE");
+            ByteBuffer b = ByteBuffer.wrap(p);
+            FileHeader h = new FileHeader(b.getInt(), b.getLong(), b.getInt());
+            if (h.size < 0) throw MigrationException.protocol("FILE has negative size");
+            return h;
+        }
+    }
+
+    /** Header of a MEMORY message; {@code pageCount} pages of raw guest memory follow it. */
+    record MemoryRun(long firstPage, int pageCount) {
+        static final int BYTES = 12;
+
+        ByteBuffer encode(ByteBuffer into) {
+            return into.clear().putLong(firstPage).putInt(pageCount).flip();
+        }
+
+        static MemoryRun decode(ByteBuffer b) {
+            return new MemoryRun(b.getLong(0), b.getInt(8));
+        }
+    }
+
+    /** Closes the client's stream: counts, and the transcript checksum of every frame since STATE. */
+    record End(int files, long runs, long pages, int transcript) {
+        static final int BYTES = 24;
+
+        ByteBuffer encode() {
+            return ByteBuffer.allocate(BYTES).putInt(files).putLong(runs).putLong(pages).putInt(transcript).flip();
+        }
+
+        static End decode(byte[] p) throws MigrationException {
+            exact(p, BYTES, "END");
+            ByteBuffer b = ByteBuffer.wrap(p);
+            return new End(b.getInt(), b.getLong(), b.getLong(), b.getInt());
+        }
+    }
+
+    /** Asks how the migration with this id ended. */
+    record Query(byte[] id) {
+        static final int BYTES = NONCE;
+
+        ByteBuffer encode() {
+            return ByteBuffer.wrap(id.clone());
+        }
+
+        static Query decode(byte[] p) throws MigrationException {
+            exact(p, BYTES, "QUERY");
+            return new Query(p);
+        }
+    }
+
+    /** Answer to QUERY. The codes are the protocol. */
+    enum Verdict {
+        COMMITTED(1), ABORTED(2), UNKNOWN(3);
+
+        final int code;
+
+        Verdict(int code) {
+            this.code = code;
+        }
+
+        ByteBuffer encode() {
+            return ByteBuffer.allocate(1).put((byte) code).flip();
+        }
+
+        static Verdict decode(byte[] p) throws MigrationException {
+            exact(p, 1, "OUTCOME");
+            for (Verdict v : values()) if (v.code == p[0]) return v;
+            throw MigrationException.protocol("OUTCOME has unknown verdict " + p[0]);
+        }
+    }
+
+    /** Either side gives up, saying why. Its format is the same in every protocol version. */
+    record ErrorReply(ErrorCode code, String message) {
+        ByteBuffer encode() {
+            byte[] text = truncate(message.lines().findFirst().orElse(""));
+            return ByteBuffer.allocate(2 + text.length).putShort((short) code.wire()).put(text).flip();
+        }
+
+        static ErrorReply decode(byte[] p) throws MigrationException {
+            if (p.length < 2) throw MigrationException.protocol("ERROR message too short");
+            String text;
+            try {
+                text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPLACE)
+                        .onUnmappableCharacter(CodingErrorAction.REPLACE).decode(ByteBuffer.wrap(p, 2, p.length - 2)).toString();
+            } catch (CharacterCodingException e) {
+                text = "(unreadable message)";
+            }
+            StringBuilder clean = new StringBuilder(text.length());
+            text.codePoints().forEach(c -> clean.appendCodePoint(c < 0x20 || c == 0x7f ? '?' : c));
+            return new ErrorReply(ErrorCode.of(Short.toUnsignedInt(ByteBuffer.wrap(p).getShort())), clean.toString());
+        }
+
+        private static byte[] truncate(String s) {
+            byte[] b = s.getBytes(StandardCharsets.UTF_8);
+            if (b.length <= MAX_ERROR_TEXT) return b;
+            int n = MAX_ERROR_TEXT;
+            while (n > 0 && (b[n] & 0xc0) == 0x80) n--;   // do not split a UTF-8 sequence
+            return Arrays.copyOf(b, n);
+        }
+    }
+
+    private static void exact(byte[] p, int n, String what) throws MigrationException {
+        if (p.length != n) throw MigrationException.protocol(what + " message is " + p.length + " bytes, expected " + n);
+    }
+}

@@ -1,0 +1,337 @@
+package dev.scratchvm.migration;
+
+import dev.scratchvm.image.ImageException;
+import dev.scratchvm.image.StateCodec;
+import dev.scratchvm.kvm.Kvm;
+import dev.scratchvm.migration.Messages.Hello;
+import dev.scratchvm.migration.Messages.StateOffer;
+import dev.scratchvm.migration.Messages.Verdict;
+import dev.scratchvm.state.MachineState;
+import dev.scratchvm.state.VcpuState.CpuidEntry;
+import dev.scratchvm.vmm.CpuFeatures;
+import dev.scratchvm.vmm.Machine;
+import dev.scratchvm.vmm.MachineConfig;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+/**
+ * The VMM_SERVER side. An acceptor thread authenticates each connection on its own virtual
+ * thread and answers status queries there; a migration is handed to the caller's thread,
+ * which receives it, builds the VM paused, and — only once COMMIT is read and recorded —
+ * returns it from {@link #next} to be run. One VM at a time: while one is arriving or running,
+ * further migrations are refused as busy (their clients keep their VMs).
+ */
+public final class MigrationServer implements AutoCloseable {
+    private static final int MAX_HANDSHAKES = 16;
+
+    /**
+     * @param root    directory the guests see as "/"; {@code --with-files} writes below it
+     * @param machine how to build each restored machine
+     * @param log     one line per event, without a prefix
+     */
+    public record Config(MigrationKey key, Timeouts timeouts, MachineConfig machine, Consumer<String> log) {
+    }
+
+    /** A committed VM, ready to run: it is this server's now. */
+    public static final class Arrival {
+        private final Machine machine;
+        private final long memoryBytes, bytesReceived, elapsedNanos;
+        private final Outcomes.Entry outcome;
+
+        private Arrival(Machine machine, long memoryBytes, long bytesReceived, long elapsedNanos, Outcomes.Entry outcome) {
+            this.machine = machine;
+            this.memoryBytes = memoryBytes;
+            this.bytesReceived = bytesReceived;
+            this.elapsedNanos = elapsedNanos;
+            this.outcome = outcome;
+        }
+
+        /** The restored machine, paused until its first {@code run()}; the caller closes it. */
+        public Machine machine() {
+            return machine;
+        }
+
+        /** Bytes of guest memory that arrived (non-zero pages). */
+        public long memoryBytes() {
+            return memoryBytes;
+        }
+
+        /** Bytes read from the connection, framing included. */
+        public long bytesReceived() {
+            return bytesReceived;
+        }
+
+        /** From taking the connection to reading COMMIT. */
+        public long elapsedNanos() {
+            return elapsedNanos;
+        }
+
+        /** Waits until the client has learned the outcome (BYE, or a QUERY answered), so it will not need to ask. */
+        public boolean awaitClientConfirmed(Duration limit) throws InterruptedException {
+            return outcome.awaitConfirmed(limit);
+        }
+    }
+
+    private record Incoming(ServerSession session, Outcomes.Entry outcome) {
+    }
+
+    private final ServerSocketChannel server;
+    private final Config config;
+    private final List<CpuidEntry> hostCpuid;
+    private final Outcomes outcomes = new Outcomes();
+    private final LinkedBlockingQueue<Incoming> queue = new LinkedBlockingQueue<>();
+    private final AtomicBoolean busy = new AtomicBoolean();
+    private final Semaphore handshakes = new Semaphore(MAX_HANDSHAKES);
+    private final Thread acceptor;
+    private volatile boolean closed;
+
+    private MigrationServer(ServerSocketChannel server, Config config, List<CpuidEntry> hostCpuid) {
+        this.server = server;
+        this.config = config;
+        this.hostCpuid = hostCpuid;
+        Handshake.warmUp(config.key());
+        this.acceptor = Thread.ofPlatform().name("migration-acceptor").daemon().start(this::acceptLoop);
+    }
+
+    /** Binds {@code at} (port 0 picks a free port) and starts accepting. */
+    public static MigrationServer listen(Endpoint at, Config config) throws IOException {
+        List<CpuidEntry> cpuid;
+        try (Kvm kvm = Kvm.open()) {
+            cpuid = kvm.supportedCpuid();
+        }
+        ServerSocketChannel ch = ServerSocketChannel.open();
+        try {
+            ch.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            ch.setOption(StandardSocketOptions.SO_RCVBUF, SocketTransport.SOCKET_BUFFER);
+            ch.bind(new InetSocketAddress(at.host(), at.port()), 64);
+        } catch (IOException e) {
+            ch.close();
+            throw new IOException("cannot listen on " + at + ": " + e.getMessage(), e);
+        }
+        return new MigrationServer(ch, config, cpuid);
+    }
+
+    public InetSocketAddress address() {
+        try {
+            return (InetSocketAddress) server.getLocalAddress();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Blocks until a VM has arrived and been committed; failed attempts are logged and
+     * skipped. Call {@link #done} when the returned VM has finished.
+     */
+    public Arrival next() throws InterruptedException {
+        while (true) {
+            Arrival a = receive(queue.take());
+            if (a != null) return a;
+            busy.set(false);
+        }
+    }
+
+    /** The VM returned by {@link #next} has finished: accept the next one. */
+    public void done() {
+        busy.set(false);
+    }
+
+    private void acceptLoop() {
+        while (!closed) {
+            SocketChannel ch;
+            try {
+                ch = server.accept();
+            } catch (ClosedChannelException e) {
+                return;
+            } catch (IOException e) {
+                config.log().accept("accept failed: " + e.getMessage());
+                sleep(100);
+                continue;
+            }
+            if (!handshakes.tryAcquire()) {
+                config.log().accept("dropped a connection: more than " + MAX_HANDSHAKES + " at once");
+                closeQuietly(ch);
+                continue;
+            }
+            Thread.ofVirtual().name("migration-handshake").start(() -> {
+                try {
+                    handshake(ch);
+                } finally {
+                    handshakes.release();
+                }
+            });
+        }
+    }
+
+    private void handshake(SocketChannel ch) {
+        SocketTransport t;
+        try {
+            t = SocketTransport.accepted(ch, config.timeouts());
+        } catch (IOException e) {
+            return;
+        }
+        ServerSession s = new ServerSession(t, config.key());
+        boolean handedOver = false;
+        try {
+            Hello hello = s.handshake(config.timeouts().handshake());
+            if (hello.purpose() == Messages.Purpose.QUERY) {
+                byte[] id = s.receiveQuery();
+                Outcomes.Entry e = outcomes.find(id);
+                Verdict v = e == null ? Verdict.UNKNOWN : e.resolve();
+                s.answer(v);
+                config.log().accept(t.peer() + " asked how migration " + (e == null ? "(unknown)" : e.shortId())
+                        + " ended: " + v.name().toLowerCase(java.util.Locale.ROOT));
+                return;
+            }
+            if (!busy.compareAndSet(false, true)) {
+                s.reject(ErrorCode.BUSY, "the server is busy with another VM");
+                config.log().accept("refused a VM from " + t.peer() + ": busy with another VM");
+                return;
+            }
+            try {
+                queue.put(new Incoming(s, outcomes.begin(hello.nonce(), t)));
+                handedOver = true;
+            } finally {
+                if (!handedOver) busy.set(false);
+            }
+        } catch (MigrationException e) {
+            config.log().accept("dropped " + t.peer() + ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException | Error e) {
+            // One connection must never take the server down, nor print a stack trace.
+            config.log().accept("dropped " + t.peer() + ": internal error: " + e);
+        } finally {
+            if (!handedOver) s.close();
+        }
+    }
+
+    /** Receives one VM; returns it once committed, or null (logged) when the migration failed. */
+    private Arrival receive(Incoming in) {
+        ServerSession s = in.session();
+        String peer = s.transport().peer();
+        long start = System.nanoTime();
+        FileInstaller files = null;
+        Machine machine = null;
+        MigrationException[] streamFailure = new MigrationException[1];
+        MemoryStream.Stats[] memory = new MemoryStream.Stats[1];
+        try {
+            StateOffer offer = s.receiveOffer();
+            MachineState state;
+            try {
+                state = StateCodec.decode(offer.state());
+            } catch (ImageException e) {
+                throw MigrationException.protocol("the VM " + e.getMessage());
+            }
+            List<String> missing = CpuFeatures.missing(state.vcpu().cpuid(), state.vcpu().xcrs(), hostCpuid);
+            if (!missing.isEmpty()) throw MigrationException.rejected("this host's CPU lacks features the VM uses: " + String.join(", ", missing));
+            List<Integer> wanted = List.of();
+            if (offer.filesOffered()) {
+                files = FileInstaller.plan(config.machine().root(), state.kernel());
+                wanted = files.wanted();
+            }
+            s.accept(wanted);
+            config.log().accept("receiving a VM from " + peer + " (" + (state.memory().size() >> 20) + " MiB of memory, "
+                    + state.kernel().files().size() + " open files" + (wanted.isEmpty() ? "" : ", " + wanted.size() + " sent along") + ")");
+            for (int i : wanted) s.receiveFile(files, i);
+            try {
+                machine = Machine.restore(config.machine(), state, mem -> {
+                    try {
+                        memory[0] = s.receiveMemory(mem.segment());
+                    } catch (MigrationException e) {
+                        streamFailure[0] = e;
+                        throw e;
+                    }
+                });
+            } catch (Machine.RestoreException e) {
+                if (streamFailure[0] != null) throw streamFailure[0];
+                throw MigrationException.rejected("cannot restore the VM here: " + e.getMessage());
+            }
+            s.ready();
+            s.awaitCommit();
+            if (!in.outcome().commit()) {
+                throw new MigrationException("a status query aborted the migration before COMMIT arrived",
+                        ErrorCode.ABORTED.errno(), ErrorCode.ABORTED);
+            }
+        } catch (MigrationException | RuntimeException e) {
+            in.outcome().abort();
+            String why = e.getMessage() != null ? e.getMessage() : e.toString();
+            if (!(e instanceof MigrationException m && m.fromPeer())) {
+                s.reject(e instanceof MigrationException m ? m.code() : ErrorCode.INTERNAL, why);
+            }
+            s.close();
+            if (machine != null) machine.close();
+            if (files != null) files.rollback();
+            config.log().accept("VM from " + peer + " not taken: " + (e instanceof MigrationException m && m.fromPeer()
+                    ? "the client gave up: " : "") + why + " (discarded; the client keeps it)");
+            return null;
+        }
+        // Committed: the VM is the server's now, whatever happens to the connection. Nothing below may fail.
+        if (files != null) files.commit();
+        long bytes = s.transport().bytesRead(), elapsed = System.nanoTime() - start;
+        confirmInBackground(s, in.outcome());
+        config.log().accept(String.format("VM from %s committed (%d pages, %.1f MiB in %.0f ms)", peer,
+                memory[0].pages(), memory[0].bytes() / 1048576.0, elapsed / 1e6));
+        return new Arrival(machine, memory[0].bytes(), bytes, elapsed, in.outcome());
+    }
+
+    /** Tells the client it committed, then waits for its BYE off the VM's thread. */
+    private void confirmInBackground(ServerSession s, Outcomes.Entry outcome) {
+        try {
+            s.committed();
+        } catch (MigrationException e) {
+            s.close();   // the client will ask with a QUERY
+            return;
+        }
+        Thread.ofVirtual().name("migration-bye").start(() -> {
+            try (s) {
+                s.awaitBye();
+                outcome.confirm();
+            } catch (MigrationException ignored) {
+                // No BYE: the client will ask with a QUERY if it needs to.
+            }
+        });
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void closeQuietly(SocketChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // Dropping it anyway.
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            server.close();
+        } catch (IOException ignored) {
+            // Shutting down.
+        }
+        for (Incoming in; (in = queue.poll()) != null; ) {
+            in.outcome().abort();
+            in.session().close();
+        }
+        acceptor.interrupt();
+    }
+}
