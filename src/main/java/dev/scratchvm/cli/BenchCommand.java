@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code scratchvm bench [--quick] [--json FILE]}. */
-@Command(name = "bench", description = "Measure system calls, start-up, save, restore and migration against floors measured in the same run.")
+@Command(name = "bench", mixinStandardHelpOptions = true, version = Main.VERSION, description = "Measure system calls, start-up, save, restore and migration against floors measured in the same run.")
 final class BenchCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "Few repetitions: proves the suite runs (under a minute), numbers are rough.")
     boolean quick;

@@ -9,7 +9,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /** {@code scratchvm inspect FILE [--json]}. */
-@Command(name = "inspect", description = "Validate an image and print what it holds.")
+@Command(name = "inspect", mixinStandardHelpOptions = true, version = Main.VERSION, description = "Validate an image and print what it holds.")
 final class InspectCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "FILE", description = "Image file.")
     Path image;

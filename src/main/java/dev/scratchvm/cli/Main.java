@@ -9,9 +9,11 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 /** Entry point: {@code scratchvm COMMAND ...}. */
-@Command(name = "scratchvm", mixinStandardHelpOptions = true, version = "scratchvm 0.1.0",
+@Command(name = "scratchvm", mixinStandardHelpOptions = true, version = Main.VERSION,
         description = "A micro VMM on Linux KVM: runs a static x86-64 Linux program in a VM that can be saved, restored and migrated.")
 public final class Main {
+    static final String VERSION = "scratchvm 0.1.0";
+
     /** Exit code for a command line that could not be parsed. */
     static final int USAGE = 2;
 
@@ -47,6 +49,8 @@ public final class Main {
             cli.addSubcommand("help", new CommandLine.HelpCommand());
             rest = args;
         }
+        // Everything after the program name belongs to the program: "run prog -v" passes -v to prog.
+        cli.setStopAtPositional(true);
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             System.err.println("scratchvm: " + Errors.oneLine(e));
             return 70;

@@ -19,7 +19,7 @@ import java.util.BitSet;
 import java.util.concurrent.Callable;
 
 /** {@code scratchvm migrate FILE --to HOST:PORT}: moves a saved VM to a server. */
-@Command(name = "migrate", description = "Send a VM saved in an image file to 'scratchvm serve'; the image is removed once the server has it.")
+@Command(name = "migrate", mixinStandardHelpOptions = true, version = Main.VERSION, description = "Send a VM saved in an image file to 'scratchvm serve'; the image is removed once the server has it.")
 final class MigrateCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "FILE", description = "Image file.")
     Path image;

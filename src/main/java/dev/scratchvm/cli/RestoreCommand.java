@@ -13,7 +13,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /** {@code scratchvm restore [FILE]}: resume a saved VM in this new VMM. */
-@Command(name = "restore", description = "Resume a VM saved in an image file; exit with the guest's status.")
+@Command(name = "restore", mixinStandardHelpOptions = true, version = Main.VERSION, description = "Resume a VM saved in an image file; exit with the guest's status.")
 final class RestoreCommand implements Callable<Integer> {
     @Mixin
     VmOptions vm;

@@ -19,7 +19,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code scratchvm run [OPTIONS] PROGRAM [ARGS...]}. */
-@Command(name = "run", description = "Run a static x86-64 Linux program in a new VM; exit with its status.")
+@Command(name = "run", mixinStandardHelpOptions = true, version = Main.VERSION, description = "Run a static x86-64 Linux program in a new VM; exit with its status.")
 final class RunCommand implements Callable<Integer> {
     @Mixin
     VmOptions vm;

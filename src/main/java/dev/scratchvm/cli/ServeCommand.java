@@ -16,7 +16,7 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 
 /** {@code scratchvm serve}: the VMM_SERVER, which receives migrated VMs and runs them. */
-@Command(name = "serve", description = "Wait for VMs migrated over TCP ('run --migrate-to', 'migrate'); restore and run them.")
+@Command(name = "serve", mixinStandardHelpOptions = true, version = Main.VERSION, description = "Wait for VMs migrated over TCP ('run --migrate-to', 'migrate'); restore and run them.")
 final class ServeCommand implements Callable<Integer> {
     static final String PREFIX = "VMM_SERVER: ";
 

@@ -71,10 +71,10 @@ final class GuestFaults {
                         + "  rax=%014x?? rbx=%016x rcx=%016x rdx=%016x%n"
                         + "  rsi=%016x rdi=%016x rbp=%016x r8 =%016x%n"
                         + "  r9 =%016x r10=%016x r11=%016x r12=%016x%n"
-                        + "  r13=%016x r14=%016x r15=%016x%n  cr2=%x fs.base=%x",
+                        + "  r13=%016x r14=%016x r15=%016x%n  cr2=%x cr3=%x fs.base=%x",
                 frame[0], frame[3], frame[2], frame[1] & 0xffff, frame[4] & 0xffff, r.rax() >>> 8, r.rbx(), r.rcx(),
                 r.rdx(), r.rsi(), r.rdi(), r.rbp(), r.r8(), r.r9(), r.r10(), r.r11(), r.r12(), r.r13(), r.r14(), r.r15(),
-                s.cr2(), s.fs().base());
+                s.cr2(), s.cr3(), s.fs().base());
     }
 
     /** A register dump for --verbose. */
