@@ -49,8 +49,8 @@ public final class Main {
             cli.addSubcommand("help", new CommandLine.HelpCommand());
             rest = args;
         }
-        // Everything after the program name belongs to the program: "run prog -v" passes -v to prog.
-        cli.setStopAtPositional(true);
+        // For run, everything after the program name belongs to the program: "run prog -v" passes -v to it.
+        if (cli.getCommand() instanceof RunCommand) cli.setStopAtPositional(true);
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             System.err.println("scratchvm: " + Errors.oneLine(e));
             return 70;
