@@ -37,6 +37,8 @@ public final class Bench {
         results.addAll(new SyscallBench(profile, work, programs).run());
         progress("save and restore");
         results.addAll(new SnapshotBench(profile, work, programs).run());
+        progress("migration over loopback (two VMM processes)");
+        results.addAll(new MigrationBench(profile, home, work, programs).run());
         progress("start-up and memory overhead (fresh VMM processes)");
         results.addAll(new StartBench(profile, home, work, programs).run());
         return results;

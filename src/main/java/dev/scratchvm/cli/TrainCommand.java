@@ -16,6 +16,24 @@ import java.util.stream.Stream;
  */
 @Command(name = "train", hidden = true, description = "Exercise run, save, restore and inspect for the JVM's AOT cache.")
 final class TrainCommand implements Callable<Integer> {
+    /** Both ends of a migration in this one process: serve in a thread, run --migrate-to here. */
+    private static int migrate(Path dir, Path app) throws Exception {
+        Path key = dir.resolve("train.key");
+        Files.writeString(key, "0123456789abcdef0123456789abcdef\n");
+        Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        int port;
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = probe.getLocalPort();
+        }
+        String root = dir.toString(), to = "127.0.0.1:" + port;
+        java.util.concurrent.CompletableFuture<Integer> server = java.util.concurrent.CompletableFuture.supplyAsync(() ->
+                Main.execute("serve", "--once", "--timeout", "10", "--listen", to, "--root", root, "--key-file", key.toString()));
+        Thread.sleep(300); // let it bind
+        Files.deleteIfExists(dir.resolve("ay_caramba"));
+        int rc = Main.execute("run", "--root", root, "--key-file", key.toString(), "--migrate-to", to, app.toString());
+        return rc | server.get(30, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
     @Override
     public Integer call() throws Exception {
         Path dir = Files.createTempDirectory("scratchvm-train-");
@@ -26,6 +44,7 @@ final class TrainCommand implements Callable<Integer> {
             int rc = Main.execute("run", "--root", root, "--image", image.toString(), app.toString());
             rc |= Main.execute("inspect", image.toString());
             rc |= Main.execute("restore", "--root", root, image.toString());
+            rc |= migrate(dir, app);
             return rc == 0 ? 0 : 1;
         } finally {
             try (Stream<Path> files = Files.walk(dir)) {

@@ -1,0 +1,135 @@
+package dev.scratchvm.bench;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Migration over loopback between two real VMM processes ({@code serve} and
+ * {@code run --migrate-to}, through the launcher): total time and bytes on the wire from
+ * the client, downtime from the client's SAVE to the server resuming the guest (both
+ * stamp the wall clock), next to raw TCP between two JVM processes in the same run.
+ */
+final class MigrationBench {
+    private static final Pattern LISTENING = Pattern.compile("listening on (\\S+)");
+    private static final Pattern PAUSED = Pattern.compile("guest paused for SAVE at (\\S+)");
+    private static final Pattern SENT = Pattern.compile("([0-9]+) bytes on the wire, in ([0-9.]+) ms");
+    private static final Pattern RESUMES = Pattern.compile("guest resumes at (\\S+)");
+
+    private record Shape(String name, Path program, String memory, String[] args, Double downtimeTargetMs) {
+    }
+
+    private final Bench.Profile profile;
+    private final Path home;
+    private final Path work;
+    private final Bench.Programs programs;
+
+    MigrationBench(Bench.Profile profile, Path home, Path work, Bench.Programs programs) {
+        this.profile = profile;
+        this.home = home;
+        this.work = work;
+        this.programs = programs;
+    }
+
+    List<Result> run() throws Exception {
+        Path dir = Files.createDirectories(work.resolve("migration"));
+        Path key = dir.resolve("bench.key");
+        if (!Files.exists(key)) {
+            // A key of its own, so the benchmark never creates or needs the user's key.
+            byte[] secret = new byte[32];
+            new java.security.SecureRandom().nextBytes(secret);
+            Files.writeString(key, java.util.HexFormat.of().formatHex(secret) + "\n");
+            Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        }
+        List<Result> results = new ArrayList<>();
+        List<Double> raw = new ArrayList<>(), fresh = new ArrayList<>();
+        for (int i = 0; i < profile.rounds(); i++) {
+            raw.add(TcpFloor.measure(256L << 20, false));
+            fresh.add(TcpFloor.measure(256L << 20, true));
+        }
+        Stats floor = Stats.of(raw);
+        for (Shape shape : List.of(
+                new Shape("16 MiB lab VM", programs.lab(), "16M", new String[0], 20.0),
+                new Shape("256 MiB VM, 240 MiB written", programs.touchMemory(), "256M", new String[]{"240"}, null))) {
+            List<Double> total = new ArrayList<>(), downtime = new ArrayList<>(), rate = new ArrayList<>();
+            long wire = 0;
+            for (int i = 0; i < profile.rounds(); i++) {
+                Files.deleteIfExists(dir.resolve("ay_caramba"));
+                double[] m = migrate(dir, key, shape);
+                total.add(m[0]);
+                downtime.add(m[1]);
+                rate.add(m[2] / m[0] / 1e6);
+                wire = (long) m[2];
+            }
+            Stats d = Stats.of(downtime), r = Stats.of(rate);
+            String note = String.format("%.1f MiB on the wire", wire / 1048576.0);
+            results.add(new Result("migrate " + shape.name() + ": total", "ms", Stats.of(total), null, null, null, null, note));
+            results.add(new Result("migrate " + shape.name() + ": downtime", "ms", d, null, null,
+                    shape.downtimeTargetMs() == null ? null : "<= " + shape.downtimeTargetMs().intValue() + " ms",
+                    shape.downtimeTargetMs() == null ? null : d.median() <= shape.downtimeTargetMs(), null));
+            if (wire > 64L << 20) {
+                results.add(new Result("migrate " + shape.name() + ": throughput", "GB/s", r, "raw TCP, 2 JVMs", floor,
+                        ">= 60% of floor", r.median() >= 0.6 * floor.median(),
+                        String.format("raw TCP into fresh memory (as a receiver must): %.2f GB/s", Stats.of(fresh).median())));
+            }
+        }
+        return results;
+    }
+
+    /** One migration; returns {total ms, downtime ms, bytes on the wire}. */
+    private double[] migrate(Path dir, Path key, Shape shape) throws Exception {
+        String launcher = home.resolve("scratchvm").toString();
+        Process server = new ProcessBuilder(launcher, "serve", "--once", "-v", "--trace=none", "--listen", "127.0.0.1:0",
+                "--key-file", key.toString()).directory(dir.toFile()).redirectErrorStream(true).start();
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+            String address = null;
+            StringBuilder serverLog = new StringBuilder();
+            for (String line; address == null && (line = out.readLine()) != null; ) {
+                serverLog.append(line).append('\n');
+                Matcher m = LISTENING.matcher(line);
+                if (m.find()) address = m.group(1);
+            }
+            if (address == null) throw new IllegalStateException("serve did not start:\n" + serverLog);
+            CompletableFuture<String> rest = CompletableFuture.supplyAsync(() -> {
+                StringBuilder b = new StringBuilder();
+                out.lines().forEach(l -> b.append(l).append('\n'));
+                return b.toString();
+            });
+            List<String> cmd = new ArrayList<>(List.of(launcher, "run", "-v", "--trace=none", "--memory", shape.memory(),
+                    "--key-file", key.toString(), "--migrate-to", address, shape.program().toString()));
+            cmd.addAll(List.of(shape.args()));
+            Process client = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
+            String clientLog = new String(client.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!client.waitFor(120, TimeUnit.SECONDS) || client.exitValue() != 0) {
+                throw new IllegalStateException("migrating client failed:\n" + clientLog);
+            }
+            if (!server.waitFor(120, TimeUnit.SECONDS)) throw new IllegalStateException("serve did not finish");
+            String serverOut = serverLog + rest.get();
+            Matcher sent = find(SENT, clientLog);
+            double paused = seconds(find(PAUSED, clientLog).group(1)), resumed = seconds(find(RESUMES, serverOut).group(1));
+            return new double[]{Double.parseDouble(sent.group(2)), (resumed - paused) * 1000, Double.parseDouble(sent.group(1))};
+        } finally {
+            server.destroy();
+        }
+    }
+
+    private static Matcher find(Pattern p, String text) {
+        Matcher m = p.matcher(text);
+        if (!m.find()) throw new IllegalStateException("expected '" + p.pattern() + "' in:\n" + text);
+        return m;
+    }
+
+    private static double seconds(String clock) {
+        return LocalTime.parse(clock).toNanoOfDay() / 1e9;
+    }
+}
