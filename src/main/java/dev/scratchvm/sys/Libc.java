@@ -9,15 +9,22 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * The host C library, reached through FFM downcalls. Every call returns what the
  * kernel would: a non-negative result, or {@code -errno} on failure (errno is captured
  * by the linker right after the call, so nothing in between can clobber it). The
- * {@code check*} variants throw {@link NativeException} instead.
+ * {@code check} variants throw {@link NativeException} instead.
+ *
+ * <p>Every function is called through one native shape, six 64-bit integer arguments and a
+ * 64-bit result, because the JVM generates (and cannot cache across runs) a stub per
+ * distinct shape, at ~4 ms each: one shape instead of twenty-five is most of the VMM's
+ * start-up. This is exact for the x86-64 System V ABI used here: integer and pointer
+ * arguments travel in the same six registers whatever their declared width, unused
+ * registers are ignored by the callee, an {@code int} result is the low half of rax (taken
+ * with a cast), and variadic functions (open, ioctl, fcntl, syscall) get their own handle
+ * kind so the linker sets %al as the ABI requires for variadic calls.
  */
 public final class Libc {
     private static final Linker LINKER = Linker.nativeLinker();
@@ -27,6 +34,8 @@ public final class Libc {
             CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     private static final ThreadLocal<MemorySegment> CALL_STATE =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CAPTURE));
+    private static final FunctionDescriptor SIX_LONGS = FunctionDescriptor.of(JAVA_LONG,
+            JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG);
 
     public static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_ACCMODE = 3, O_CREAT = 0100,
             O_EXCL = 0200, O_NOCTTY = 0400, O_TRUNC = 01000, O_APPEND = 02000, O_NONBLOCK = 04000,
@@ -43,24 +52,40 @@ public final class Libc {
     private Libc() {
     }
 
-    private static MethodHandle downcall(String name, FunctionDescriptor fd, Linker.Option... options) {
-        MemorySegment symbol = LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError(name));
-        Linker.Option[] all = new Linker.Option[options.length + 1];
-        all[0] = Linker.Option.captureCallState("errno");
-        System.arraycopy(options, 0, all, 1, options.length);
-        return LINKER.downcallHandle(symbol, fd, all);
+    private static MethodHandle fixed(String name) {
+        return LINKER.downcallHandle(symbol(name), SIX_LONGS, Linker.Option.captureCallState("errno"));
     }
 
-    private static MethodHandle plain(String name, FunctionDescriptor fd) {
-        return LINKER.downcallHandle(LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError(name)), fd);
+    private static MethodHandle variadic(String name) {
+        return LINKER.downcallHandle(symbol(name), SIX_LONGS, Linker.Option.captureCallState("errno"),
+                Linker.Option.firstVariadicArg(1));
     }
 
-    private static long result(long value) {
-        return value == -1 ? -(int) ERRNO.get(CALL_STATE.get(), 0L) : value;
+    private static MemorySegment symbol(String name) {
+        return LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError(name));
     }
 
-    private static int result(int value) {
-        return value == -1 ? -(int) ERRNO.get(CALL_STATE.get(), 0L) : value;
+    private static long call(MethodHandle h, long a, long b, long c, long d, long e, long f) {
+        try {
+            return (long) h.invokeExact(CALL_STATE.get(), a, b, c, d, e, f);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static int errno() {
+        return (int) ERRNO.get(CALL_STATE.get(), 0L);
+    }
+
+    /** A function returning long/ssize_t/pointer: -1 means failure. */
+    private static long asLong(long raw) {
+        return raw == -1 ? -errno() : raw;
+    }
+
+    /** A function returning int: only the low 32 bits of rax are defined. */
+    private static int asInt(long raw) {
+        int v = (int) raw;
+        return v == -1 ? -errno() : v;
     }
 
     /** Returns {@code value}, or throws naming {@code call} when it is a negative errno. */
@@ -74,75 +99,40 @@ public final class Libc {
         return value;
     }
 
-    // Handles are grouped in holder classes so a process only pays for the ones it uses.
+    /** The address of a native segment; a heap segment has none to give. */
+    private static long a(MemorySegment s) {
+        if (!s.isNative()) throw new IllegalArgumentException("a heap memory segment cannot be passed to native code");
+        return s.address();
+    }
+
+    // Handles are grouped in holder classes so a process only links the ones it uses.
     private static final class Files {
-        static final MethodHandle OPENAT = downcall("openat",
-                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(3));
-        static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-        static final MethodHandle READ = downcall("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-        static final MethodHandle WRITE = downcall("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-        static final MethodHandle PREAD = downcall("pread64", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
-        static final MethodHandle PWRITE = downcall("pwrite64", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
-        static final MethodHandle READV = downcall("readv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
-        static final MethodHandle WRITEV = downcall("writev", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
-        static final MethodHandle LSEEK = downcall("lseek64", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
-        static final MethodHandle FSYNC = downcall("fsync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-        static final MethodHandle FDATASYNC = downcall("fdatasync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-        static final MethodHandle FTRUNCATE = downcall("ftruncate64", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
-        static final MethodHandle FSTAT = downcall("fstat64", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
-        static final MethodHandle FSTATAT = downcall("fstatat64", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
-        static final MethodHandle STATX = downcall("statx", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
-        static final MethodHandle DUP = downcall("dup", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-        static final MethodHandle UNLINKAT = downcall("unlinkat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-        static final MethodHandle MKDIRAT = downcall("mkdirat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-        static final MethodHandle RENAMEAT = downcall("renameat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
-        static final MethodHandle FACCESSAT = downcall("faccessat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
-        static final MethodHandle READLINKAT = downcall("readlinkat", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
-        static final MethodHandle GETDENTS64 = downcall("getdents64", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-        static final MethodHandle IOCTL_PTR = downcall("ioctl",
-                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), Linker.Option.firstVariadicArg(2));
-        static final MethodHandle FCNTL = downcall("fcntl",
-                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
-        static final MethodHandle OPENAT2 = downcall("syscall",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG),
-                Linker.Option.firstVariadicArg(1));
+        static final MethodHandle OPENAT = variadic("openat"), CLOSE = fixed("close"), READ = fixed("read"),
+                WRITE = fixed("write"), PREAD = fixed("pread64"), PWRITE = fixed("pwrite64"), READV = fixed("readv"),
+                WRITEV = fixed("writev"), LSEEK = fixed("lseek64"), FSYNC = fixed("fsync"), FDATASYNC = fixed("fdatasync"),
+                FTRUNCATE = fixed("ftruncate64"), FSTAT = fixed("fstat64"), FSTATAT = fixed("fstatat64"),
+                STATX = fixed("statx"), DUP = fixed("dup"), UNLINKAT = fixed("unlinkat"), MKDIRAT = fixed("mkdirat"),
+                RENAMEAT = fixed("renameat"), FACCESSAT = fixed("faccessat"), READLINKAT = fixed("readlinkat"),
+                GETDENTS64 = fixed("getdents64"), IOCTL = variadic("ioctl"), FCNTL = variadic("fcntl"),
+                SYSCALL = variadic("syscall");
     }
 
     private static final class Memory {
-        static final MethodHandle MMAP = downcall("mmap",
-                FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
-        static final MethodHandle MUNMAP = downcall("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
-        static final MethodHandle MINCORE = downcall("mincore", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS));
-        static final MethodHandle MADVISE = downcall("madvise", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+        static final MethodHandle MMAP = fixed("mmap"), MUNMAP = fixed("munmap"), MINCORE = fixed("mincore"),
+                MADVISE = fixed("madvise");
     }
 
     private static final class Misc {
-        static final MethodHandle STRERROR = plain("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
-        static final MethodHandle CLOCK_GETTIME = downcall("clock_gettime", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
-        static final MethodHandle GETRANDOM = downcall("getrandom", FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_INT));
-        static final MethodHandle UNAME = downcall("uname", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        static final MethodHandle GETPID = plain("getpid", FunctionDescriptor.of(JAVA_INT));
-        static final MethodHandle GETUID = plain("getuid", FunctionDescriptor.of(JAVA_INT));
-        static final MethodHandle GETEUID = plain("geteuid", FunctionDescriptor.of(JAVA_INT));
-        static final MethodHandle GETGID = plain("getgid", FunctionDescriptor.of(JAVA_INT));
-        static final MethodHandle GETEGID = plain("getegid", FunctionDescriptor.of(JAVA_INT));
-        static final MethodHandle NANOSLEEP = downcall("nanosleep", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    }
-
-    private static final class Kvm {
-        static final MethodHandle IOCTL_LONG = downcall("ioctl",
-                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(2));
-        static final MethodHandle IOCTL_PTR = Files.IOCTL_PTR;
+        static final MethodHandle STRERROR = fixed("strerror"), CLOCK_GETTIME = fixed("clock_gettime"),
+                GETRANDOM = fixed("getrandom"), UNAME = fixed("uname"), GETPID = fixed("getpid"), GETUID = fixed("getuid"),
+                GETEUID = fixed("geteuid"), GETGID = fixed("getgid"), GETEGID = fixed("getegid"),
+                NANOSLEEP = fixed("nanosleep");
     }
 
     // ---- files ---------------------------------------------------------------------------
 
     public static int openat(int dirfd, MemorySegment path, int flags, int mode) {
-        try {
-            return result((int) Files.OPENAT.invokeExact(CALL_STATE.get(), dirfd, path, flags, mode));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asInt(call(Files.OPENAT, dirfd, a(path), flags, mode, 0, 0));
     }
 
     public static int open(String path, int flags, int mode) {
@@ -153,307 +143,161 @@ public final class Libc {
 
     /** openat2(2): {@code how} is a struct open_how {u64 flags, u64 mode, u64 resolve}. */
     public static int openat2(int dirfd, MemorySegment path, MemorySegment how) {
-        try {
-            return (int) result((long) Files.OPENAT2.invokeExact(CALL_STATE.get(), SYS_OPENAT2, dirfd, path, how, how.byteSize()));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) asLong(call(Files.SYSCALL, SYS_OPENAT2, dirfd, a(path), a(how), how.byteSize(), 0));
     }
 
     public static int close(int fd) {
-        try {
-            return result((int) Files.CLOSE.invokeExact(CALL_STATE.get(), fd));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asInt(call(Files.CLOSE, fd, 0, 0, 0, 0, 0));
     }
 
     public static long read(int fd, MemorySegment buf, long count) {
-        try {
-            return result((long) Files.READ.invokeExact(CALL_STATE.get(), fd, buf, count));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asLong(call(Files.READ, fd, a(buf), count, 0, 0, 0));
     }
 
     public static long write(int fd, MemorySegment buf, long count) {
-        try {
-            return result((long) Files.WRITE.invokeExact(CALL_STATE.get(), fd, buf, count));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asLong(call(Files.WRITE, fd, a(buf), count, 0, 0, 0));
     }
 
     public static long pread(int fd, MemorySegment buf, long count, long offset) {
-        try {
-            return result((long) Files.PREAD.invokeExact(CALL_STATE.get(), fd, buf, count, offset));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asLong(call(Files.PREAD, fd, a(buf), count, offset, 0, 0));
     }
 
     public static long pwrite(int fd, MemorySegment buf, long count, long offset) {
-        try {
-            return result((long) Files.PWRITE.invokeExact(CALL_STATE.get(), fd, buf, count, offset));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asLong(call(Files.PWRITE, fd, a(buf), count, offset, 0, 0));
     }
 
     /** readv(2) with an array of host struct iovec. */
     public static long readv(int fd, MemorySegment iov, int count) {
-        try {
-            return result((long) Files.READV.invokeExact(CALL_STATE.get(), fd, iov, count));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asLong(call(Files.READV, fd, a(iov), count, 0, 0, 0));
     }
 
     public static long writev(int fd, MemorySegment iov, int count) {
-        try {
-            return result((long) Files.WRITEV.invokeExact(CALL_STATE.get(), fd, iov, count));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asLong(call(Files.WRITEV, fd, a(iov), count, 0, 0, 0));
     }
 
     public static long lseek(int fd, long offset, int whence) {
-        try {
-            return result((long) Files.LSEEK.invokeExact(CALL_STATE.get(), fd, offset, whence));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asLong(call(Files.LSEEK, fd, offset, whence, 0, 0, 0));
     }
 
     public static int fsync(int fd) {
-        try {
-            return result((int) Files.FSYNC.invokeExact(CALL_STATE.get(), fd));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asInt(call(Files.FSYNC, fd, 0, 0, 0, 0, 0));
     }
 
     public static int fdatasync(int fd) {
-        try {
-            return result((int) Files.FDATASYNC.invokeExact(CALL_STATE.get(), fd));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asInt(call(Files.FDATASYNC, fd, 0, 0, 0, 0, 0));
     }
 
     public static int ftruncate(int fd, long length) {
-        try {
-            return result((int) Files.FTRUNCATE.invokeExact(CALL_STATE.get(), fd, length));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asInt(call(Files.FTRUNCATE, fd, length, 0, 0, 0, 0));
     }
 
     /** fstat(2) into a 144-byte struct stat (x86-64 layout, identical for host and guest). */
     public static int fstat(int fd, MemorySegment statbuf) {
-        try {
-            return result((int) Files.FSTAT.invokeExact(CALL_STATE.get(), fd, statbuf));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asInt(call(Files.FSTAT, fd, a(statbuf), 0, 0, 0, 0));
     }
 
     public static int fstatat(int dirfd, MemorySegment path, MemorySegment statbuf, int flags) {
-        try {
-            return result((int) Files.FSTATAT.invokeExact(CALL_STATE.get(), dirfd, path, statbuf, flags));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asInt(call(Files.FSTATAT, dirfd, a(path), a(statbuf), flags, 0, 0));
     }
 
     public static int statx(int dirfd, MemorySegment path, int flags, int mask, MemorySegment statxbuf) {
-        try {
-            return result((int) Files.STATX.invokeExact(CALL_STATE.get(), dirfd, path, flags, mask, statxbuf));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asInt(call(Files.STATX, dirfd, a(path), flags, mask, a(statxbuf), 0));
     }
 
     public static int dup(int fd) {
-        try {
-            return result((int) Files.DUP.invokeExact(CALL_STATE.get(), fd));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asInt(call(Files.DUP, fd, 0, 0, 0, 0, 0));
     }
 
     public static int unlinkat(int dirfd, MemorySegment path, int flags) {
-        try {
-            return result((int) Files.UNLINKAT.invokeExact(CALL_STATE.get(), dirfd, path, flags));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asInt(call(Files.UNLINKAT, dirfd, a(path), flags, 0, 0, 0));
     }
 
     public static int mkdirat(int dirfd, MemorySegment path, int mode) {
-        try {
-            return result((int) Files.MKDIRAT.invokeExact(CALL_STATE.get(), dirfd, path, mode));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asInt(call(Files.MKDIRAT, dirfd, a(path), mode, 0, 0, 0));
     }
 
     public static int renameat(int olddirfd, MemorySegment oldpath, int newdirfd, MemorySegment newpath) {
-        try {
-            return result((int) Files.RENAMEAT.invokeExact(CALL_STATE.get(), olddirfd, oldpath, newdirfd, newpath));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asInt(call(Files.RENAMEAT, olddirfd, a(oldpath), newdirfd, a(newpath), 0, 0));
     }
 
     public static int faccessat(int dirfd, MemorySegment path, int mode, int flags) {
-        try {
-            return result((int) Files.FACCESSAT.invokeExact(CALL_STATE.get(), dirfd, path, mode, flags));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asInt(call(Files.FACCESSAT, dirfd, a(path), mode, flags, 0, 0));
     }
 
     public static long readlinkat(int dirfd, MemorySegment path, MemorySegment buf, long size) {
-        try {
-            return result((long) Files.READLINKAT.invokeExact(CALL_STATE.get(), dirfd, path, buf, size));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asLong(call(Files.READLINKAT, dirfd, a(path), a(buf), size, 0, 0));
     }
 
     public static long getdents64(int fd, MemorySegment buf, long size) {
-        try {
-            return result((long) Files.GETDENTS64.invokeExact(CALL_STATE.get(), fd, buf, size));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asLong(call(Files.GETDENTS64, fd, a(buf), size, 0, 0, 0));
     }
 
     /** fcntl(2) with an integer argument. */
     public static int fcntl(int fd, int cmd, int arg) {
-        try {
-            return result((int) Files.FCNTL.invokeExact(CALL_STATE.get(), fd, cmd, arg));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asInt(call(Files.FCNTL, fd, cmd, arg, 0, 0, 0));
     }
 
     /** ioctl(2) whose argument is a pointer. */
     public static int ioctl(int fd, long request, MemorySegment arg) {
-        try {
-            return result((int) Files.IOCTL_PTR.invokeExact(CALL_STATE.get(), fd, request, arg));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asInt(call(Files.IOCTL, fd, request, a(arg), 0, 0, 0));
     }
 
     /** ioctl(2) whose argument is an integer. */
     public static int ioctl(int fd, long request, long arg) {
-        try {
-            return result((int) Kvm.IOCTL_LONG.invokeExact(CALL_STATE.get(), fd, request, arg));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asInt(call(Files.IOCTL, fd, request, arg, 0, 0, 0));
     }
 
     // ---- memory --------------------------------------------------------------------------
 
     /** mmap(2); returns the address, or a negative errno. */
     public static long mmap(long addr, long length, int prot, int flags, int fd, long offset) {
-        try {
-            MemorySegment r = (MemorySegment) Memory.MMAP.invokeExact(CALL_STATE.get(),
-                    MemorySegment.ofAddress(addr), length, prot, flags, fd, offset);
-            return result(r.address());
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asLong(call(Memory.MMAP, addr, length, prot, flags, fd, offset));
     }
 
     public static int munmap(long addr, long length) {
-        try {
-            return result((int) Memory.MUNMAP.invokeExact(CALL_STATE.get(), MemorySegment.ofAddress(addr), length));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asInt(call(Memory.MUNMAP, addr, length, 0, 0, 0, 0));
     }
 
     /** mincore(2): one byte per page in {@code vec}, bit 0 set when the page is resident. */
     public static int mincore(long addr, long length, MemorySegment vec) {
-        try {
-            return result((int) Memory.MINCORE.invokeExact(CALL_STATE.get(), MemorySegment.ofAddress(addr), length, vec));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asInt(call(Memory.MINCORE, addr, length, a(vec), 0, 0, 0));
     }
 
     public static int madvise(long addr, long length, int advice) {
-        try {
-            return result((int) Memory.MADVISE.invokeExact(CALL_STATE.get(), MemorySegment.ofAddress(addr), length, advice));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asInt(call(Memory.MADVISE, addr, length, advice, 0, 0, 0));
     }
 
     // ---- misc ----------------------------------------------------------------------------
 
     public static String strerror(int errno) {
-        try {
-            MemorySegment s = (MemorySegment) Misc.STRERROR.invokeExact(errno);
-            return s.reinterpret(1024).getString(0);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        long s = call(Misc.STRERROR, errno, 0, 0, 0, 0, 0);
+        return MemorySegment.ofAddress(s).reinterpret(1024).getString(0);
     }
 
     public static int clockGettime(int clock, MemorySegment timespec) {
-        try {
-            return result((int) Misc.CLOCK_GETTIME.invokeExact(CALL_STATE.get(), clock, timespec));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asInt(call(Misc.CLOCK_GETTIME, clock, a(timespec), 0, 0, 0, 0));
     }
 
     public static long getrandom(MemorySegment buf, long len, int flags) {
-        try {
-            return result((long) Misc.GETRANDOM.invokeExact(CALL_STATE.get(), buf, len, flags));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asLong(call(Misc.GETRANDOM, a(buf), len, flags, 0, 0, 0));
     }
 
     public static int uname(MemorySegment utsname) {
-        try {
-            return result((int) Misc.UNAME.invokeExact(CALL_STATE.get(), utsname));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asInt(call(Misc.UNAME, a(utsname), 0, 0, 0, 0, 0));
     }
 
     public static int getpid() {
-        try {
-            return (int) Misc.GETPID.invokeExact();
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call(Misc.GETPID, 0, 0, 0, 0, 0, 0);
     }
 
     /** Real and effective user and group ids of the VMM process: {uid, euid, gid, egid}. */
     public static int[] ids() {
-        try {
-            return new int[]{(int) Misc.GETUID.invokeExact(), (int) Misc.GETEUID.invokeExact(),
-                    (int) Misc.GETGID.invokeExact(), (int) Misc.GETEGID.invokeExact()};
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return new int[]{(int) call(Misc.GETUID, 0, 0, 0, 0, 0, 0), (int) call(Misc.GETEUID, 0, 0, 0, 0, 0, 0),
+                (int) call(Misc.GETGID, 0, 0, 0, 0, 0, 0), (int) call(Misc.GETEGID, 0, 0, 0, 0, 0, 0)};
     }
 
     public static int nanosleep(MemorySegment req, MemorySegment rem) {
-        try {
-            return result((int) Misc.NANOSLEEP.invokeExact(CALL_STATE.get(), req, rem));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return asInt(call(Misc.NANOSLEEP, a(req), a(rem), 0, 0, 0, 0));
     }
 
     private static RuntimeException rethrow(Throwable t) {
