@@ -101,6 +101,7 @@ final class MigrationTarget implements SaveTarget {
     @Override
     public boolean save(Machine machine) {
         long start = System.nanoTime();
+        String pausedAt = ServeCommand.clock(); // the guest's last instruction ran just before this
         MachineState state;
         try {
             state = machine.capture();
@@ -110,8 +111,12 @@ final class MigrationTarget implements SaveTarget {
             return false;
         }
         System.err.println(trace.prefix() + "SAVE OPERATION");
-        if (verbose) line("guest paused for SAVE at " + ServeCommand.clock());
+        long captured = System.nanoTime();
         BitSet inUse = machine.memory().pagesInUse();
+        if (verbose) {
+            line(String.format("guest paused for SAVE at %s; state captured in %.1f ms, pages in use found in %.1f ms",
+                    pausedAt, (captured - start) / 1e6, (System.nanoTime() - captured) / 1e6));
+        }
         PageFilter filter = page -> inUse.get((int) page);
         Result r = client.migrate(state, machine.memory().segment(), filter, root);
         switch (r) {

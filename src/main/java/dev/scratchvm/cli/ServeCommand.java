@@ -6,6 +6,7 @@ import dev.scratchvm.migration.MigrationServer;
 import dev.scratchvm.migration.Timeouts;
 import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.MachineConfig;
+import dev.scratchvm.vmm.WarmUp;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -57,6 +58,7 @@ final class ServeCommand implements Callable<Integer> {
         MigrationKey key = MigrationTarget.loadKey(keyFile, PREFIX);
         MachineConfig config = vm.config(0, PREFIX + "VM_APP - ");
         try (MigrationServer server = MigrationServer.listen(at, new MigrationServer.Config(key, timeouts, config, ServeCommand::line))) {
+            WarmUp.inBackground(); // so the first VM's restore, part of its downtime, runs warm code
             line("listening on " + Endpoint.format(server.address()));
             while (true) {
                 MigrationServer.Arrival a = server.next();

@@ -1,0 +1,57 @@
+package dev.scratchvm.vmm;
+
+import dev.scratchvm.boot.BootLayout;
+import dev.scratchvm.boot.LongMode;
+import dev.scratchvm.image.StateCodec;
+import dev.scratchvm.kvm.Kvm;
+import dev.scratchvm.kvm.Vcpu;
+import dev.scratchvm.kvm.Vm;
+import dev.scratchvm.memory.GuestMemory;
+import dev.scratchvm.state.KernelState;
+import dev.scratchvm.state.MachineState;
+import dev.scratchvm.state.MemoryState;
+import dev.scratchvm.state.VcpuState;
+
+import java.util.List;
+
+/**
+ * Runs the capture/encode/decode/restore code once on a throwaway VM, in the background,
+ * so that a migration's first real capture (client) or restore (server) does not pay for
+ * class initialisation and interpreted first runs while the guest is paused. Downtime is
+ * what a migration is judged by; this moves tens of milliseconds out of it.
+ */
+public final class WarmUp {
+    private WarmUp() {
+    }
+
+    /** Starts the warm-up on a daemon thread; failures are ignored (it is only an optimisation). */
+    public static void inBackground() {
+        Thread t = new Thread(WarmUp::run, "vm-warm-up");
+        t.setDaemon(true);
+        t.setPriority(Thread.MIN_PRIORITY);
+        t.start();
+    }
+
+    private static void run() {
+        try (Kvm kvm = Kvm.open(); GuestMemory memory = GuestMemory.allocate(4L << 20, BootLayout.GUEST_BASE);
+             Vm vm = kvm.createVm()) {
+            vm.setUserMemoryRegion(0, 0, memory.segment());
+            var cpuid = kvm.supportedCpuid();
+            LongMode.writeTables(memory);
+            try (Vcpu first = vm.createVcpu(0); Vcpu second = vm.createVcpu(1)) {
+                LongMode.configure(first, cpuid, CpuFeatures.xcr0(cpuid));
+                first.setRegs(VcpuState.Registers.atEntry(BootLayout.GUEST_BASE, memory.size() - 64));
+                VcpuState cpu = VcpuStates.capture(first, VcpuStates.savableMsrs(kvm), cpuid);
+                KernelState kernel = new KernelState(BootLayout.GUEST_BASE, BootLayout.GUEST_BASE, BootLayout.GUEST_BASE,
+                        memory.size() - (1 << 20), List.of(), "/", 0, 0, List.of(), List.of());
+                MachineState state = StateCodec.decode(StateCodec.encode(
+                        new MachineState(cpu, new MemoryState(memory.size(), GuestMemory.PAGE_SIZE), kernel)));
+                CpuFeatures.missing(state.vcpu().cpuid(), state.vcpu().xcrs(), cpuid);
+                VcpuStates.restore(second, state.vcpu());
+                memory.pagesInUse();
+            }
+        } catch (Exception | LinkageError ignored) {
+            // A warm-up that fails changes nothing but timing.
+        }
+    }
+}
