@@ -21,9 +21,9 @@ import java.util.regex.Pattern;
  */
 final class MigrationBench {
     private static final Pattern LISTENING = Pattern.compile("listening on (\\S+)");
-    private static final Pattern PAUSED = Pattern.compile("guest paused for SAVE at (\\S+)");
+    private static final Pattern PAUSED = Pattern.compile("guest paused for SAVE at ([0-9:.]+)");
     private static final Pattern SENT = Pattern.compile("([0-9]+) bytes on the wire, in ([0-9.]+) ms");
-    private static final Pattern RESUMES = Pattern.compile("guest resumes at (\\S+)");
+    private static final Pattern RESUMES = Pattern.compile("guest resumes at ([0-9:.]+)");
 
     private record Shape(String name, Path program, String memory, String[] args, Double downtimeTargetMs) {
     }
@@ -87,9 +87,8 @@ final class MigrationBench {
 
     /** One migration; returns {total ms, downtime ms, bytes on the wire}. */
     private double[] migrate(Path dir, Path key, Shape shape) throws Exception {
-        String launcher = home.resolve("scratchvm").toString();
-        Process server = new ProcessBuilder(launcher, "serve", "--once", "-v", "--trace=none", "--listen", "127.0.0.1:0",
-                "--key-file", key.toString()).directory(dir.toFile()).redirectErrorStream(true).start();
+        Process server = new ProcessBuilder(VmmCommand.of(home, "serve", "--once", "-v", "--trace=none", "--listen", "127.0.0.1:0",
+                "--key-file", key.toString())).directory(dir.toFile()).redirectErrorStream(true).start();
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
             String address = null;
@@ -105,7 +104,7 @@ final class MigrationBench {
                 out.lines().forEach(l -> b.append(l).append('\n'));
                 return b.toString();
             });
-            List<String> cmd = new ArrayList<>(List.of(launcher, "run", "-v", "--trace=none", "--memory", shape.memory(),
+            List<String> cmd = new ArrayList<>(VmmCommand.of(home, "run", "-v", "--trace=none", "--memory", shape.memory(),
                     "--key-file", key.toString(), "--migrate-to", address, shape.program().toString()));
             cmd.addAll(List.of(shape.args()));
             Process client = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();

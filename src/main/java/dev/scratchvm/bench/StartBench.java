@@ -31,25 +31,26 @@ final class StartBench {
     }
 
     List<Result> run() throws Exception {
-        Path launcher = home.resolve("scratchvm");
         List<Double> run = new ArrayList<>(), restore = new ArrayList<>(), jvm = new ArrayList<>(), rss = new ArrayList<>();
         for (int i = 0; i < profile.startRuns(); i++) {
             Files.deleteIfExists(work.resolve("ay_caramba"));
-            String out = launch(launcher.toString(), "run", "-v", "--trace=none", "--image", "start.img", programs.lab().toString());
+            String out = launch(VmmCommand.of(home, "run", "-v", "--trace=none", "--image", "start.img", programs.lab().toString()));
             run.add(number(START, out, 1));
-            String again = launch(launcher.toString(), "restore", "-v", "--trace=none", "start.img");
+            resetLabFile("Hello World !!!\n");
+            String again = launch(VmmCommand.of(home, "restore", "-v", "--trace=none", "start.img"));
             restore.add(number(START, again, 1));
             rss.add(number(RSS, again, 1) - number(RSS, again, 2));
             long t = System.nanoTime();
-            launch(javaBinary(), "-Xshare:auto", "-version");
+            launch(List.of(javaBinary(), "-Xshare:auto", "-version"));
             jvm.add((System.nanoTime() - t) / 1e6);
         }
         Stats floor = Stats.of(jvm), runStats = Stats.of(run), restoreStats = Stats.of(restore);
+        String how = VmmCommand.viaLauncher() ? null : "not started through ./scratchvm: no AOT cache, so slower than users see";
         return List.of(
                 new Result("start: launch to first guest instruction", "ms", runStats, "JVM start (java -version)", floor,
-                        "<= 150 ms", runStats.median() <= 150, null),
+                        "<= 150 ms", runStats.median() <= 150, how),
                 new Result("restore: launch to first guest instruction", "ms", restoreStats, "JVM start (java -version)", floor,
-                        "<= 150 ms", restoreStats.median() <= 150, null),
+                        "<= 150 ms", restoreStats.median() <= 150, how),
                 new Result("VMM RSS beyond guest memory, lab VM", "MiB", Stats.of(rss), null, null, null, null, null));
     }
 
@@ -57,8 +58,17 @@ final class StartBench {
         return ProcessHandle.current().info().command().orElse("java");
     }
 
-    private String launch(String... cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true).start();
+    /** The restored lab program checks that its file is as it was at SAVE. */
+    private void resetLabFile(String content) throws java.io.IOException {
+        Files.writeString(work.resolve("ay_caramba"), content);
+    }
+
+    private String launch(List<String> cmd) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true);
+        // The launcher stamps its start; without it, stamp ours so the VMM can report launch-to-guest.
+        java.time.Instant now = java.time.Instant.now();
+        pb.environment().put("SCRATCHVM_LAUNCH_NS", Long.toString(now.getEpochSecond() * 1_000_000_000L + now.getNano()));
+        Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(60, TimeUnit.SECONDS)) {
             p.destroyForcibly();
