@@ -69,7 +69,7 @@ final class RunCommand implements Callable<Integer> {
         new SecureRandom().nextBytes(random);
         MachineConfig config = vm.config(memory, migration.tracePrefix());
         SaveTarget target = MigrationTarget.of(migration, config.trace(), vm.root, image, vm.verbose);
-        if (migration.enabled()) WarmUp.inBackground(); // the guest runs meanwhile; SAVE then finds warm code
+        if (target instanceof MigrationTarget m) m.prepare(WarmUp.inBackground());
         try (Machine machine = Machine.boot(config, elf, argv, env, program.toString(), random)) {
             int status = Session.run(machine, target, config.trace().prefix(), vm.verbose);
             return target instanceof MigrationTarget m ? m.finish(status) : status;

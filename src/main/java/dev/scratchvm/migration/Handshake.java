@@ -33,8 +33,8 @@ final class Handshake {
      * provider and the NIO selector provider) on a background thread, so that it does not add
      * to the guest's downtime later. Safe to call any number of times.
      */
-    static void warmUp(MigrationKey key) {
-        Thread.ofVirtual().name("migration-warm-up").start(() -> {
+    static Thread warmUp(MigrationKey key) {
+        return Thread.ofVirtual().name("migration-warm-up").start(() -> {
             try {
                 key.proof(CLIENT_LABEL, nonce());
                 java.nio.channels.Selector.open().close();

@@ -42,7 +42,14 @@ public final class MigrationClient {
 
     public MigrationClient(Endpoint to, MigrationKey key, Timeouts timeouts, Consumer<String> log) {
         this(() -> SocketTransport.connect(to, timeouts), to.toString(), key, timeouts, log);
-        Handshake.warmUp(key);
+        warmUp = Handshake.warmUp(key);
+    }
+
+    private Thread warmUp;
+
+    /** Waits (at most {@code limit}) for the background warm-up of the handshake's crypto and sockets. */
+    public void awaitWarmUp(java.time.Duration limit) throws InterruptedException {
+        if (warmUp != null) warmUp.join(limit);
     }
 
     MigrationClient(Connector connector, String to, MigrationKey key, Timeouts timeouts, Consumer<String> log) {

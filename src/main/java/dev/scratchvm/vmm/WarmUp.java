@@ -25,11 +25,11 @@ public final class WarmUp {
     }
 
     /** Starts the warm-up on a daemon thread; failures are ignored (it is only an optimisation). */
-    public static void inBackground() {
+    public static Thread inBackground() {
         Thread t = new Thread(WarmUp::run, "vm-warm-up");
         t.setDaemon(true);
-        t.setPriority(Thread.MIN_PRIORITY);
         t.start();
+        return t;
     }
 
     private static void run() {
