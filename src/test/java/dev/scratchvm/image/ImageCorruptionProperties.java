@@ -1,5 +1,7 @@
 package dev.scratchvm.image;
 
+import dev.scratchvm.testing.ImageLayout;
+import dev.scratchvm.testing.TestFiles;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
@@ -14,8 +16,6 @@ import net.jqwik.api.lifecycle.BeforeContainer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Comparator;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
@@ -24,22 +24,18 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 class ImageCorruptionProperties {
     private static Path dir;
     private static byte[] good;
-    private static long memoryOffset, pageMapOffset, paddingOffset;
+    private static ImageLayout layout;
 
     @BeforeContainer
     static void writeSample() throws Exception {
         dir = Files.createTempDirectory("image-corruption");
         good = SampleImages.write(dir.resolve("good.img"));
-        memoryOffset = SampleImages.sectionOffset(good, 1);
-        pageMapOffset = SampleImages.sectionOffset(good, 2);
-        paddingOffset = 4096 + SampleImages.sectionLength(good, 0);
+        layout = ImageLayout.of(good);
     }
 
     @AfterContainer
     static void cleanUp() throws Exception {
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
-        }
+        TestFiles.deleteTree(dir);
     }
 
     @Property(tries = 1500)
@@ -78,13 +74,7 @@ class ImageCorruptionProperties {
     /** Positions anywhere, with each region (header, state, padding, memory, page map) well represented. */
     @Provide
     Arbitrary<Integer> positions() {
-        return Arbitraries.oneOf(
-                Arbitraries.integers().between(0, good.length - 1),
-                Arbitraries.integers().between(0, 4095),
-                Arbitraries.integers().between(4096, (int) paddingOffset - 1),
-                Arbitraries.integers().between((int) paddingOffset, (int) memoryOffset - 1),
-                Arbitraries.integers().between((int) memoryOffset, (int) pageMapOffset - 1),
-                Arbitraries.integers().between((int) pageMapOffset, good.length - 1));
+        return layout.positions();
     }
 
     @Provide

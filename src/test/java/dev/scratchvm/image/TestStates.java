@@ -18,6 +18,7 @@ import dev.scratchvm.state.VcpuState.Segment;
 import dev.scratchvm.state.VcpuState.SpecialRegisters;
 import dev.scratchvm.state.VcpuState.VcpuEvents;
 import dev.scratchvm.state.VcpuState.Xcr;
+import dev.scratchvm.testing.MachineStates;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -30,14 +31,7 @@ final class TestStates {
 
     /** A plausible state of a static program that has opened a couple of files. */
     static MachineState sample(long memorySize) {
-        Segment code = new Segment(0, 0xffffffff, 0x10, 11, 1, 0, 0, 1, 1, 1, 0, 0);
-        Segment data = new Segment(0, 0xffffffff, 0x18, 3, 1, 0, 1, 1, 0, 1, 0, 0);
-        Segment fs = new Segment(0x4c9880, 0xffffffff, 0, 3, 1, 0, 1, 1, 0, 1, 0, 0);
-        Segment tr = new Segment(0, 0xfff, 0x20, 11, 1, 0, 0, 0, 0, 0, 0, 0);
-        Segment ldt = new Segment(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1);
-        SpecialRegisters sregs = new SpecialRegisters(code, data, data, fs, data, data, tr, ldt,
-                new DescriptorTable(0x1000, 0x27), new DescriptorTable(0, 0), 0x80050033L, 0, 0x2000, 0x6a0,
-                0, 0xd01, 0xfee00900L, List.of(0L, 0L, 0L, 0L));
+        SpecialRegisters sregs = MachineStates.longMode(new Segment(0x4c9880, 0xffffffff, 0, 3, 1, 0, 1, 1, 0, 1, 0, 0));
         Registers regs = new Registers(1, 2, 3, 4, 5, 6, 0x7fffffffe000L, 0, 8, 9, 10, 11, 12, 13, 14, 15,
                 0x401bc5, 0x202);
         byte[] xsave = new byte[4096];
@@ -50,14 +44,18 @@ final class TestStates {
                 new VcpuEvents(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), cpuid, 2_400_000);
         KernelState kernel = new KernelState(0x4c6000, 0x4e8000, 0x7f0000000000L, 0x7fff00000000L,
                 List.of(new Mapping(0x7f0000000000L, 0x21000, 3)), "/work", 0x4ca0d0, 0x4ca0e0,
-                List.of(new OpenFileState(0, FileKind.STDIN, "", 0, 0, 0, FileFingerprint.NONE),
-                        new OpenFileState(1, FileKind.STDOUT, "", 1, 0, 0, FileFingerprint.NONE),
-                        new OpenFileState(2, FileKind.STDERR, "", 1, 0, 0, FileFingerprint.NONE),
-                        new OpenFileState(3, FileKind.REGULAR, "/data/input \"1\".txt", 02000000, 0644, 120,
-                                new FileFingerprint(4096, 1_700_000_000_123_456_789L, 0xcafebabe))),
-                List.of(new FdState(0, 0, false), new FdState(1, 1, false), new FdState(2, 2, false),
-                        new FdState(3, 3, true), new FdState(4, 3, false)));
+                with(MachineStates.stdioFiles(), new OpenFileState(3, FileKind.REGULAR, "/data/input \"1\".txt", 02000000,
+                        0644, 120, new FileFingerprint(4096, 1_700_000_000_123_456_789L, 0xcafebabe))),
+                with(MachineStates.stdioFds(), new FdState(3, 3, true), new FdState(4, 3, false)));
         return new MachineState(vcpu, new MemoryState(memorySize, 4096), kernel);
+    }
+
+    /** {@code first} followed by {@code more}. */
+    @SafeVarargs
+    private static <T> List<T> with(List<T> first, T... more) {
+        List<T> all = new ArrayList<>(first);
+        all.addAll(List.of(more));
+        return List.copyOf(all);
     }
 
     /** A random, valid state; the same seed always gives the same state. */

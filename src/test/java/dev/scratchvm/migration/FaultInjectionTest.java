@@ -3,6 +3,7 @@ package dev.scratchvm.migration;
 import dev.scratchvm.migration.CuttingProxy.At;
 import dev.scratchvm.migration.CuttingProxy.Direction;
 import dev.scratchvm.migration.Lab.Server;
+import dev.scratchvm.testing.VmmProcess;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

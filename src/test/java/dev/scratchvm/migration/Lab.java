@@ -2,6 +2,7 @@ package dev.scratchvm.migration;
 
 import dev.scratchvm.testing.GuestPrograms;
 import dev.scratchvm.testing.GuestPrograms.Libc;
+import dev.scratchvm.testing.VmmProcess;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

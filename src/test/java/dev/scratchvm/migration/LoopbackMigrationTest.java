@@ -2,6 +2,7 @@ package dev.scratchvm.migration;
 
 import dev.scratchvm.migration.Lab.Server;
 import dev.scratchvm.testing.GuestPrograms.Libc;
+import dev.scratchvm.testing.VmmProcess;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

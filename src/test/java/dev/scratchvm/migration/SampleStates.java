@@ -9,12 +9,11 @@ import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.MemoryState;
 import dev.scratchvm.state.VcpuState;
 import dev.scratchvm.state.VcpuState.DebugRegisters;
-import dev.scratchvm.state.VcpuState.DescriptorTable;
 import dev.scratchvm.state.VcpuState.Registers;
-import dev.scratchvm.state.VcpuState.Segment;
 import dev.scratchvm.state.VcpuState.SpecialRegisters;
 import dev.scratchvm.state.VcpuState.VcpuEvents;
 import dev.scratchvm.state.VcpuState.Xcr;
+import dev.scratchvm.testing.MachineStates;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -27,21 +26,12 @@ final class SampleStates {
 
     /** A stopped program with stdio and the given regular files open (path → content). */
     static MachineState withFiles(long memorySize, List<String> paths, List<byte[]> contents) {
-        Segment code = new Segment(0, 0xffffffff, 0x10, 11, 1, 0, 0, 1, 1, 1, 0, 0);
-        Segment data = new Segment(0, 0xffffffff, 0x18, 3, 1, 0, 1, 1, 0, 1, 0, 0);
-        Segment tr = new Segment(0, 0xfff, 0x20, 11, 1, 0, 0, 0, 0, 0, 0, 0);
-        Segment ldt = new Segment(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1);
-        SpecialRegisters sregs = new SpecialRegisters(code, data, data, data, data, data, tr, ldt,
-                new DescriptorTable(0x1000, 0x27), new DescriptorTable(0, 0), 0x80050033L, 0, 0x2000, 0x6a0,
-                0, 0xd01, 0xfee00900L, List.of(0L, 0L, 0L, 0L));
+        SpecialRegisters sregs = MachineStates.longMode(MachineStates.DATA);
         VcpuState vcpu = new VcpuState(0, Registers.atEntry(0x401000, 0x7ff000), sregs, new byte[4096],
                 List.of(new Xcr(0, 3)), new DebugRegisters(List.of(0L, 0L, 0L, 0L), 0xffff0ff0L, 0x400, 0), List.of(),
                 new VcpuEvents(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), List.of(), 0);
-        List<OpenFileState> files = new ArrayList<>(List.of(
-                new OpenFileState(0, FileKind.STDIN, "", 0, 0, 0, FileFingerprint.NONE),
-                new OpenFileState(1, FileKind.STDOUT, "", 1, 0, 0, FileFingerprint.NONE),
-                new OpenFileState(2, FileKind.STDERR, "", 1, 0, 0, FileFingerprint.NONE)));
-        List<FdState> fds = new ArrayList<>(List.of(new FdState(0, 0, false), new FdState(1, 1, false), new FdState(2, 2, false)));
+        List<OpenFileState> files = new ArrayList<>(MachineStates.stdioFiles());
+        List<FdState> fds = new ArrayList<>(MachineStates.stdioFds());
         for (int i = 0; i < paths.size(); i++) {
             CRC32C crc = new CRC32C();
             crc.update(contents.get(i));

@@ -1,5 +1,6 @@
 package dev.scratchvm.migration;
 
+import dev.scratchvm.testing.VmmProcess;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;

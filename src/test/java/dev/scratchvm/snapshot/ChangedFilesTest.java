@@ -1,8 +1,8 @@
 package dev.scratchvm.snapshot;
 
 import dev.scratchvm.snapshot.Guest.FileState;
-import dev.scratchvm.snapshot.VmmProcess.Result;
 import dev.scratchvm.testing.GuestPrograms.Libc;
+import dev.scratchvm.testing.VmmProcess.Result;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -73,7 +73,7 @@ class ChangedFilesTest {
     @Test
     void anImageCannotBeResumedTwiceOnceItsFileMovedOn() {
         Result first = Steps.restore(dir);
-        assertThat(first.exitCode()).isZero();
+        assertThat(first.exit()).isZero();
         assertThat(Guest.read(file)).isEqualTo(LAB_BOTH);
         FileState done = FileState.of(file);
 
@@ -101,7 +101,7 @@ class ChangedFilesTest {
 
         Result r = Steps.restore(dir);
 
-        assertThat(r.exitCode()).as("%s", r).isZero();
+        assertThat(r.exit()).as("%s", r).isZero();
         assertThat(Guest.read(file)).isEqualTo(LAB_BOTH);
     }
 

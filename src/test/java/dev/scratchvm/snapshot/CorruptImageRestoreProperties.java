@@ -4,6 +4,8 @@ import dev.scratchvm.image.ImageException;
 import dev.scratchvm.image.ImageReader;
 import dev.scratchvm.testing.GuestPrograms;
 import dev.scratchvm.testing.GuestPrograms.Libc;
+import dev.scratchvm.testing.ImageLayout;
+import dev.scratchvm.testing.TestFiles;
 import dev.scratchvm.vmm.Machine;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
@@ -19,8 +21,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
-import java.util.Comparator;
-import java.util.stream.Stream;
 
 import static dev.scratchvm.snapshot.Guest.LAB_FILE;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -54,9 +54,7 @@ class CorruptImageRestoreProperties {
 
     @AfterContainer
     static void cleanUp() throws Exception {
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
-        }
+        TestFiles.deleteTree(dir);
     }
 
     @Property(tries = 200)
@@ -77,13 +75,7 @@ class CorruptImageRestoreProperties {
     /** Anywhere in the file, each region (header, state, padding, memory, page map) well represented. */
     @Provide
     Arbitrary<Integer> positions() {
-        return Arbitraries.oneOf(
-                Arbitraries.integers().between(0, good.length - 1),
-                Arbitraries.integers().between(0, 4095),
-                Arbitraries.integers().between((int) layout.stateOffset(), (int) layout.paddingOffset() - 1),
-                Arbitraries.integers().between((int) layout.paddingOffset(), (int) layout.memoryOffset() - 1),
-                Arbitraries.integers().between((int) layout.memoryOffset(), (int) layout.pageMapOffset() - 1),
-                Arbitraries.integers().between((int) layout.pageMapOffset(), good.length - 1));
+        return layout.positions();
     }
 
     @Provide

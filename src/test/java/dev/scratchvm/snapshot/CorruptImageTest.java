@@ -1,8 +1,9 @@
 package dev.scratchvm.snapshot;
 
 import dev.scratchvm.snapshot.Guest.FileState;
-import dev.scratchvm.snapshot.VmmProcess.Result;
 import dev.scratchvm.testing.GuestPrograms.Libc;
+import dev.scratchvm.testing.ImageLayout;
+import dev.scratchvm.testing.VmmProcess.Result;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -109,7 +110,7 @@ class CorruptImageTest {
 
         Result r = Steps.restore(copy, "vm.img");
 
-        assertThat(r.exitCode()).as("%s", r).isZero();
+        assertThat(r.exit()).as("%s", r).isZero();
         assertThat(Guest.read(copy.resolve(LAB_FILE))).isEqualTo(LAB_BOTH);
     }
 

@@ -1,8 +1,8 @@
 package dev.scratchvm.snapshot;
 
-import dev.scratchvm.snapshot.VmmProcess.Result;
 import dev.scratchvm.testing.GuestPrograms.Libc;
 import dev.scratchvm.testing.GuestPrograms.NativeRun;
+import dev.scratchvm.testing.VmmProcess.Result;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -29,7 +29,7 @@ class CpuStateAcrossSaveTest {
         Result restore = Steps.restore(dir, "--trace=none");
 
         assertThat(run.stdout()).isEmpty();
-        assertThat(restore.exitCode()).as("%s", restore).isZero();
+        assertThat(restore.exit()).as("%s", restore).isZero();
         assertThat(restore.stdout()).isEqualTo("regs ok\nsave=vm\n");
     }
 
@@ -44,7 +44,7 @@ class CpuStateAcrossSaveTest {
         Result restore = Steps.restore(dir, "--trace=none");
 
         assertThat(run.stdout()).isEmpty();
-        assertThat(restore.exitCode()).as("%s", restore).isZero();
+        assertThat(restore.exit()).as("%s", restore).isZero();
         // CPUID is passed through: the guest finds the host's vector extensions
         assertThat(restore.stdout()).isEqualTo(natively.stdout().replace("save=native", "save=vm"));
         System.out.print("avx_save in the VM: " + restore.stdout());
@@ -62,7 +62,7 @@ class CpuStateAcrossSaveTest {
         Result run = Steps.runUntilSaved(dir, "vm.img", "--trace=none", prog);
         Result restore = Steps.restore(dir, "--trace=none");
 
-        assertThat(restore.exitCode()).as("%s", restore).isZero();
+        assertThat(restore.exit()).as("%s", restore).isZero();
         assertThat(run.stdout() + restore.stdout()).isEqualTo(natively.stdout());
     }
 }

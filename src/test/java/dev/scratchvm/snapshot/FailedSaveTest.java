@@ -1,8 +1,8 @@
 package dev.scratchvm.snapshot;
 
 import dev.scratchvm.snapshot.Guest.FileState;
-import dev.scratchvm.snapshot.VmmProcess.Result;
 import dev.scratchvm.testing.GuestPrograms.Libc;
+import dev.scratchvm.testing.VmmProcess.Result;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,7 +28,7 @@ class FailedSaveTest {
 
         Result r = Steps.vmm(dir, "run", prog, "scratch.tmp");
 
-        assertThat(r.exitCode()).as("%s", r).isZero();
+        assertThat(r.exit()).as("%s", r).isZero();
         assertThat(r.stdout()).isEqualTo("save refused: -9\nunlinked file still usable\n");
         assertOneMessage(r, "cannot save", "scratch.tmp", "deleted");
         older.assertUnchanged(image);
@@ -41,7 +41,7 @@ class FailedSaveTest {
 
         Result r = Steps.vmm(dir, "run", "--image", "no-such-dir/vm.img", app);
 
-        assertThat(r.exitCode()).as("%s", r).isZero();
+        assertThat(r.exit()).as("%s", r).isZero();
         assertOneMessage(r, "no-such-dir/vm.img", "SAVE returns -");
         assertThat(r.stderrLines()).as("%s", r).contains("CLOSE 3 - return 0");
         // the lab program ignores what SAVE() returned and writes its second line right away

@@ -2,10 +2,10 @@ package dev.scratchvm.snapshot;
 
 import dev.scratchvm.image.ImageReader;
 import dev.scratchvm.snapshot.Guest.FileState;
-import dev.scratchvm.snapshot.VmmProcess.Result;
 import dev.scratchvm.state.KernelState.OpenFileState;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.testing.GuestPrograms.Libc;
+import dev.scratchvm.testing.VmmProcess.Result;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,7 +41,7 @@ class InspectTest {
     void textShowsRegistersMemoryAndOpenFiles() {
         Result r = Steps.vmm(dir, "inspect", "vm.img");
 
-        assertThat(r.exitCode()).as("%s", r).isZero();
+        assertThat(r.exit()).as("%s", r).isZero();
         assertThat(r.stderr()).isEmpty();
         assertThat(r.stdout()).startsWith("ScratchVM image vm.img\n")
                 .contains("checksums    OK")
@@ -58,7 +58,7 @@ class InspectTest {
     void jsonHasTheSavedValues() {
         Result r = Steps.vmm(dir, "inspect", "--json", "vm.img");
 
-        assertThat(r.exitCode()).as("%s", r).isZero();
+        assertThat(r.exit()).as("%s", r).isZero();
         String json = r.stdout();
         assertThat(json.strip()).startsWith("{").endsWith("}");
         for (String key : new String[] {"file", "formatVersion", "checksumsOk", "sections", "memory", "vcpu", "kernel",
@@ -85,7 +85,7 @@ class InspectTest {
 
         Result r = Steps.vmm(dir, "inspect", "--json", "bad.img");
 
-        assertThat(r.exitCode()).isNotZero();
+        assertThat(r.exit()).isNotZero();
         assertThat(r.stdout()).isEmpty();
         assertThat(r.stderrLines()).singleElement().asString().startsWith("scratchvm: bad.img: ")
                 .doesNotContain("Exception");

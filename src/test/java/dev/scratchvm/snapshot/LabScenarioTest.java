@@ -1,7 +1,7 @@
 package dev.scratchvm.snapshot;
 
-import dev.scratchvm.snapshot.VmmProcess.Result;
 import dev.scratchvm.testing.GuestPrograms.Libc;
+import dev.scratchvm.testing.VmmProcess.Result;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -38,7 +38,7 @@ class LabScenarioTest {
         assertThat(Guest.read(dir.resolve(LAB_FILE))).isEqualTo(LAB_FIRST);
 
         Result restore = Steps.restore(dir, "vm.img");
-        assertThat(restore.exitCode()).as("%s", restore).isZero();
+        assertThat(restore.exit()).as("%s", restore).isZero();
         assertThat(restore.stderrLines()).as("%s", restore).hasSize(4);
         assertThat(restore.stderrLines().get(1)).matches("WRITE 3 \\p{XDigit}+ 12 - return 12");
         assertThat(restore.stderrLines().subList(2, 4)).containsExactly("CLOSE 3 - return 0", "EXIT 0");
@@ -52,7 +52,7 @@ class LabScenarioTest {
 
         Result restore = Steps.restore(dir, "--trace=none");
 
-        assertThat(restore.exitCode()).isZero();
+        assertThat(restore.exit()).isZero();
         assertThat(restore.stderrLines()).containsExactly(Steps.RESTORED);
         assertThat(Guest.read(dir.resolve(LAB_FILE))).isEqualTo(LAB_BOTH);
     }
@@ -68,7 +68,7 @@ class LabScenarioTest {
         assertThat(Guest.read(root.resolve(LAB_FILE))).isEqualTo(LAB_FIRST);
 
         Result restore = Steps.restore(dir, "saved/lab.img", "--root", "root");
-        assertThat(restore.exitCode()).as("%s", restore).isZero();
+        assertThat(restore.exit()).as("%s", restore).isZero();
         assertThat(Guest.read(root.resolve(LAB_FILE))).isEqualTo(LAB_BOTH);
         assertThat(dir.resolve(LAB_FILE)).doesNotExist();
     }

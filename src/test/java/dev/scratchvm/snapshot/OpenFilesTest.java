@@ -1,12 +1,12 @@
 package dev.scratchvm.snapshot;
 
 import dev.scratchvm.image.ImageReader;
-import dev.scratchvm.snapshot.VmmProcess.Result;
 import dev.scratchvm.state.KernelState;
 import dev.scratchvm.state.KernelState.FdState;
 import dev.scratchvm.state.KernelState.OpenFileState;
 import dev.scratchvm.testing.GuestPrograms.Libc;
 import dev.scratchvm.testing.GuestPrograms.NativeRun;
+import dev.scratchvm.testing.VmmProcess.Result;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -37,7 +37,7 @@ class OpenFilesTest {
         assertSavedDescriptors(vmDir.resolve("vm.img"));
         Result restore = Steps.restore(vmDir, "--trace=none");
 
-        assertThat(restore.exitCode()).as("%s", restore).isZero();
+        assertThat(restore.exit()).as("%s", restore).isZero();
         assertThat(run.stdout() + restore.stdout()).isEqualTo(natively.stdout());
         assertThat(Guest.files(vmDir.resolve("fds"))).isEqualTo(Guest.files(nativeDir.resolve("fds")));
         // opened with O_TRUNC before the save: the first part is still there

@@ -1,8 +1,8 @@
 package dev.scratchvm.snapshot;
 
-import dev.scratchvm.snapshot.VmmProcess.Result;
 import dev.scratchvm.testing.GuestPrograms.Libc;
 import dev.scratchvm.testing.GuestPrograms.NativeRun;
+import dev.scratchvm.testing.VmmProcess.Result;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,21 +31,21 @@ class SaveChainTest {
 
         // 2nd VMM: resumed from vm.img, its SAVE goes back to vm.img by default
         Result link2 = Steps.restore(vmDir, "vm.img", "--trace=none");
-        assertThat(link2.exitCode()).as("%s", link2).isZero();
+        assertThat(link2.exit()).as("%s", link2).isZero();
         assertThat(link2.stderrLines()).last().isEqualTo(Steps.SAVED);
         byte[] secondImage = Files.readAllBytes(first);
         assertThat(secondImage).as("vm.img was replaced by the second save").isNotEqualTo(firstImage);
 
         // 3rd VMM: resumed from vm.img, told to save to second.img instead
         Result link3 = Steps.restore(vmDir, "vm.img", "--image", "second.img", "--trace=none");
-        assertThat(link3.exitCode()).as("%s", link3).isZero();
+        assertThat(link3.exit()).as("%s", link3).isZero();
         assertThat(link3.stderrLines()).last().isEqualTo(Steps.SAVED);
         assertThat(second).isRegularFile();
         assertThat(Files.readAllBytes(first)).as("vm.img untouched by a save sent elsewhere").isEqualTo(secondImage);
 
         // 4th VMM: resumed from second.img, runs to the end
         Result last = Steps.restore(vmDir, "second.img", "--trace=none");
-        assertThat(last.exitCode()).as("%s", last).isZero();
+        assertThat(last.exit()).as("%s", last).isZero();
         assertThat(last.stderrLines()).containsExactly(Steps.RESTORED);
 
         assertThat(run.stdout() + link2.stdout() + link3.stdout() + last.stdout()).isEqualTo(natively.stdout());

@@ -1,9 +1,11 @@
 package dev.scratchvm.snapshot;
 
-import dev.scratchvm.snapshot.VmmProcess.Result;
+import dev.scratchvm.testing.VmmProcess;
+import dev.scratchvm.testing.VmmProcess.Result;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -16,6 +18,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 final class Steps {
     static final String SAVED = "SAVE OPERATION";
     static final String RESTORED = "RESTORE OPERATION";
+    /** How long one VMM process may take before it is killed and the test fails. */
+    static final Duration TIMEOUT = Duration.ofSeconds(90);
 
     private Steps() {
     }
@@ -23,7 +27,7 @@ final class Steps {
     /** {@code scratchvm run ARGS}: the guest must reach SAVE(), be saved, and the VMM exit 0. */
     static Result runUntilSaved(Path dir, String image, String... runArgs) {
         Result r = vmm(dir, "run", runArgs);
-        assertThat(r.exitCode()).as("run exit code\n%s", r).isZero();
+        assertThat(r.exit()).as("run exit code\n%s", r).isZero();
         assertThat(r.stderrLines()).as("run stderr\n%s", r).isNotEmpty().last().isEqualTo(SAVED);
         assertThat(dir.resolve(image)).as("image written").isRegularFile();
         return r;
@@ -48,7 +52,7 @@ final class Steps {
      * trace, a non-zero exit, and no sign that the guest ran.
      */
     static void assertRefused(Result r) {
-        assertThat(r.exitCode()).as("exit code\n%s", r).isNotZero();
+        assertThat(r.exit()).as("exit code\n%s", r).isNotZero();
         assertThat(r.stderrLines()).as("stderr is one line\n%s", r).hasSize(1);
         assertThat(r.stderr()).as("stderr\n%s", r).startsWith("scratchvm: ")
                 .doesNotContain("Exception").doesNotContain("\tat ").doesNotContain(RESTORED);
@@ -59,8 +63,10 @@ final class Steps {
         List<String> all = new ArrayList<>();
         all.add(command);
         all.addAll(List.of(args));
-        Result r = VmmProcess.run(dir, all.toArray(String[]::new));
-        System.out.printf("[%5d ms] scratchvm %s -> %d%n", r.elapsed().toMillis(), String.join(" ", all), r.exitCode());
+        long start = System.nanoTime();
+        Result r = VmmProcess.run(dir, null, TIMEOUT, all);
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        System.out.printf("[%5d ms] scratchvm %s -> %d%n", millis, String.join(" ", all), r.exit());
         return r;
     }
 

@@ -1,7 +1,7 @@
 package dev.scratchvm.snapshot;
 
-import dev.scratchvm.snapshot.VmmProcess.Result;
 import dev.scratchvm.testing.GuestPrograms.Libc;
+import dev.scratchvm.testing.VmmProcess.Result;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -29,7 +29,7 @@ class TlsTest {
         Result inspect = Steps.vmm(dir, "inspect", "--json", "vm.img");
         Result restore = Steps.restore(dir, "--trace=none");
 
-        assertThat(restore.exitCode()).as("%s", restore).isZero();
+        assertThat(restore.exit()).as("%s", restore).isZero();
         assertThat(restore.stdout()).contains("errno kept\n", "__thread variables kept: Thread-local text\n")
                 .endsWith("tls ok\n");
         Matcher m = AFTER.matcher(restore.stdout());

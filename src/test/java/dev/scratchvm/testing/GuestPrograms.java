@@ -2,10 +2,7 @@ package dev.scratchvm.testing;
 
 import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -17,7 +14,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -157,23 +153,17 @@ public final class GuestPrograms {
                     // -lm last: fenv and math functions live in libm for glibc; harmless for musl.
                     List<String> cmd = List.of(libc.compiler(), "-static", "-O1", "-I", include.toString(),
                             "-o", tmp.toString(), source.toString(), "-lm");
-                    Process p;
+                    VmmProcess.Result r;
                     try {
-                        p = new ProcessBuilder(cmd).directory(repoRoot().toFile()).redirectErrorStream(true)
-                                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
-                    } catch (IOException e) {
+                        r = VmmProcess.runProgram(repoRoot(), cmd, null, null, COMPILE_TIMEOUT);
+                    } catch (UncheckedIOException e) {
                         throw new IllegalStateException("cannot run " + libc.compiler() + " to build " + source
-                                + ": " + e.getMessage(), e);
+                                + ": " + e.getCause().getMessage(), e);
                     }
-                    String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-                    if (!p.waitFor(COMPILE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-                        p.destroyForcibly();
-                        throw new IllegalStateException("compiling " + source + " timed out:\n" + output);
-                    }
-                    if (p.exitValue() != 0) {
+                    if (r.exit() != 0) {
                         throw new IllegalStateException("compiling " + source + " with " + libc.compiler()
-                                + " failed (exit " + p.exitValue() + "):\n" + String.join(" ", cmd) + "\n"
-                                + output);
+                                + " failed (exit " + r.exit() + "):\n" + String.join(" ", cmd) + "\n"
+                                + r.stdout() + r.stderr());
                     }
                     Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
                 } finally {
@@ -182,9 +172,6 @@ public final class GuestPrograms {
                 return out;
             } catch (IOException e) {
                 throw new UncheckedIOException("building " + source, e);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while building " + source, e);
             }
         }
     }
@@ -216,7 +203,7 @@ public final class GuestPrograms {
      *
      * @param env the complete environment of the child (nothing is inherited), so runs are
      *     reproducible
-     * @throws IllegalStateException if it does not exit within {@code timeout} (it is killed)
+     * @throws AssertionError if it does not exit within {@code timeout} (it is killed)
      */
     public static NativeRun runNatively(Path binary, Path cwd, List<String> args, Map<String, String> env,
             Duration timeout) {
@@ -229,68 +216,8 @@ public final class GuestPrograms {
         List<String> cmd = new ArrayList<>();
         cmd.add(binary.toAbsolutePath().toString());
         cmd.addAll(args);
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(cwd.toFile());
-        pb.environment().clear();
-        pb.environment().putAll(env);
-        if (stdin == null) {
-            pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-        }
-        Process p;
-        try {
-            p = pb.start();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot start " + binary, e);
-        }
-        // Both pipes are drained concurrently so a chatty child cannot block on a full pipe.
-        Collector out = new Collector(p.getInputStream());
-        Collector err = new Collector(p.getErrorStream());
-        Thread feeder = null;
-        if (stdin != null) {
-            feeder = Thread.ofPlatform().daemon().name("native-stdin").start(() -> {
-                try (OutputStream os = p.getOutputStream()) {
-                    os.write(stdin);
-                } catch (IOException ignored) {
-                    // The child may exit without reading all of its input.
-                }
-            });
-        }
-        try {
-            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                p.destroyForcibly();
-                p.waitFor();
-                throw new IllegalStateException(binary + " " + args + " did not exit within " + timeout
-                        + "; stdout so far:\n" + out.text() + "\nstderr so far:\n" + err.text());
-            }
-            if (feeder != null) {
-                feeder.join(timeout.toMillis());
-            }
-            return new NativeRun(p.exitValue(), out.text(), err.text());
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while running " + binary, e);
-        }
-    }
-
-    /** Reads a stream to the end on its own thread. */
-    private static final class Collector {
-        private final Thread thread;
-        private volatile byte[] bytes = new byte[0];
-
-        Collector(InputStream in) {
-            thread = Thread.ofPlatform().daemon().name("native-output").start(() -> {
-                try (in) {
-                    bytes = in.readAllBytes();
-                } catch (IOException ignored) {
-                    // Stream closed by destroyForcibly; keep what we have.
-                }
-            });
-        }
-
-        String text() throws InterruptedException {
-            thread.join(5_000);
-            return new String(bytes, StandardCharsets.UTF_8);
-        }
+        VmmProcess.Result r = VmmProcess.runProgram(cwd, cmd, env, stdin, timeout);
+        return new NativeRun(r.exit(), r.stdout(), r.stderr());
     }
 
     private static boolean onPath(String program) {

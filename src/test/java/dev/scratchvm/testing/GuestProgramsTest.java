@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.scratchvm.testing.GuestPrograms.Libc;
 import dev.scratchvm.testing.GuestPrograms.NativeRun;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,7 +13,6 @@ import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
@@ -181,7 +179,7 @@ class GuestProgramsTest {
             c.check().accept(run, dir);
             return run;
         } finally {
-            deleteTree(dir);
+            TestFiles.deleteTree(dir);
         }
     }
 
@@ -263,15 +261,5 @@ class GuestProgramsTest {
     void repoRootHasThePom() {
         assertThat(GuestPrograms.repoRoot().resolve("pom.xml")).isRegularFile();
         assertThat(GuestPrograms.repoRoot().resolve("guest/include/scratchvm.h")).isRegularFile();
-    }
-
-    private static void deleteTree(Path dir) {
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

@@ -3,6 +3,8 @@ package dev.scratchvm.vm;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scratchvm.testing.GuestPrograms.Libc;
+import dev.scratchvm.testing.VmmProcess;
+import dev.scratchvm.testing.VmmProcess.Result;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -26,8 +28,8 @@ class CommandLineTest {
         hello = Guest.build("hello", Libc.MUSL).toString();
     }
 
-    private Vmm.Result refused(String... args) {
-        Vmm.Result r = Vmm.run(dir, args);
+    private Result refused(String... args) {
+        Result r = VmmProcess.run(dir, args);
         assertThat(r.stdout()).as("the guest never ran\n%s", r.describe()).isEmpty();
         return r;
     }

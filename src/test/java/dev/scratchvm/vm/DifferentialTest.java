@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scratchvm.testing.GuestPrograms.Libc;
 import dev.scratchvm.testing.GuestPrograms.NativeRun;
+import dev.scratchvm.testing.VmmProcess;
+import dev.scratchvm.testing.VmmProcess.Result;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -88,7 +90,7 @@ class DifferentialTest {
         c.env().forEach((k, v) -> args.add("--env=" + k + "=" + v));
         args.add(binary.toString());
         args.addAll(c.args());
-        Vmm.Result vm = Vmm.run(vmDir, c.stdin(), Vmm.DEFAULT_TIMEOUT, args);
+        Result vm = VmmProcess.run(vmDir, c.stdin(), VmmProcess.DEFAULT_TIMEOUT, args);
 
         assertThat(vm.stdout()).as("stdout\n%s", vm.describe()).isEqualTo(expected.stdout());
         assertThat(vm.stderr()).as("stderr\n%s", vm.describe()).isEqualTo(expected.stderr());
@@ -102,7 +104,7 @@ class DifferentialTest {
         Path binary = Guest.gcc(Guest.source("hello.c"), tmp.resolve("hello-pie"), "-static-pie");
         NativeRun expected = Guest.runNatively(binary, tmp, List.of("pie"));
 
-        Vmm.Result vm = Vmm.run(tmp, "run", "--trace=none", binary.toString(), "pie");
+        Result vm = VmmProcess.run(tmp, "run", "--trace=none", binary.toString(), "pie");
 
         assertThat(vm.stdout()).isEqualTo(expected.stdout()).contains("argv[1]=pie");
         assertThat(vm.exit()).isEqualTo(expected.exitCode()).isEqualTo(3);
@@ -116,7 +118,7 @@ class DifferentialTest {
         NativeRun expected = Guest.runNatively(binary, nativeDir, List.of());
         assertThat(expected.stdout()).endsWith("caught 3\n");
 
-        Vmm.Result vm = Vmm.run(vmDir, "run", "--trace=none", binary.toString());
+        Result vm = VmmProcess.run(vmDir, "run", "--trace=none", binary.toString());
 
         assertThat(vm.stdout()).as(vm.describe()).isEqualTo(expected.stdout());
         assertThat(vm.stderr()).isEmpty();

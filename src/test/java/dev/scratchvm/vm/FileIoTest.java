@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scratchvm.testing.GuestPrograms.Libc;
 import dev.scratchvm.testing.GuestPrograms.NativeRun;
+import dev.scratchvm.testing.VmmProcess;
+import dev.scratchvm.testing.VmmProcess.Result;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,7 +34,7 @@ class FileIoTest {
         Path nativeDir = Guest.freshDir(tmp, "native-"), vmDir = Guest.freshDir(tmp, "vm-");
         NativeRun expected = Guest.runNatively(binary, nativeDir, List.of("t"));
 
-        Vmm.Result r = Vmm.run(vmDir, "run", "--trace=none", binary.toString(), "t");
+        Result r = VmmProcess.run(vmDir, "run", "--trace=none", binary.toString(), "t");
 
         assertThat(r.stdout()).as(r.describe()).doesNotContain("FAIL").endsWith("fileio: all ok (0 failures)\n")
                 .isEqualTo(expected.stdout());
@@ -49,7 +51,7 @@ class FileIoTest {
         NativeRun expected = Guest.runNatively(binary, nativeDir, List.of());
         assertThat(expected.stdout()).as("native reference").endsWith("file_state ok\n");
 
-        Vmm.Result r = Vmm.run(vmDir, "run", "--trace=none", binary.toString());
+        Result r = VmmProcess.run(vmDir, "run", "--trace=none", binary.toString());
 
         assertThat(r.stdout()).as(r.describe()).isEqualTo("input line\nfile_state ok\n");
         assertThat(r.exit()).isZero();
@@ -71,7 +73,7 @@ class FileIoTest {
     @EnumSource(Libc.class)
     @DisplayName("a created file gets the mode asked for less the umask 022: 0777 becomes rwxr-xr-x")
     void createMode(Libc libc, @TempDir Path dir) throws IOException {
-        Vmm.Result r = Vmm.run(dir, "run", "--trace=none", Guest.build("trace_demo", libc).toString());
+        Result r = VmmProcess.run(dir, "run", "--trace=none", Guest.build("trace_demo", libc).toString());
 
         assertThat(r.exit()).isZero();
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("ay_caramba"))))

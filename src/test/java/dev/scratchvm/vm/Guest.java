@@ -5,7 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.scratchvm.testing.GuestPrograms;
 import dev.scratchvm.testing.GuestPrograms.Libc;
 import dev.scratchvm.testing.GuestPrograms.NativeRun;
-import java.io.File;
+import dev.scratchvm.testing.VmmProcess;
+import dev.scratchvm.testing.VmmProcess.Result;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -16,7 +17,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /** Guest binaries, native reference runs, and the checks every VMM error message must pass. */
@@ -53,22 +53,9 @@ final class Guest {
         List<String> cmd = new ArrayList<>(List.of(compiler, "-O1"));
         cmd.addAll(List.of(flags));
         cmd.addAll(List.of("-o", out.toString(), source.toString()));
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
-            String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(2, TimeUnit.MINUTES)) {
-                p.destroyForcibly();
-                throw new IllegalStateException(compiler + " timed out: " + cmd);
-            }
-            if (p.exitValue() != 0) throw new IllegalStateException(String.join(" ", cmd) + " failed:\n" + output);
-            return out;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        Result r = VmmProcess.runProgram(GuestPrograms.repoRoot(), cmd, null, null, Duration.ofMinutes(2));
+        if (r.exit() != 0) throw new IllegalStateException(String.join(" ", cmd) + " failed:\n" + r.stdout() + r.stderr());
+        return out;
     }
 
     /** guest/tests/FILE, e.g. "hello.c". */
@@ -77,13 +64,13 @@ final class Guest {
     }
 
     /** Whatever went wrong, the user sees messages, never a Java stack trace. */
-    static void assertNoStackTrace(Vmm.Result r) {
+    static void assertNoStackTrace(Result r) {
         assertThat(r.stderr()).as("stderr of a VMM run\n%s", r.describe())
                 .doesNotContain("Exception", "\tat ", "Caused by:");
     }
 
     /** The VMM refused or failed: exactly one line on stderr, naming the problem, and a non-zero exit. */
-    static void assertOneLineError(Vmm.Result r, String... fragments) {
+    static void assertOneLineError(Result r, String... fragments) {
         assertNoStackTrace(r);
         assertThat(r.exit()).as("exit code\n%s", r.describe()).isNotZero();
         assertThat(r.stderrLines()).as("stderr lines\n%s", r.describe()).hasSize(1);

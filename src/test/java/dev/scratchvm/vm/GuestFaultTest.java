@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scratchvm.testing.GuestPrograms.Libc;
 import dev.scratchvm.testing.GuestPrograms.NativeRun;
+import dev.scratchvm.testing.VmmProcess;
+import dev.scratchvm.testing.VmmProcess.Result;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,7 +32,7 @@ class GuestFaultTest {
     @Test
     @DisplayName("a NULL dereference: one line naming the page fault and rip, exit 139, earlier output kept")
     void nullDereference(@TempDir Path dir) {
-        Vmm.Result r = Vmm.run(dir, "run", "--trace=none", Guest.build("crash", Libc.GLIBC).toString());
+        Result r = VmmProcess.run(dir, "run", "--trace=none", Guest.build("crash", Libc.GLIBC).toString());
 
         assertThat(r.stdout()).isEqualTo("about to crash\n");
         assertThat(r.exit()).isEqualTo(139);
@@ -40,7 +42,7 @@ class GuestFaultTest {
     @Test
     @DisplayName("with -v the crash report adds a register dump")
     void verboseRegisterDump(@TempDir Path dir) {
-        Vmm.Result r = Vmm.run(dir, "run", "--trace=none", "-v", Guest.build("crash", Libc.MUSL).toString());
+        Result r = VmmProcess.run(dir, "run", "--trace=none", "-v", Guest.build("crash", Libc.MUSL).toString());
 
         assertThat(r.exit()).isEqualTo(139);
         Guest.assertNoStackTrace(r);
@@ -55,7 +57,7 @@ class GuestFaultTest {
     @Test
     @DisplayName("a stack overflow faults at the guard page below the stack, before it reaches the heap or the program")
     void stackOverflowHitsTheGuardPage(@TempDir Path dir) {
-        Vmm.Result r = Vmm.run(dir, "run", "--trace=none", "--memory", "16M", Guest.build("faults", Libc.GLIBC).toString(),
+        Result r = VmmProcess.run(dir, "run", "--trace=none", "--memory", "16M", Guest.build("faults", Libc.GLIBC).toString(),
                 "stack");
 
         assertThat(r.exit()).as(r.describe()).isEqualTo(139);
@@ -84,7 +86,7 @@ class GuestFaultTest {
         NativeRun expected = Guest.runNatively(binary, dir, List.of(mode));
         assertThat(expected.exitCode()).as("native exit status").isEqualTo(status);
 
-        Vmm.Result r = Vmm.run(dir, "run", "--trace=none", binary.toString(), mode);
+        Result r = VmmProcess.run(dir, "run", "--trace=none", binary.toString(), mode);
 
         assertThat(r.exit()).as(r.describe()).isEqualTo(status);
         assertThat(r.stdout()).isEqualTo("faulting: " + mode + "\n").isEqualTo(expected.stdout());

@@ -3,6 +3,8 @@ package dev.scratchvm.vm;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scratchvm.testing.GuestPrograms.Libc;
+import dev.scratchvm.testing.VmmProcess;
+import dev.scratchvm.testing.VmmProcess.Result;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,11 +25,11 @@ class MalformedProgramTest {
     @TempDir
     Path dir;
 
-    private Vmm.Result run(String program) {
-        return Vmm.run(dir, "run", program);
+    private Result run(String program) {
+        return VmmProcess.run(dir, "run", program);
     }
 
-    private Vmm.Result run(String name, byte[] content) throws IOException {
+    private Result run(String name, byte[] content) throws IOException {
         Files.write(dir.resolve(name), content);
         return run(name);
     }
@@ -35,7 +37,7 @@ class MalformedProgramTest {
     @Test
     @DisplayName("a missing file")
     void missing() {
-        Vmm.Result r = run("no_such_program");
+        Result r = run("no_such_program");
         Guest.assertOneLineError(r, "no_such_program", "no such file");
         assertThat(r.stdout()).isEmpty();
     }
@@ -108,7 +110,7 @@ class MalformedProgramTest {
     @Test
     @DisplayName("for contrast: a hand-made 132-byte static ELF runs and exits 42")
     void minimalElfRuns() throws IOException {
-        Vmm.Result r = run("tiny", ElfBytes.exit42(ElfBytes.BASE));
+        Result r = run("tiny", ElfBytes.exit42(ElfBytes.BASE));
         assertThat(r.exit()).as(r.describe()).isEqualTo(42);
         assertThat(r.stderr()).isEqualTo("EXIT 42\n");
     }
@@ -119,7 +121,7 @@ class MalformedProgramTest {
         long size = ElfBytes.bodyOffset(1) + ElfBytes.EXIT_42.length;
         byte[] elf = ElfBytes.elf64(ElfBytes.ET_EXEC, ElfBytes.EM_X86_64, 0x1000,
                 List.of(ElfBytes.Phdr.load(0, ElfBytes.BASE, size)), ElfBytes.EXIT_42);
-        Vmm.Result r = run("lost", elf);
+        Result r = run("lost", elf);
         assertThat(r.exit()).as(r.describe()).isEqualTo(139);
         Guest.assertOneLineError(r, "page fault", "rip 0x1000");
     }

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scratchvm.testing.GuestPrograms.Libc;
 import dev.scratchvm.testing.GuestPrograms.NativeRun;
+import dev.scratchvm.testing.VmmProcess;
+import dev.scratchvm.testing.VmmProcess.Result;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -28,7 +30,7 @@ class MemoryTest {
         Path heap = Guest.build("heap", libc);
         NativeRun expected = Guest.runNatively(heap, dir, List.of());
 
-        Vmm.Result r = Vmm.run(dir, "run", "--trace=none", "--memory", "128M", heap.toString());
+        Result r = VmmProcess.run(dir, "run", "--trace=none", "--memory", "128M", heap.toString());
 
         assertThat(r.stdout()).as(r.describe()).isEqualTo("heap ok 48 MiB checksum=409051d0b493e6f2\n")
                 .isEqualTo(expected.stdout());
@@ -38,7 +40,7 @@ class MemoryTest {
     @Test
     @DisplayName("a heap larger than guest memory fails inside the program, like any out-of-memory")
     void heapTooBigForMemory(@TempDir Path dir) {
-        Vmm.Result r = Vmm.run(dir, "run", "--trace=none", "--memory", "16M", Guest.build("heap", Libc.GLIBC).toString());
+        Result r = VmmProcess.run(dir, "run", "--trace=none", "--memory", "16M", Guest.build("heap", Libc.GLIBC).toString());
 
         assertThat(r.stdout()).as(r.describe()).contains("failed");
         assertThat(r.exit()).isEqualTo(1);
@@ -48,14 +50,14 @@ class MemoryTest {
     @Test
     @DisplayName("a program that does not fit in --memory is refused with one line suggesting a size that works")
     void programDoesNotFit(@TempDir Path dir) {
-        Vmm.Result r = Vmm.run(dir, "run", "--memory", "4M", Guest.build("hello", Libc.GLIBC).toString());
+        Result r = VmmProcess.run(dir, "run", "--memory", "4M", Guest.build("hello", Libc.GLIBC).toString());
 
         Guest.assertOneLineError(r, "does not fit in 4 MiB", "--memory");
         assertThat(r.stdout()).isEmpty();
 
         Matcher suggestion = Pattern.compile("try --memory (\\d+M)").matcher(r.stderr());
         assertThat(suggestion.find()).as("a suggested size in: %s", r.stderr()).isTrue();
-        Vmm.Result retry = Vmm.run(dir, "run", "--trace=none", "--memory", suggestion.group(1),
+        Result retry = VmmProcess.run(dir, "run", "--trace=none", "--memory", suggestion.group(1),
                 Guest.build("hello", Libc.GLIBC).toString());
         assertThat(retry.exit()).as("with the suggested size\n%s", retry.describe()).isEqualTo(3);
     }
@@ -64,7 +66,7 @@ class MemoryTest {
     @ValueSource(strings = {"65536K", "64M", "1G", "4g"})
     @DisplayName("--memory takes K, M and G sizes; only touched memory costs the host anything")
     void memorySizes(String size, @TempDir Path dir) {
-        Vmm.Result r = Vmm.run(dir, "run", "--trace=none", "--memory", size, Guest.build("hello", Libc.MUSL).toString());
+        Result r = VmmProcess.run(dir, "run", "--trace=none", "--memory", size, Guest.build("hello", Libc.MUSL).toString());
 
         assertThat(r.stdout()).as(r.describe()).startsWith("hello, world\n");
         assertThat(r.exit()).isEqualTo(3);

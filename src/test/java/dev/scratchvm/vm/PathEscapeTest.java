@@ -3,6 +3,8 @@ package dev.scratchvm.vm;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scratchvm.testing.GuestPrograms.Libc;
+import dev.scratchvm.testing.VmmProcess;
+import dev.scratchvm.testing.VmmProcess.Result;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -67,7 +69,7 @@ class PathEscapeTest {
         List<String> args = new ArrayList<>(List.of("run", "--trace=none", Guest.build("pathprobe", libc).toString()));
         args.addAll(ops);
 
-        Vmm.Result r = Vmm.run(root, null, Vmm.DEFAULT_TIMEOUT, args);
+        Result r = VmmProcess.run(root, null, VmmProcess.DEFAULT_TIMEOUT, args);
 
         assertThat(r.exit()).as(r.describe()).isZero();
         List<String> lines = r.stdout().lines().toList();
@@ -91,7 +93,7 @@ class PathEscapeTest {
     void explicitRoot() throws IOException {
         Map<String, String> outsideBefore = outside();
 
-        Vmm.Result r = Vmm.run(base, "run", "--trace=none", "--root", "root",
+        Result r = VmmProcess.run(base, "run", "--trace=none", "--root", "root",
                 Guest.build("pathprobe", Libc.GLIBC).toString(), "r:secret.txt", "w:made.txt", "c:/sub", "f:..",
                 "f:..", "f:made.txt");
 
@@ -115,7 +117,7 @@ class PathEscapeTest {
         Path jail = Files.createDirectories(base.resolve("jail"));
         Map<String, String> outsideBefore = outside();
 
-        Vmm.Result r = Vmm.run(jail, "run", "--trace=none", Guest.build("escape", libc).toString());
+        Result r = VmmProcess.run(jail, "run", "--trace=none", Guest.build("escape", libc).toString());
 
         // Natively /etc/passwd opens and the symlink is made (exit 1); here nothing gets out (exit 0).
         assertThat(r.stdout()).as(r.describe()).contains("open ../escape_target: refused errno=2\n",

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.scratchvm.testing.GuestPrograms.Libc;
+import dev.scratchvm.testing.VmmProcess;
+import dev.scratchvm.testing.VmmProcess.Result;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -28,10 +30,11 @@ class TerminalTest {
     @DisplayName("is detected as a terminal and line-buffered")
     void lineBuffered(Libc libc, @TempDir Path dir) {
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")), "script(1) from util-linux is needed for a pty");
-        List<String> vmm = Vmm.command(List.of("run", "--trace=all", Guest.build("hello", libc).toString()));
+        List<String> vmm = VmmProcess.command(List.of("run", "--trace=all", Guest.build("hello", libc).toString()));
         String shell = vmm.stream().map(a -> "'" + a.replace("'", "'\\''") + "'").collect(joining(" "));
 
-        Vmm.Result r = Vmm.run(dir, null, Vmm.DEFAULT_TIMEOUT, List.of("script", "-qec", shell, "/dev/null"), vmm);
+        Result r = VmmProcess.runProgram(dir, List.of("script", "-qec", shell, "/dev/null"), null, null,
+                VmmProcess.DEFAULT_TIMEOUT);
 
         // script merges stdout and stderr, and the terminal turns \n into \r\n.
         List<String> lines = r.stdout().replace("\r", "").lines().toList();

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.scratchvm.testing.GuestPrograms;
 import dev.scratchvm.testing.GuestPrograms.Libc;
 import dev.scratchvm.testing.GuestPrograms.NativeRun;
+import dev.scratchvm.testing.VmmProcess;
+import dev.scratchvm.testing.VmmProcess.Result;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
@@ -27,7 +29,7 @@ class TraceTest {
     @Test
     @DisplayName("--trace=files shows the lab's open/write/close in its exact format (musl)")
     void filesTraceMusl(@TempDir Path dir) {
-        Vmm.Result r = Vmm.run(dir, "run", "--trace=files", Guest.build("trace_demo", Libc.MUSL).toString());
+        Result r = VmmProcess.run(dir, "run", "--trace=files", Guest.build("trace_demo", Libc.MUSL).toString());
 
         assertThat(r.exit()).as(r.describe()).isZero();
         List<String> lines = r.stderrLines();
@@ -44,7 +46,7 @@ class TraceTest {
     @Test
     @DisplayName("--trace=files is the default and shows only file calls (glibc)")
     void filesTraceIsTheDefault(@TempDir Path dir) {
-        Vmm.Result r = Vmm.run(dir, "run", Guest.build("trace_demo", Libc.GLIBC).toString());
+        Result r = VmmProcess.run(dir, "run", Guest.build("trace_demo", Libc.GLIBC).toString());
 
         assertThat(r.exit()).as(r.describe()).isZero();
         List<String> lines = r.stderrLines();
@@ -64,7 +66,7 @@ class TraceTest {
     @EnumSource(Libc.class)
     @DisplayName("--trace=all adds memory calls and unknown system calls")
     void allTrace(Libc libc, @TempDir Path dir) {
-        Vmm.Result r = Vmm.run(dir, "run", "--trace=all", Guest.build("trace_demo", libc).toString());
+        Result r = VmmProcess.run(dir, "run", "--trace=all", Guest.build("trace_demo", libc).toString());
 
         assertThat(r.exit()).as(r.describe()).isZero();
         List<String> lines = r.stderrLines();
@@ -80,7 +82,7 @@ class TraceTest {
     @EnumSource(Libc.class)
     @DisplayName("--trace=none prints nothing, and the program still does its work")
     void noTrace(Libc libc, @TempDir Path dir) {
-        Vmm.Result r = Vmm.run(dir, "run", "--trace=none", Guest.build("trace_demo", libc).toString());
+        Result r = VmmProcess.run(dir, "run", "--trace=none", Guest.build("trace_demo", libc).toString());
 
         assertThat(r.exit()).isZero();
         assertThat(r.stderr()).isEmpty();
@@ -94,7 +96,7 @@ class TraceTest {
         Path hello = Guest.build("hello", Libc.MUSL);
         NativeRun expected = Guest.runNatively(hello, dir, List.of("x"));
 
-        Vmm.Result r = Vmm.run(dir, "run", "--trace=all", hello.toString(), "x");
+        Result r = VmmProcess.run(dir, "run", "--trace=all", hello.toString(), "x");
 
         assertThat(r.stdout()).isEqualTo(expected.stdout());
         assertThat(r.exit()).isEqualTo(3);
@@ -105,7 +107,7 @@ class TraceTest {
     @EnumSource(Libc.class)
     @DisplayName("an unknown system call returns ENOSYS, the program goes on, and --trace=all shows it")
     void unknownSystemCall(Libc libc, @TempDir Path dir) {
-        Vmm.Result r = Vmm.run(dir, "run", "--trace=all", Guest.build("unknown_syscall", libc).toString());
+        Result r = VmmProcess.run(dir, "run", "--trace=all", Guest.build("unknown_syscall", libc).toString());
 
         assertThat(r.stdout()).isEqualTo("syscall(999) = -1 errno=38 (ENOSYS)\nstill alive\n");
         assertThat(r.exit()).isZero();
@@ -123,7 +125,7 @@ class TraceTest {
         assertThat(nativeDir.resolve("ay_caramba")).hasContent("Hello World !!!\nBye Bye !!!\n");
 
         // What follows SAVE() belongs to the save/restore tests; only the part before it is checked here.
-        Vmm.Result r = Vmm.run(vmDir, "run", app.toString());
+        Result r = VmmProcess.run(vmDir, "run", app.toString());
 
         List<String> lines = r.stderrLines();
         assertThat(lines).as(r.describe()).hasSizeGreaterThanOrEqualTo(2);

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.scratchvm.testing.GuestPrograms.Libc;
+import dev.scratchvm.testing.VmmProcess;
+import dev.scratchvm.testing.VmmProcess.Result;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,13 +18,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The test helper itself: it runs the VMM in the given directory, feeds stdin, and kills runs that hang. */
 @ExtendWith(KvmRequired.class)
-@DisplayName("The Vmm test helper")
+@DisplayName("The VmmProcess test helper")
 class VmmHelperTest {
 
     @Test
     @DisplayName("feeds stdin and returns stdout, stderr and the exit code")
     void runsTheVmm(@TempDir Path dir) {
-        Vmm.Result r = Vmm.runWithInput(dir, "echo me\n".getBytes(StandardCharsets.UTF_8), "run",
+        Result r = VmmProcess.runWithInput(dir, "echo me\n".getBytes(StandardCharsets.UTF_8), "run",
                 Guest.build("cat", Libc.GLIBC).toString());
 
         assertThat(r.stdout()).isEqualTo("echo me\n");
@@ -41,7 +43,7 @@ class VmmHelperTest {
         List<String> args = List.of("run", "--trace=none", Guest.build("syscall_loop", Libc.MUSL).toString(), "getpid",
                 "1000000000");
 
-        assertThatThrownBy(() -> Vmm.run(dir, null, Duration.ofSeconds(3), args))
+        assertThatThrownBy(() -> VmmProcess.run(dir, null, Duration.ofSeconds(3), args))
                 .isInstanceOf(AssertionError.class).hasMessageContaining("did not finish within PT3S");
         assertThat(Duration.between(start, Instant.now())).isLessThan(Duration.ofSeconds(20));
     }

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scratchvm.testing.GuestPrograms.Libc;
 import dev.scratchvm.testing.GuestPrograms.NativeRun;
+import dev.scratchvm.testing.VmmProcess;
+import dev.scratchvm.testing.VmmProcess.Result;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
@@ -29,7 +31,7 @@ class WildPointerTest {
         Path binary = Guest.build("wildptr", libc);
         NativeRun expected = Guest.runNatively(binary, dir, List.of());
 
-        Vmm.Result r = Vmm.run(dir, "run", "--trace=none", binary.toString());
+        Result r = VmmProcess.run(dir, "run", "--trace=none", binary.toString());
 
         assertThat(r.stdout()).as(r.describe()).isEqualTo("write: -14\nread: -14\nopen: -14\nstill alive\n")
                 .isEqualTo(expected.stdout());
@@ -43,7 +45,7 @@ class WildPointerTest {
         Path binary = Guest.build("reserved_ptr", libc);
         NativeRun expected = Guest.runNatively(binary, dir, List.of());
 
-        Vmm.Result r = Vmm.run(dir, "run", "--trace=none", binary.toString());
+        Result r = VmmProcess.run(dir, "run", "--trace=none", binary.toString());
 
         assertThat(r.stdout()).as(r.describe()).isEqualTo(expected.stdout());
         List<String> lines = r.stdout().lines().toList();
