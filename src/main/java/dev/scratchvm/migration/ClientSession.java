@@ -17,21 +17,9 @@ import java.util.List;
 import java.util.zip.CRC32C;
 
 /** The client's half of one connection, one method per protocol step, in protocol order. */
-final class ClientSession implements AutoCloseable {
-    private final Transport t;
-    private final FrameReader in;
-    private final FrameWriter out;
-    private final MigrationKey key;
-
+final class ClientSession extends Session {
     ClientSession(Transport t, MigrationKey key) {
-        this.t = t;
-        this.in = new FrameReader(t);
-        this.out = new FrameWriter(t);
-        this.key = key;
-    }
-
-    Transport transport() {
-        return t;
+        super(t, key);
     }
 
     void handshake(Purpose purpose, byte[] nonce, Duration limit) throws MigrationException {
@@ -122,10 +110,5 @@ final class ClientSession implements AutoCloseable {
     /** Tells the server why we give up. Best effort. */
     void abort(ErrorCode code, String message) {
         Handshake.trySend(out, code, message);
-    }
-
-    @Override
-    public void close() {
-        t.close();
     }
 }

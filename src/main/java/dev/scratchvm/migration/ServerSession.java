@@ -12,21 +12,9 @@ import java.time.Duration;
 import java.util.List;
 
 /** The server's half of one connection, one method per protocol step, in protocol order. */
-final class ServerSession implements AutoCloseable {
-    private final Transport t;
-    private final FrameReader in;
-    private final FrameWriter out;
-    private final MigrationKey key;
-
+final class ServerSession extends Session {
     ServerSession(Transport t, MigrationKey key) {
-        this.t = t;
-        this.in = new FrameReader(t);
-        this.out = new FrameWriter(t);
-        this.key = key;
-    }
-
-    Transport transport() {
-        return t;
+        super(t, key);
     }
 
     /** Authenticates the client within {@code limit}; nothing else is read before this succeeds. */
@@ -105,10 +93,5 @@ final class ServerSession implements AutoCloseable {
     /** Tells the client why the server gives up. Best effort. */
     void reject(ErrorCode code, String message) {
         Handshake.trySend(out, code, message);
-    }
-
-    @Override
-    public void close() {
-        t.close();
     }
 }
