@@ -19,25 +19,13 @@ import java.util.regex.Pattern;
  * the client, downtime from the client's SAVE to the server resuming the guest (both
  * stamp the wall clock), next to raw TCP between two JVM processes in the same run.
  */
-final class MigrationBench {
+record MigrationBench(Bench.Profile profile, Path home, Path work, Bench.Programs programs) {
     private static final Pattern LISTENING = Pattern.compile("listening on (\\S+)");
     private static final Pattern PAUSED = Pattern.compile("guest paused for SAVE at ([0-9:.]+)");
     private static final Pattern SENT = Pattern.compile("([0-9]+) bytes on the wire, in ([0-9.]+) ms");
     private static final Pattern RESUMES = Pattern.compile("guest resumes at ([0-9:.]+)");
 
     private record Shape(String name, Path program, String memory, String[] args, Double downtimeTargetMs) {
-    }
-
-    private final Bench.Profile profile;
-    private final Path home;
-    private final Path work;
-    private final Bench.Programs programs;
-
-    MigrationBench(Bench.Profile profile, Path home, Path work, Bench.Programs programs) {
-        this.profile = profile;
-        this.home = home;
-        this.work = work;
-        this.programs = programs;
     }
 
     List<Result> run() throws Exception {

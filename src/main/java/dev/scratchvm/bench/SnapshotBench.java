@@ -18,20 +18,10 @@ import java.util.List;
  * machine ready to run) for three VM shapes, each next to the plain-I/O floor of moving
  * the same bytes: one sequential write + fsync, or one sequential read.
  */
-final class SnapshotBench {
+record SnapshotBench(Bench.Profile profile, Path work, Bench.Programs programs) {
     private static final long MIB = 1L << 20;
 
     private record Shape(String name, Path program, long memory, String[] args, Double saveTargetMs, Double restoreTargetMs) {
-    }
-
-    private final Bench.Profile profile;
-    private final Path work;
-    private final Bench.Programs programs;
-
-    SnapshotBench(Bench.Profile profile, Path work, Bench.Programs programs) {
-        this.profile = profile;
-        this.work = work;
-        this.programs = programs;
     }
 
     List<Result> run() throws Exception {

@@ -14,21 +14,9 @@ import java.util.regex.Pattern;
  * instruction for {@code run} and for {@code restore}, and the VMM's memory beyond guest
  * memory. The floor is starting the same JVM to print its version.
  */
-final class StartBench {
+record StartBench(Bench.Profile profile, Path home, Path work, Bench.Programs programs) {
     private static final Pattern START = Pattern.compile("launch to first guest instruction: ([0-9.]+) ms");
     private static final Pattern RSS = Pattern.compile("VMM RSS ([0-9.]+) MiB, guest memory resident ([0-9.]+) MiB");
-
-    private final Bench.Profile profile;
-    private final Path home;
-    private final Path work;
-    private final Bench.Programs programs;
-
-    StartBench(Bench.Profile profile, Path home, Path work, Bench.Programs programs) {
-        this.profile = profile;
-        this.home = home;
-        this.work = work;
-        this.programs = programs;
-    }
 
     List<Result> run() throws Exception {
         List<Double> run = new ArrayList<>(), restore = new ArrayList<>(), jvm = new ArrayList<>(), rss = new ArrayList<>();

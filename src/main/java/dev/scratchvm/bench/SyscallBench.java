@@ -11,16 +11,7 @@ import java.util.List;
  * Cost of one guest system call against the floor, one raw ring-3 VM exit. The three
  * loops are interleaved round by round so machine noise hits them alike.
  */
-final class SyscallBench {
-    private final Bench.Profile profile;
-    private final Path work;
-    private final Bench.Programs programs;
-
-    SyscallBench(Bench.Profile profile, Path work, Bench.Programs programs) {
-        this.profile = profile;
-        this.work = work;
-        this.programs = programs;
-    }
+record SyscallBench(Bench.Profile profile, Path work, Bench.Programs programs) {
 
     List<Result> run() throws Exception {
         List<Double> raw = new ArrayList<>(), write = new ArrayList<>(), getpid = new ArrayList<>();
