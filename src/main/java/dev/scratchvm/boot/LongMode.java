@@ -129,10 +129,17 @@ public final class LongMode {
         vcpu.setMsrs(syscallMsrs());
     }
 
+    private static final Segment USER_CODE = new Segment(0, 0xffffffff, USER_CS, 11, 1, 3, 0, 1, 1, 1, 0, 0);
+    private static final Segment USER_DATA = new Segment(0, 0xffffffff, USER_DS, 3, 1, 3, 1, 1, 0, 1, 0, 0);
+
+    /** The same registers with CS and SS back at ring 3, as SYSRET would leave them. */
+    public static SpecialRegisters backToRing3(SpecialRegisters s) {
+        return s.withCodeAndStack(USER_CODE, USER_DATA);
+    }
+
     /** Special registers for 64-bit ring 3 with paging, SSE and XSAVE enabled. */
     public static SpecialRegisters sregs(SpecialRegisters initial) {
-        Segment userCode = new Segment(0, 0xffffffff, USER_CS, 11, 1, 3, 0, 1, 1, 1, 0, 0);
-        Segment userData = new Segment(0, 0xffffffff, USER_DS, 3, 1, 3, 1, 1, 0, 1, 0, 0);
+        Segment userCode = USER_CODE, userData = USER_DATA;
         Segment tss = new Segment(TSS, TSS_LIMIT, TSS_SELECTOR, 11, 1, 0, 0, 0, 0, 0, 0, 0);
         return new SpecialRegisters(userCode, userData, userData, userData, userData, userData, tss, initial.ldt(),
                 new DescriptorTable(GDT, 7 * 8 - 1), new DescriptorTable(IDT, 32 * 16 - 1),

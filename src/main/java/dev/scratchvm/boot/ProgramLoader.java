@@ -3,6 +3,7 @@ package dev.scratchvm.boot;
 import dev.scratchvm.memory.GuestMemory;
 
 import java.io.ByteArrayOutputStream;
+import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,8 +48,8 @@ public final class ProgramLoader {
                     + ((needMiB + 1) & ~1L) + "M)");
         }
         for (ElfImage.Segment s : elf.segments()) {
-            MemorySegmentCopy.copy(elf.file(), s.fileOffset(), memory, s.vaddr() + bias, s.fileSize());
-            // bss: memory is zero already (fresh anonymous mapping)
+            // The file part of the segment; its bss needs nothing, fresh guest memory is zero.
+            MemorySegment.copy(elf.file(), (int) s.fileOffset(), memory.segment(), JAVA_BYTE, s.vaddr() + bias, (int) s.fileSize());
         }
         long sp = buildStack(memory, elf, bias, argv, env, execfn, random16, id, stackTop);
         LongMode.unmapGuardPage(memory, stackBottom - PAGE);
@@ -106,12 +107,5 @@ public final class ProgramLoader {
         out.writeBytes(s.getBytes(StandardCharsets.UTF_8));
         out.write(0);
         return offset;
-    }
-
-    /** Copies part of a byte array into guest memory. */
-    private static final class MemorySegmentCopy {
-        static void copy(byte[] src, long srcOffset, GuestMemory dst, long dstAddr, long length) {
-            java.lang.foreign.MemorySegment.copy(src, (int) srcOffset, dst.segment(), JAVA_BYTE, dstAddr, (int) length);
-        }
     }
 }

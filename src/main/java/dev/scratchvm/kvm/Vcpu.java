@@ -121,6 +121,17 @@ public final class Vcpu implements AutoCloseable {
         return syncRegs;
     }
 
+    /** The special registers KVM last synced into kvm_run (valid when SYNC_SREGS is enabled). */
+    public SpecialRegisters syncedSregs() {
+        return Structs.readSregs(syncSregs);
+    }
+
+    /** Writes special registers for KVM to load on the next KVM_RUN, without an ioctl. */
+    public void setSyncedSregs(SpecialRegisters sregs) {
+        Structs.writeSregs(syncSregs, sregs);
+        markSyncRegsDirty(SYNC_SREGS);
+    }
+
     /** kvm_run.s.regs.sregs: struct kvm_sregs. */
     public MemorySegment syncSregs() {
         return syncSregs;

@@ -75,6 +75,11 @@ public record VcpuState(int mpState, Registers regs, SpecialRegisters sregs, byt
                     apicBase, interruptBitmap);
         }
 
+        public SpecialRegisters withCodeAndStack(Segment newCs, Segment newSs) {
+            return new SpecialRegisters(newCs, ds, es, fs, gs, newSs, tr, ldt, gdt, idt, cr0, cr2, cr3, cr4, cr8, efer,
+                    apicBase, interruptBitmap);
+        }
+
         public SpecialRegisters withGs(Segment newGs) {
             return new SpecialRegisters(cs, ds, es, fs, newGs, ss, tr, ldt, gdt, idt, cr0, cr2, cr3, cr4, cr8, efer,
                     apicBase, interruptBitmap);

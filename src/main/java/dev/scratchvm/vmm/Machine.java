@@ -49,6 +49,13 @@ public final class Machine implements AutoCloseable {
     private final List<Integer> msrs;
     private LinuxKernel kernel;
     private final MemorySegment regs;
+    /**
+     * Whether SYSCALL took the guest to ring 0, as it does on VMX/SVM hardware (CS = STAR's
+     * kernel selector). On the software platform here CPL stays 3 and nothing needs fixing;
+     * on hardware, every completion must put CS/SS back at ring 3 as SYSRET would. Learned
+     * from the first system call, so the common case costs no extra work per call.
+     */
+    private Boolean syscallEntersRing0;
     /** Wall-clock time (ns since the epoch) of the first KVM_RUN, for start-up measurements. */
     private long firstEntryEpochNanos;
 
@@ -230,6 +237,15 @@ public final class Machine implements AutoCloseable {
 
     /** Returns from the guest's SYSCALL as SYSRET would: rax = result, rip = rcx, rflags = r11. */
     private void complete(long result) {
+        if (syscallEntersRing0 == null) {
+            syscallEntersRing0 = !LongMode.isUserCode(vcpu.getSregs().cs().selector());
+            if (syscallEntersRing0) {
+                vcpu.setSregs(LongMode.backToRing3(vcpu.getSregs()));
+                vcpu.setValidSyncRegs(Vcpu.SYNC_REGS | Vcpu.SYNC_SREGS);
+            }
+        } else if (syscallEntersRing0) {
+            vcpu.setSyncedSregs(LongMode.backToRing3(vcpu.syncedSregs()));
+        }
         regs.set(JAVA_LONG, RAX, result);
         regs.set(JAVA_LONG, RIP, regs.get(JAVA_LONG, RCX));
         regs.set(JAVA_LONG, RFLAGS, regs.get(JAVA_LONG, R11));
