@@ -114,7 +114,7 @@ public final class GuestRoot implements AutoCloseable {
      * Where an open host fd really points, as a guest path ("/" + path below the root), or
      * null when it is not below the root (a device, or a file that was deleted).
      */
-    String guestPathOf(int hostFd) {
+    public String guestPathOf(int hostFd) {
         try (Arena arena = Arena.ofConfined()) {
             // A deleted file still has a /proc link, to "<old path> (deleted)": no links left means no path.
             MemorySegment stat = arena.allocate(144, 8);

@@ -45,6 +45,31 @@ final class Handshake {
         });
     }
 
+    /**
+     * A full handshake between two sessions of this process over a loopback socket, neither
+     * of them known to the server's acceptor: the server's first real handshake then runs
+     * warm code (measured: 16 ms cold, 3 ms warm, all of it guest downtime).
+     */
+    static void rehearse(MigrationKey key, Timeouts timeouts) {
+        try (java.nio.channels.ServerSocketChannel listener = java.nio.channels.ServerSocketChannel.open()) {
+            listener.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0));
+            Endpoint self = new Endpoint("127.0.0.1", ((java.net.InetSocketAddress) listener.getLocalAddress()).getPort());
+            Thread client = Thread.ofVirtual().name("migration-rehearsal").start(() -> {
+                try (ClientSession c = new ClientSession(SocketTransport.connect(self, timeouts), key)) {
+                    c.handshake(Messages.Purpose.QUERY, nonce(), timeouts.handshake());
+                } catch (MigrationException ignored) {
+                    // only a rehearsal
+                }
+            });
+            try (ServerSession s = new ServerSession(SocketTransport.accepted(listener.accept(), timeouts), key)) {
+                s.handshake(timeouts.handshake());
+            }
+            client.join(timeouts.handshake());
+        } catch (java.io.IOException | MigrationException | RuntimeException | InterruptedException ignored) {
+            // Only an optimisation; the real handshake reports any real problem.
+        }
+    }
+
     static byte[] nonce() {
         byte[] n = new byte[Messages.NONCE];
         RANDOM.nextBytes(n);

@@ -100,7 +100,7 @@ public final class MigrationServer implements AutoCloseable {
         this.server = server;
         this.config = config;
         this.hostCpuid = hostCpuid;
-        Handshake.warmUp(config.key());
+        Thread.ofVirtual().name("migration-warm-up").start(() -> Handshake.rehearse(config.key(), config.timeouts()));
         this.acceptor = Thread.ofPlatform().name("migration-acceptor").daemon().start(this::acceptLoop);
     }
 

@@ -6,11 +6,14 @@ import dev.scratchvm.image.StateCodec;
 import dev.scratchvm.kvm.Kvm;
 import dev.scratchvm.kvm.Vcpu;
 import dev.scratchvm.kvm.Vm;
+import dev.scratchvm.linux.FileFingerprints;
+import dev.scratchvm.linux.GuestRoot;
 import dev.scratchvm.memory.GuestMemory;
 import dev.scratchvm.state.KernelState;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.MemoryState;
 import dev.scratchvm.state.VcpuState;
+import dev.scratchvm.sys.Libc;
 
 import java.util.List;
 
@@ -32,6 +35,25 @@ public final class WarmUp {
         return t;
     }
 
+    /** What capturing an open file does: path from /proc/self/fd, offset, content fingerprint. */
+    private static void warmFileCapture() throws java.io.IOException {
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("scratchvm-warm-up-", "");
+        try {
+            java.nio.file.Files.writeString(file, "warm-up");
+            int fd = Libc.open(file.toString(), Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+            if (fd < 0) return;
+            try (GuestRoot root = GuestRoot.open(file.getParent())) {
+                root.guestPathOf(fd);
+                Libc.lseek(fd, 0, Libc.SEEK_CUR);
+                FileFingerprints.of(fd);
+            } finally {
+                Libc.close(fd);
+            }
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
+        }
+    }
+
     private static void run() {
         try (Kvm kvm = Kvm.open(); GuestMemory memory = GuestMemory.allocate(4L << 20, BootLayout.GUEST_BASE);
              Vm vm = kvm.createVm()) {
@@ -50,6 +72,7 @@ public final class WarmUp {
                 VcpuStates.restore(second, state.vcpu());
                 memory.pagesInUse();
             }
+            warmFileCapture();
         } catch (Exception | LinkageError ignored) {
             // A warm-up that fails changes nothing but timing.
         }
