@@ -1,14 +1,10 @@
 package dev.scratchvm.bench;
 
 import dev.scratchvm.boot.BootLayout;
-import dev.scratchvm.boot.LongMode;
-import dev.scratchvm.kvm.Kvm;
 import dev.scratchvm.kvm.Vcpu;
-import dev.scratchvm.kvm.Vm;
 import dev.scratchvm.kvm.VmExit;
-import dev.scratchvm.memory.GuestMemory;
 import dev.scratchvm.state.VcpuState;
-import dev.scratchvm.vmm.CpuFeatures;
+import dev.scratchvm.vmm.BareVm;
 
 /**
  * The floor for a guest system call: a minimal ring-3 guest in the same long-mode
@@ -16,21 +12,23 @@ import dev.scratchvm.vmm.CpuFeatures;
  * one return to the guest through the same Vcpu code path, with no system call work.
  */
 public final class RawExitLoop implements AutoCloseable {
-    private final Kvm kvm = Kvm.open();
-    private final GuestMemory memory = GuestMemory.allocate(4L << 20, BootLayout.GUEST_BASE);
-    private final Vm vm = kvm.createVm();
+    private final BareVm vm = new BareVm();
     private final Vcpu vcpu;
 
     public RawExitLoop() {
-        vm.setUserMemoryRegion(0, 0, memory.segment());
-        vcpu = vm.createVcpu(0);
-        LongMode.writeTables(memory);
-        var cpuid = kvm.supportedCpuid();
-        LongMode.configure(vcpu, cpuid, CpuFeatures.xcr0(cpuid));
-        long code = BootLayout.GUEST_BASE;
-        memory.write(code, new byte[]{(byte) 0xe6, (byte) BootLayout.SYSCALL_PORT, (byte) 0xeb, (byte) 0xfc});
-        vcpu.setRegs(VcpuState.Registers.atEntry(code, memory.size() - 64));
-        vcpu.setValidSyncRegs(Vcpu.SYNC_REGS);
+        Vcpu v = null;
+        try {
+            v = vm.longModeVcpu(0);
+            long code = BootLayout.GUEST_BASE;
+            vm.memory().write(code, new byte[]{(byte) 0xe6, (byte) BootLayout.SYSCALL_PORT, (byte) 0xeb, (byte) 0xfc});
+            v.setRegs(VcpuState.Registers.atEntry(code, vm.memory().size() - 64));
+            v.setValidSyncRegs(Vcpu.SYNC_REGS);
+        } catch (RuntimeException e) {
+            if (v != null) v.close();
+            vm.close();
+            throw e;
+        }
+        vcpu = v;
     }
 
     /** Runs {@code exits} round trips; returns nanoseconds per exit. */
@@ -47,7 +45,5 @@ public final class RawExitLoop implements AutoCloseable {
     public void close() {
         vcpu.close();
         vm.close();
-        memory.close();
-        kvm.close();
     }
 }

@@ -1,11 +1,8 @@
 package dev.scratchvm.vmm;
 
 import dev.scratchvm.boot.BootLayout;
-import dev.scratchvm.boot.LongMode;
 import dev.scratchvm.image.StateCodec;
-import dev.scratchvm.kvm.Kvm;
 import dev.scratchvm.kvm.Vcpu;
-import dev.scratchvm.kvm.Vm;
 import dev.scratchvm.linux.FileFingerprints;
 import dev.scratchvm.linux.GuestRoot;
 import dev.scratchvm.memory.GuestMemory;
@@ -15,6 +12,9 @@ import dev.scratchvm.state.MemoryState;
 import dev.scratchvm.state.VcpuState;
 import dev.scratchvm.sys.Libc;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -36,10 +36,10 @@ public final class WarmUp {
     }
 
     /** What capturing an open file does: path from /proc/self/fd, offset, content fingerprint. */
-    private static void warmFileCapture() throws java.io.IOException {
-        java.nio.file.Path file = java.nio.file.Files.createTempFile("scratchvm-warm-up-", "");
+    private static void warmFileCapture() throws IOException {
+        Path file = Files.createTempFile("scratchvm-warm-up-", "");
         try {
-            java.nio.file.Files.writeString(file, "warm-up");
+            Files.writeString(file, "warm-up");
             int fd = Libc.open(file.toString(), Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
             if (fd < 0) return;
             try (GuestRoot root = GuestRoot.open(file.getParent())) {
@@ -50,28 +50,22 @@ public final class WarmUp {
                 Libc.close(fd);
             }
         } finally {
-            java.nio.file.Files.deleteIfExists(file);
+            Files.deleteIfExists(file);
         }
     }
 
     private static void run() {
-        try (Kvm kvm = Kvm.open(); GuestMemory memory = GuestMemory.allocate(4L << 20, BootLayout.GUEST_BASE);
-             Vm vm = kvm.createVm()) {
-            vm.setUserMemoryRegion(0, 0, memory.segment());
-            var cpuid = kvm.supportedCpuid();
-            LongMode.writeTables(memory);
-            try (Vcpu first = vm.createVcpu(0); Vcpu second = vm.createVcpu(1)) {
-                LongMode.configure(first, cpuid, CpuFeatures.xcr0(cpuid));
-                first.setRegs(VcpuState.Registers.atEntry(BootLayout.GUEST_BASE, memory.size() - 64));
-                VcpuState cpu = VcpuStates.capture(first, VcpuStates.savableMsrs(kvm), cpuid);
-                KernelState kernel = new KernelState(BootLayout.GUEST_BASE, BootLayout.GUEST_BASE, BootLayout.GUEST_BASE,
-                        memory.size() - (1 << 20), List.of(), "/", 0, 0, List.of(), List.of());
-                MachineState state = StateCodec.decode(StateCodec.encode(
-                        new MachineState(cpu, new MemoryState(memory.size(), GuestMemory.PAGE_SIZE), kernel)));
-                CpuFeatures.missing(state.vcpu().cpuid(), state.vcpu().xcrs(), cpuid);
-                VcpuStates.restore(second, state.vcpu());
-                memory.pagesInUse();
-            }
+        try (BareVm vm = new BareVm(); Vcpu first = vm.longModeVcpu(0); Vcpu second = vm.blankVcpu(1)) {
+            GuestMemory memory = vm.memory();
+            first.setRegs(VcpuState.Registers.atEntry(BootLayout.GUEST_BASE, memory.size() - 64));
+            VcpuState cpu = VcpuStates.capture(first, VcpuStates.savableMsrs(vm.kvm()), vm.cpuid());
+            KernelState kernel = new KernelState(BootLayout.GUEST_BASE, BootLayout.GUEST_BASE, BootLayout.GUEST_BASE,
+                    memory.size() - (1 << 20), List.of(), "/", 0, 0, List.of(), List.of());
+            MachineState state = StateCodec.decode(StateCodec.encode(
+                    new MachineState(cpu, new MemoryState(memory.size(), GuestMemory.PAGE_SIZE), kernel)));
+            CpuFeatures.missing(state.vcpu().cpuid(), state.vcpu().xcrs(), vm.cpuid());
+            VcpuStates.restore(second, state.vcpu());
+            memory.pagesInUse();
             warmFileCapture();
         } catch (Exception | LinkageError ignored) {
             // A warm-up that fails changes nothing but timing.
