@@ -1,5 +1,7 @@
 package dev.scratchvm.bench;
 
+import dev.scratchvm.image.Json;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -72,42 +74,26 @@ public final class Bench {
     }
 
     public static String json(List<Result> results) {
-        StringBuilder b = new StringBuilder("[\n");
-        for (int i = 0; i < results.size(); i++) {
-            Result r = results.get(i);
-            b.append("  {\"scenario\": ").append(quote(r.scenario())).append(", \"unit\": ").append(quote(r.unit()))
-                    .append(", ").append(stats("value", r.value()));
+        Json json = new Json().beginArray();
+        for (Result r : results) {
+            json.beginObject().field("scenario", r.scenario()).field("unit", r.unit());
+            stats(json, "value", r.value());
             if (r.floor() != null) {
-                b.append(", \"floor_name\": ").append(quote(r.floorName())).append(", ").append(stats("floor", r.floor()))
-                        .append(String.format(Locale.ROOT, ", \"ratio\": %.4f", r.ratio()));
+                json.field("floor_name", r.floorName());
+                stats(json, "floor", r.floor());
+                json.field("ratio", r.ratio());
             }
-            if (r.target() != null) b.append(", \"target\": ").append(quote(r.target()));
-            if (r.met() != null) b.append(", \"met\": ").append(r.met());
-            if (r.note() != null) b.append(", \"note\": ").append(quote(r.note()));
-            b.append(i + 1 < results.size() ? "},\n" : "}\n");
+            if (r.target() != null) json.field("target", r.target());
+            if (r.met() != null) json.field("met", r.met());
+            if (r.note() != null) json.field("note", r.note());
+            json.endObject();
         }
-        return b.append("]\n").toString();
+        return json.endArray() + "\n";
     }
 
-    private static String stats(String name, Stats s) {
-        return String.format(Locale.ROOT, "\"%s\": {\"min\": %.4f, \"median\": %.4f, \"max\": %.4f, \"samples\": %d}",
-                name, s.min(), s.median(), s.max(), s.samples());
-    }
-
-    private static String quote(String s) {
-        StringBuilder b = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                default -> {
-                    if (c < 0x20) b.append(String.format("\\u%04x", (int) c));
-                    else b.append(c);
-                }
-            }
-        }
-        return b.append('"').toString();
+    private static void stats(Json json, String name, Stats s) {
+        json.name(name).beginObject().field("min", s.min()).field("median", s.median()).field("max", s.max())
+                .field("samples", s.samples()).endObject();
     }
 
     /** The guest programs the suite runs, compiled once into the work directory. */

@@ -1,16 +1,15 @@
 package dev.scratchvm.cli;
 
+import dev.scratchvm.bench.GuestCompiler;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 
 /**
  * {@code scratchvm demo}: the lab scenario end to end. Builds examples/lab3/app.c, runs it
@@ -65,22 +64,8 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private static String compile(Path source, Path work) throws IOException, InterruptedException {
-        String cc = onPath("musl-gcc") ? "musl-gcc" : "gcc";
-        Path include = SelfProcess.home().resolve("guest/include");
-        List<String> cmd = List.of(cc, "-static", "-O1", "-I" + include, "-o", work.resolve("app").toString(), source.toString());
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IllegalStateException("compiling " + source + " failed: " + out.strip());
-        }
-        return String.join(" ", cmd.subList(0, 3)) + " ... app.c";
-    }
-
-    private static boolean onPath(String tool) {
-        for (String d : System.getenv().getOrDefault("PATH", "").split(":")) {
-            if (!d.isEmpty() && Files.isExecutable(Path.of(d, tool))) return true;
-        }
-        return false;
+        GuestCompiler.compile(source, SelfProcess.home().resolve("guest/include"), work.resolve("app"));
+        return GuestCompiler.compiler() + " -static -O1 ... app.c";
     }
 
     /** Runs a new VMM process in {@code work}, its output shown as it comes. */

@@ -14,11 +14,11 @@ import dev.scratchvm.migration.Timeouts;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.sys.Errno;
 import dev.scratchvm.vmm.Machine;
+import dev.scratchvm.vmm.Snapshots;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.BitSet;
 
 /**
  * Sends the VM to a {@code scratchvm serve} when the guest asks for SAVE (VMM_CLIENT). If the
@@ -123,12 +123,11 @@ final class MigrationTarget implements SaveTarget {
         }
         System.err.println(trace.prefix() + "SAVE OPERATION");
         long captured = System.nanoTime();
-        BitSet inUse = machine.memory().pagesInUse();
+        PageFilter filter = Snapshots.touchedPages(machine);
         if (verbose) {
             line(String.format("guest paused for SAVE at %s; state captured in %.1f ms, pages in use found in %.1f ms",
                     pausedAt, (captured - start) / 1e6, (System.nanoTime() - captured) / 1e6));
         }
-        PageFilter filter = page -> inUse.get((int) page);
         Result r = client.migrate(state, machine.memory().segment(), filter, root);
         switch (r) {
             case Result.Committed c -> {

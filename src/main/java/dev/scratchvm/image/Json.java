@@ -5,29 +5,29 @@ package dev.scratchvm.image;
  * with two-space indentation. Commas and nesting are tracked here so callers cannot get
  * them wrong; strings are escaped per RFC 8259.
  */
-final class Json {
+public final class Json {
     private final StringBuilder out = new StringBuilder();
     private final boolean[] first = new boolean[64];
     private int depth;
     private boolean pendingName;
 
-    Json beginObject() {
+    public Json beginObject() {
         return open('{');
     }
 
-    Json endObject() {
+    public Json endObject() {
         return close('}');
     }
 
-    Json beginArray() {
+    public Json beginArray() {
         return open('[');
     }
 
-    Json endArray() {
+    public Json endArray() {
         return close(']');
     }
 
-    Json name(String name) {
+    public Json name(String name) {
         separator();
         string(out, name);
         out.append(": ");
@@ -35,34 +35,45 @@ final class Json {
         return this;
     }
 
-    Json value(String s) {
+    public Json value(String s) {
         separator();
         if (s == null) out.append("null");
         else string(out, s);
         return this;
     }
 
-    Json value(long n) {
+    public Json value(long n) {
         separator();
         out.append(n);
         return this;
     }
 
-    Json value(boolean b) {
+    public Json value(boolean b) {
         separator();
         out.append(b);
         return this;
     }
 
-    Json field(String name, String value) {
+    /** A number with four decimals (never exponent notation, never locale-dependent). */
+    public Json value(double d) {
+        separator();
+        out.append(Double.isFinite(d) ? String.format(java.util.Locale.ROOT, "%.4f", d) : "null");
+        return this;
+    }
+
+    public Json field(String name, double value) {
         return name(name).value(value);
     }
 
-    Json field(String name, long value) {
+    public Json field(String name, String value) {
         return name(name).value(value);
     }
 
-    Json field(String name, boolean value) {
+    public Json field(String name, long value) {
+        return name(name).value(value);
+    }
+
+    public Json field(String name, boolean value) {
         return name(name).value(value);
     }
 

@@ -3,6 +3,7 @@ package dev.scratchvm.vmm;
 import dev.scratchvm.image.ImageException;
 import dev.scratchvm.image.ImageReader;
 import dev.scratchvm.image.ImageWriter;
+import dev.scratchvm.image.PageFilter;
 import dev.scratchvm.image.PageMap;
 import dev.scratchvm.linux.KernelRestoreException;
 import dev.scratchvm.memory.GuestMemory;
@@ -29,9 +30,17 @@ public final class Snapshots {
         long start = System.nanoTime();
         MachineState state = machine.capture();
         long captured = System.nanoTime();
-        BitSet inUse = machine.memory().pagesInUse();
-        ImageWriter.Result result = ImageWriter.write(image, state, machine.memory().segment(), page -> inUse.get((int) page));
+        ImageWriter.Result result = ImageWriter.write(image, state, machine.memory().segment(), touchedPages(machine));
         return new SaveStats(captured - start, result, System.nanoTime() - start);
+    }
+
+    /**
+     * The pages an image or a migration must look at: those the guest (or the VMM for it)
+     * may have written, as {@link dev.scratchvm.memory.GuestMemory#pagesInUse} finds them now.
+     */
+    public static PageFilter touchedPages(Machine machine) {
+        BitSet inUse = machine.memory().pagesInUse();
+        return page -> inUse.get((int) page);
     }
 
     /** Images storing at least this much memory are restored by mapping; smaller ones by copying. */
