@@ -139,9 +139,8 @@ public final class LongMode {
 
     /** Special registers for 64-bit ring 3 with paging, SSE and XSAVE enabled. */
     public static SpecialRegisters sregs(SpecialRegisters initial) {
-        Segment userCode = USER_CODE, userData = USER_DATA;
         Segment tss = new Segment(TSS, TSS_LIMIT, TSS_SELECTOR, 11, 1, 0, 0, 0, 0, 0, 0, 0);
-        return new SpecialRegisters(userCode, userData, userData, userData, userData, userData, tss, initial.ldt(),
+        return new SpecialRegisters(USER_CODE, USER_DATA, USER_DATA, USER_DATA, USER_DATA, USER_DATA, tss, initial.ldt(),
                 new DescriptorTable(GDT, 7 * 8 - 1), new DescriptorTable(IDT, 32 * 16 - 1),
                 CR0_PG | CR0_NE | CR0_ET | CR0_MP | CR0_PE, 0, PML4,
                 CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE, 0,

@@ -18,7 +18,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 final class FileCalls {
     private static final int IOV_MAX = 1024, STAT_SIZE = 144, STATX_SIZE = 256;
     private static final int S_IFMT = 0170000, S_IFDIR = 0040000, S_IFCHR = 0020000;
-    private static final int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_DUPFD_CLOEXEC = 1030;
+    private static final int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = Libc.F_GETFL, F_SETFL = Libc.F_SETFL,
+            F_DUPFD_CLOEXEC = 1030;
     private static final int FD_CLOEXEC = 1;
     private static final long TCGETS = 0x5401, TIOCGPGRP = 0x540F, TIOCGWINSZ = 0x5413;
 
@@ -141,8 +142,7 @@ final class FileCalls {
 
     private long write(Call c) {
         OpenFile f = file(c.fd());
-        long r = writable(f) ? Libc.write(f.hostFd, args.buffer(c.a1(), c.a2()), c.a2()) : -EBADF;
-        if (r == -EPIPE) signals.raise(Signals.SIGPIPE);
+        long r = written(writable(f) ? Libc.write(f.hostFd, args.buffer(c.a1(), c.a2()), c.a2()) : -EBADF);
         if (trace.files()) trace.file("WRITE " + c.fd() + " " + hex(c.a1()) + " " + c.a2(), r);
         return r;
     }
@@ -158,10 +158,15 @@ final class FileCalls {
     private long pwrite(Call c) {
         OpenFile f = file(c.fd());
         if (c.a3() < 0) throw new SyscallError(EINVAL);
-        long r = writable(f) ? Libc.pwrite(f.hostFd, args.buffer(c.a1(), c.a2()), c.a2(), c.a3()) : -EBADF;
-        if (r == -EPIPE) signals.raise(Signals.SIGPIPE);
+        long r = written(writable(f) ? Libc.pwrite(f.hostFd, args.buffer(c.a1(), c.a2()), c.a2(), c.a3()) : -EBADF);
         if (trace.files()) trace.file("PWRITE " + c.fd() + " " + hex(c.a1()) + " " + c.a2() + " " + c.a3(), r);
         return r;
+    }
+
+    /** Every write path: writing to a pipe nobody reads raises SIGPIPE, as Linux does. */
+    private long written(long result) {
+        if (result == -EPIPE) signals.raise(Signals.SIGPIPE);
+        return result;
     }
 
     /** readv/writev: the guest's iovec array is translated to host addresses, checked one by one. */
@@ -179,14 +184,8 @@ final class FileCalls {
             iovecs.set(JAVA_LONG, 16L * i, buf.address());
             iovecs.set(JAVA_LONG, 16L * i + 8, len);
         }
-        long r;
-        if (write) {
-            r = writable(f) ? Libc.writev(f.hostFd, iovecs, count) : -EBADF;
-            if (r == -EPIPE) signals.raise(Signals.SIGPIPE);
-        }
-        else {
-            r = readable(f) ? Libc.readv(f.hostFd, iovecs, count) : -EBADF;
-        }
+        long r = write ? written(writable(f) ? Libc.writev(f.hostFd, iovecs, count) : -EBADF)
+                : readable(f) ? Libc.readv(f.hostFd, iovecs, count) : -EBADF;
         if (trace.files()) trace.file((write ? "WRITEV " : "READV ") + c.fd() + " " + hex(c.a1()) + " " + count, r);
         return r;
     }
@@ -431,21 +430,24 @@ final class FileCalls {
         String path = args.path(c.a0());
         int fd = root.open(path, Libc.O_PATH | Libc.O_DIRECTORY, 0);
         if (fd < 0) return traced("CHDIR " + path, fd);
-        String resolved = root.guestPathOf(fd);
-        Libc.close(fd);
-        if (resolved == null) return traced("CHDIR " + path, -ENOENT);
+        try {
+            return traced("CHDIR " + path, changeDirectory(fd));
+        } finally {
+            Libc.close(fd);
+        }
+    }
+
+    /** Makes the directory behind a host fd the cwd, by where it is now (it may have been renamed). */
+    private long changeDirectory(int hostFd) {
+        String resolved = root.guestPathOf(hostFd);
+        if (resolved == null) return -ENOENT;
         root.setCwd(resolved);
-        return traced("CHDIR " + path, 0);
+        return 0;
     }
 
     private long fchdir(Call c) {
         OpenFile f = file(c.fd());
         String label = "FCHDIR " + c.fd();
-        if (f.kind != FileKind.DIRECTORY) return traced(label, -ENOTDIR);
-        // Where the directory is now, not where it was opened: it may have been renamed since.
-        String resolved = root.guestPathOf(f.hostFd);
-        if (resolved == null) return traced(label, -ENOENT);
-        root.setCwd(resolved);
-        return traced(label, 0);
+        return traced(label, f.kind != FileKind.DIRECTORY ? -ENOTDIR : changeDirectory(f.hostFd));
     }
 }

@@ -21,15 +21,13 @@ public final class FileFingerprints {
     private FileFingerprints() {
     }
 
-    private static final int F_GETFL = 3;
-
     /**
      * Fingerprint of the file behind a host fd; reads it with pread, so the offset is untouched.
      * A descriptor that cannot be read (O_WRONLY, O_PATH) is read through a read-only
      * descriptor for the same file, opened via /proc/self/fd.
      */
     public static FileFingerprint of(int hostFd) {
-        int fl = Libc.check("fcntl", Libc.fcntl(hostFd, F_GETFL, 0));
+        int fl = Libc.check("fcntl", Libc.fcntl(hostFd, Libc.F_GETFL, 0));
         if ((fl & Libc.O_ACCMODE) != Libc.O_WRONLY && (fl & Libc.O_PATH) == 0) return read(hostFd);
         int readable = Libc.check("open", Libc.open("/proc/self/fd/" + hostFd, Libc.O_RDONLY | Libc.O_CLOEXEC, 0));
         try {

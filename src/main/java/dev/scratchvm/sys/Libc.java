@@ -47,6 +47,7 @@ public final class Libc {
     public static final int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200,
             AT_EMPTY_PATH = 0x1000;
     public static final int SEEK_SET = 0, SEEK_CUR = 1, SEEK_END = 2;
+    public static final int F_GETFL = 3, F_SETFL = 4;
     public static final long SYS_OPENAT2 = 437;
 
     private Libc() {
