@@ -21,8 +21,7 @@ public final class RawExitLoop implements AutoCloseable {
             v = vm.longModeVcpu(0);
             long code = BootLayout.GUEST_BASE;
             vm.memory().write(code, new byte[]{(byte) 0xe6, (byte) BootLayout.SYSCALL_PORT, (byte) 0xeb, (byte) 0xfc});
-            v.setRegs(VcpuState.Registers.atEntry(code, vm.memory().size() - 64));
-            v.setValidSyncRegs(Vcpu.SYNC_REGS);
+            v.registers().setRegs(VcpuState.Registers.atEntry(code, vm.memory().size() - 64));
         } catch (RuntimeException e) {
             if (v != null) v.close();
             vm.close();

@@ -124,7 +124,7 @@ public final class LongMode {
      */
     public static void configure(Vcpu vcpu, List<CpuidEntry> cpuid, long xcr0) {
         vcpu.setCpuid(cpuid);
-        vcpu.setSregs(sregs(vcpu.getSregs()));
+        vcpu.registers().setSregs(sregs(vcpu.registers().sregs()));
         vcpu.setXcrs(List.of(new Xcr(0, xcr0)));
         vcpu.setMsrs(syscallMsrs());
     }

@@ -3,7 +3,6 @@ package dev.scratchvm.kvm;
 import dev.scratchvm.state.VcpuState.CpuidEntry;
 import dev.scratchvm.state.VcpuState.DebugRegisters;
 import dev.scratchvm.state.VcpuState.Msr;
-import dev.scratchvm.state.VcpuState.Registers;
 import dev.scratchvm.state.VcpuState.SpecialRegisters;
 import dev.scratchvm.state.VcpuState.VcpuEvents;
 import dev.scratchvm.state.VcpuState.Xcr;
@@ -37,8 +36,7 @@ public final class Vcpu implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment run;
     private final MemorySegment scratch;
-    private final MemorySegment syncRegs;
-    private final MemorySegment syncSregs;
+    private final VcpuRegisters registers;
 
     Vcpu(int fd, int mmapSize) {
         this.fd = fd;
@@ -49,13 +47,20 @@ public final class Vcpu implements AutoCloseable {
         }
         this.run = MemorySegment.ofAddress(addr).reinterpret(mmapSize);
         this.scratch = arena.allocate(64 * 1024, 64);
-        this.syncRegs = run.asSlice(RUN_SYNC_REGS, Structs.REGS.byteSize());
-        this.syncSregs = run.asSlice(RUN_SYNC_SREGS, Structs.SREGS.byteSize());
+        this.registers = new VcpuRegisters(this, run.asSlice(RUN_SYNC_REGS, Structs.REGS.byteSize()),
+                run.asSlice(RUN_SYNC_SREGS, Structs.SREGS.byteSize()));
+    }
+
+    /** This vCPU's registers: the only way to read or write them. */
+    public VcpuRegisters registers() {
+        return registers;
     }
 
     /** KVM_RUN until the next exit. */
     public VmExit run() {
+        registers.beforeRun();
         int r = Libc.ioctl(fd, Ioctls.RUN, 0L);
+        registers.afterRun();
         if (r < 0) {
             if (-r == Errno.EINTR || -r == Errno.EAGAIN) return new VmExit.Interrupted();
             throw new KvmException("KVM_RUN", -r);
@@ -107,34 +112,13 @@ public final class Vcpu implements AutoCloseable {
     }
 
     /** Asks KVM to copy these register sets into kvm_run on every exit (KVM_CAP_SYNC_REGS). */
-    public void setValidSyncRegs(long mask) {
+    void setValidSyncRegs(long mask) {
         run.set(JAVA_LONG, RUN_VALID_REGS, mask);
     }
 
     /** Marks sync register sets that KVM must load from kvm_run on the next KVM_RUN. */
-    public void markSyncRegsDirty(long mask) {
+    void markSyncRegsDirty(long mask) {
         run.set(JAVA_LONG, RUN_DIRTY_REGS, run.get(JAVA_LONG, RUN_DIRTY_REGS) | mask);
-    }
-
-    /** kvm_run.s.regs.regs: struct kvm_regs, valid after an exit when enabled. */
-    public MemorySegment syncRegs() {
-        return syncRegs;
-    }
-
-    /** The special registers KVM last synced into kvm_run (valid when SYNC_SREGS is enabled). */
-    public SpecialRegisters syncedSregs() {
-        return Structs.readSregs(syncSregs);
-    }
-
-    /** Writes special registers for KVM to load on the next KVM_RUN, without an ioctl. */
-    public void setSyncedSregs(SpecialRegisters sregs) {
-        Structs.writeSregs(syncSregs, sregs);
-        markSyncRegsDirty(SYNC_SREGS);
-    }
-
-    /** kvm_run.s.regs.sregs: struct kvm_sregs. */
-    public MemorySegment syncSregs() {
-        return syncSregs;
     }
 
     // ---- state ioctls ------------------------------------------------------------------
@@ -143,22 +127,23 @@ public final class Vcpu implements AutoCloseable {
         Kvm.check(name, Libc.ioctl(fd, request, arg));
     }
 
-    public Registers getRegs() {
-        ioctl("KVM_GET_REGS", Ioctls.GET_REGS, scratch);
-        return Structs.readRegs(scratch);
+    /** KVM_GET_REGS into {@code buffer} (a struct kvm_regs); returns it. */
+    MemorySegment getRegs(MemorySegment buffer) {
+        ioctl("KVM_GET_REGS", Ioctls.GET_REGS, buffer);
+        return buffer;
     }
 
-    public void setRegs(Registers regs) {
-        Structs.writeRegs(scratch, regs);
-        ioctl("KVM_SET_REGS", Ioctls.SET_REGS, scratch);
+    /** KVM_SET_REGS from {@code buffer} (a struct kvm_regs). */
+    void setRegs(MemorySegment buffer) {
+        ioctl("KVM_SET_REGS", Ioctls.SET_REGS, buffer);
     }
 
-    public SpecialRegisters getSregs() {
+    SpecialRegisters getSregs() {
         ioctl("KVM_GET_SREGS", Ioctls.GET_SREGS, scratch);
         return Structs.readSregs(scratch);
     }
 
-    public void setSregs(SpecialRegisters sregs) {
+    void setSregs(SpecialRegisters sregs) {
         Structs.writeSregs(scratch, sregs);
         ioctl("KVM_SET_SREGS", Ioctls.SET_SREGS, scratch);
     }

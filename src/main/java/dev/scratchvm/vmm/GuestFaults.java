@@ -1,13 +1,12 @@
 package dev.scratchvm.vmm;
 
 import dev.scratchvm.boot.BootLayout;
-import dev.scratchvm.kvm.Vcpu;
+import dev.scratchvm.kvm.VcpuRegisters;
 import dev.scratchvm.linux.Signals;
 import dev.scratchvm.memory.GuestMemory;
 
-import java.lang.foreign.MemorySegment;
-
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static dev.scratchvm.kvm.VcpuRegisters.Gpr.RAX;
+import static dev.scratchvm.kvm.VcpuRegisters.Gpr.RSP;
 
 /**
  * Turns a CPU exception taken by the guest program into a report. The IDT's stubs
@@ -23,14 +22,13 @@ final class GuestFaults {
             "SIMD floating-point error (#XM)", "virtualization exception (#VE)", "control protection (#CP)"};
     private static final long ERROR_CODE_VECTORS = (1L << 8) | (1L << 10) | (1L << 11) | (1L << 12) | (1L << 13)
             | (1L << 14) | (1L << 17) | (1L << 21) | (1L << 29) | (1L << 30);
-    private static final long RAX = 0, RSP = 48;
 
     private GuestFaults() {
     }
 
-    static Outcome describe(GuestMemory memory, MemorySegment regs, Vcpu vcpu, boolean verbose) {
-        int vector = (int) (regs.get(JAVA_LONG, RAX) & 0xff);
-        long rsp = regs.get(JAVA_LONG, RSP);
+    static Outcome describe(GuestMemory memory, VcpuRegisters regs, boolean verbose) {
+        int vector = (int) (regs.get(RAX) & 0xff);
+        long rsp = regs.get(RSP);
         boolean hasError = vector < 32 && (ERROR_CODE_VECTORS >> vector & 1) != 0;
         long frame = hasError ? rsp + 8 : rsp;
         // The CPU pushed rip, cs, rflags, rsp, ss of the faulting code onto the ring-0 stack.
@@ -44,11 +42,11 @@ final class GuestFaults {
         String name = vector < NAMES.length ? NAMES[vector] : "exception " + vector;
         StringBuilder reason = new StringBuilder("guest crashed: ").append(name).append(where);
         if (vector == 14) {
-            long cr2 = vcpu.getSregs().cr2();
+            long cr2 = regs.sregs().cr2();
             reason.append(" accessing 0x").append(Long.toHexString(cr2));
             if (cr2 < BootLayout.GUEST_BASE && cr2 < 0x1000) reason.append(" (NULL pointer dereference)");
         }
-        if (verbose) reason.append('\n').append(faultRegisters(vcpu, interrupted));
+        if (verbose) reason.append('\n').append(faultRegisters(regs, interrupted));
         int signal = switch (vector) {
             case 0, 16, 19 -> Signals.SIGFPE;
             case 1, 3 -> Signals.SIGTRAP;
@@ -63,10 +61,10 @@ final class GuestFaults {
      * The program's registers at the fault: rip, rsp, rflags, cs and ss from the exception
      * frame, the others from the vCPU (the stub changed only al, which held the vector).
      */
-    private static String faultRegisters(Vcpu vcpu, long[] frame) {
-        if (frame == null) return registers(vcpu);
-        var r = vcpu.getRegs();
-        var s = vcpu.getSregs();
+    private static String faultRegisters(VcpuRegisters regs, long[] frame) {
+        if (frame == null) return registers(regs);
+        var r = regs.regs();
+        var s = regs.sregs();
         return String.format("  rip=%016x rsp=%016x rflags=%016x cs=%04x ss=%04x%n"
                         + "  rax=%014x?? rbx=%016x rcx=%016x rdx=%016x%n"
                         + "  rsi=%016x rdi=%016x rbp=%016x r8 =%016x%n"
@@ -78,9 +76,9 @@ final class GuestFaults {
     }
 
     /** A register dump for --verbose. */
-    static String registers(Vcpu vcpu) {
-        var r = vcpu.getRegs();
-        var s = vcpu.getSregs();
+    static String registers(VcpuRegisters regs) {
+        var r = regs.regs();
+        var s = regs.sregs();
         return String.format("  rip=%016x rsp=%016x rflags=%016x%n  rax=%016x rbx=%016x rcx=%016x rdx=%016x%n"
                         + "  rsi=%016x rdi=%016x rbp=%016x r8 =%016x%n  cs=%04x ss=%04x cr0=%x cr2=%x cr3=%x cr4=%x efer=%x fs.base=%x",
                 r.rip(), r.rsp(), r.rflags(), r.rax(), r.rbx(), r.rcx(), r.rdx(), r.rsi(), r.rdi(), r.rbp(), r.r8(),

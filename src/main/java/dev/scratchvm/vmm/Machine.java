@@ -7,6 +7,7 @@ import dev.scratchvm.boot.LongMode;
 import dev.scratchvm.boot.ProgramLoader;
 import dev.scratchvm.kvm.Kvm;
 import dev.scratchvm.kvm.Vcpu;
+import dev.scratchvm.kvm.VcpuRegisters;
 import dev.scratchvm.kvm.Vm;
 import dev.scratchvm.kvm.VmExit;
 import dev.scratchvm.linux.Call;
@@ -21,10 +22,19 @@ import dev.scratchvm.state.MemoryState;
 import dev.scratchvm.state.VcpuState;
 import dev.scratchvm.state.VcpuState.CpuidEntry;
 
-import java.lang.foreign.MemorySegment;
 import java.util.List;
 
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static dev.scratchvm.kvm.VcpuRegisters.Gpr.R10;
+import static dev.scratchvm.kvm.VcpuRegisters.Gpr.R11;
+import static dev.scratchvm.kvm.VcpuRegisters.Gpr.R8;
+import static dev.scratchvm.kvm.VcpuRegisters.Gpr.R9;
+import static dev.scratchvm.kvm.VcpuRegisters.Gpr.RAX;
+import static dev.scratchvm.kvm.VcpuRegisters.Gpr.RCX;
+import static dev.scratchvm.kvm.VcpuRegisters.Gpr.RDI;
+import static dev.scratchvm.kvm.VcpuRegisters.Gpr.RDX;
+import static dev.scratchvm.kvm.VcpuRegisters.Gpr.RFLAGS;
+import static dev.scratchvm.kvm.VcpuRegisters.Gpr.RIP;
+import static dev.scratchvm.kvm.VcpuRegisters.Gpr.RSI;
 
 /**
  * One micro-VM: a KVM VM with one vCPU, its guest memory, and the Linux personality
@@ -36,9 +46,6 @@ public final class Machine implements AutoCloseable {
     /** System call number of the guest's SAVE request (guest/include/scratchvm.h). */
     public static final long SYS_SAVE = 0x5c00;
     private static final int SYS_EXIT = 60, SYS_EXIT_GROUP = 231;
-    // Offsets of kvm_regs fields inside the sync-register block.
-    private static final long RAX = 0, RCX = 16, RDX = 24, RSI = 32, RDI = 40, RSP = 48, R8 = 64, R9 = 72,
-            R10 = 80, R11 = 88, RIP = 128, RFLAGS = 136;
 
     private final Kvm kvm;
     private final Vm vm;
@@ -48,7 +55,7 @@ public final class Machine implements AutoCloseable {
     private final List<CpuidEntry> cpuid;
     private final List<Integer> msrs;
     private LinuxKernel kernel;
-    private final MemorySegment regs;
+    private final VcpuRegisters regs;
     /**
      * Whether SYSCALL took the guest to ring 0, as it does on VMX/SVM hardware (CS = STAR's
      * kernel selector). On the software platform here CPL stays 3 and nothing needs fixing;
@@ -67,9 +74,8 @@ public final class Machine implements AutoCloseable {
         this.config = config;
         this.cpuid = cpuid;
         this.msrs = VcpuStates.savableMsrs(kvm);
-        this.regs = vcpu.syncRegs();
         if (kvm.checkExtension(Kvm.CAP_SYNC_REGS) == 0) throw new IllegalStateException("KVM lacks KVM_CAP_SYNC_REGS");
-        vcpu.setValidSyncRegs(Vcpu.SYNC_REGS);
+        this.regs = vcpu.registers();
     }
 
     /** Creates a VM and loads a program into it; the vCPU is ready at the ELF entry point in ring 3. */
@@ -92,7 +98,7 @@ public final class Machine implements AutoCloseable {
                     new ProgramLoader.ProcessIdentity(ids[0], ids[1], ids[2], ids[3], CpuFeatures.hwcap(cpuid)), stackSize);
             m.kernel = LinuxKernel.boot(memory, GuestRoot.open(config.root()), config.trace(), m.new Cpu(), config.stdio(),
                     program.imageEnd(), program.stackBottom());
-            vcpu.setRegs(VcpuState.Registers.atEntry(program.entry(), program.stackPointer()));
+            m.regs.setRegs(VcpuState.Registers.atEntry(program.entry(), program.stackPointer()));
             return m;
         } catch (RuntimeException | ElfException e) {
             if (vm != null) vm.close();
@@ -189,28 +195,28 @@ public final class Machine implements AutoCloseable {
                     if (o != null) return o;
                 }
                 case VmExit.Io io when io.port() == BootLayout.EXCEPTION_PORT -> {
-                    return GuestFaults.describe(memory, regs, vcpu, config.verbose());
+                    return GuestFaults.describe(memory, regs, config.verbose());
                 }
                 case VmExit.Interrupted i -> {
                 }
                 default -> {
-                    return new Outcome.Failed(exit.describe() + " at rip 0x" + Long.toHexString(regs.get(JAVA_LONG, RIP))
-                            + (config.verbose() ? "\n" + GuestFaults.registers(vcpu) : ""));
+                    return new Outcome.Failed(exit.describe() + " at rip 0x" + Long.toHexString(regs.get(RIP))
+                            + (config.verbose() ? "\n" + GuestFaults.registers(regs) : ""));
                 }
             }
         }
     }
 
     private boolean fromSyscallStub() {
-        long rip = regs.get(JAVA_LONG, RIP);
+        long rip = regs.get(RIP);
         return rip == BootLayout.SYSCALL_ENTRY || rip == BootLayout.SYSCALL_ENTRY + 2;
     }
 
     /** Serves one system call; null means "keep running". */
     private Outcome syscall() {
-        long nr = regs.get(JAVA_LONG, RAX);
+        long nr = regs.get(RAX);
         if (nr == SYS_EXIT_GROUP || nr == SYS_EXIT) {
-            int status = (int) (regs.get(JAVA_LONG, RDI) & 0xff);
+            int status = (int) (regs.get(RDI) & 0xff);
             config.trace().event("EXIT " + status);
             return new Outcome.Exited(status);
         }
@@ -220,8 +226,7 @@ public final class Machine implements AutoCloseable {
             vcpu.completePendingExit();
             return new Outcome.SaveRequested();
         }
-        Call call = new Call(nr, regs.get(JAVA_LONG, RDI), regs.get(JAVA_LONG, RSI), regs.get(JAVA_LONG, RDX),
-                regs.get(JAVA_LONG, R10), regs.get(JAVA_LONG, R8), regs.get(JAVA_LONG, R9));
+        Call call = new Call(nr, regs.get(RDI), regs.get(RSI), regs.get(RDX), regs.get(R10), regs.get(R8), regs.get(R9));
         complete(kernel.syscall(call));
         int signal = kernel.signals().pendingTermination();
         if (signal != 0) {
@@ -235,21 +240,21 @@ public final class Machine implements AutoCloseable {
         return null;
     }
 
-    /** Returns from the guest's SYSCALL as SYSRET would: rax = result, rip = rcx, rflags = r11. */
+    /**
+     * Returns from the guest's SYSCALL as SYSRET would: rax = result, rip = rcx, rflags = r11,
+     * and, where SYSCALL entered ring 0 (VMX/SVM hardware), CS/SS back at ring 3. Whether it
+     * did is learned from the first call; from then on KVM syncs the special registers at
+     * every exit, so each return stays free of ioctls.
+     */
     private void complete(long result) {
         if (syscallEntersRing0 == null) {
-            syscallEntersRing0 = !LongMode.isUserCode(vcpu.getSregs().cs().selector());
-            if (syscallEntersRing0) {
-                vcpu.setSregs(LongMode.backToRing3(vcpu.getSregs()));
-                vcpu.setValidSyncRegs(Vcpu.SYNC_REGS | Vcpu.SYNC_SREGS);
-            }
-        } else if (syscallEntersRing0) {
-            vcpu.setSyncedSregs(LongMode.backToRing3(vcpu.syncedSregs()));
+            syscallEntersRing0 = !LongMode.isUserCode(regs.sregs().cs().selector());
+            if (syscallEntersRing0) regs.syncSpecialRegisters(true);
         }
-        regs.set(JAVA_LONG, RAX, result);
-        regs.set(JAVA_LONG, RIP, regs.get(JAVA_LONG, RCX));
-        regs.set(JAVA_LONG, RFLAGS, regs.get(JAVA_LONG, R11));
-        vcpu.markSyncRegsDirty(Vcpu.SYNC_REGS);
+        if (syscallEntersRing0) regs.setSregs(LongMode.backToRing3(regs.sregs()));
+        regs.set(RAX, result);
+        regs.set(RIP, regs.get(RCX));
+        regs.set(RFLAGS, regs.get(R11));
     }
 
     /**
@@ -257,7 +262,7 @@ public final class Machine implements AutoCloseable {
      * returns {@code -errno} instead of 0.
      */
     public void failSave(int errno) {
-        vcpu.setRegs(vcpu.getRegs().withRax(-errno));
+        regs.set(RAX, -errno);
     }
 
     /** Captures the whole machine; only valid while stopped at a SAVE request. */
@@ -266,28 +271,28 @@ public final class Machine implements AutoCloseable {
         return new MachineState(cpu, new MemoryState(memory.size(), GuestMemory.PAGE_SIZE), kernel.capture());
     }
 
-    /** FS/GS base access for arch_prctl, through KVM_GET/SET_SREGS (rare: once at start-up). */
+    /** FS/GS base access for arch_prctl, through the one register owner. */
     private final class Cpu implements CpuAccess {
         @Override
         public long fsBase() {
-            return vcpu.getSregs().fs().base();
+            return regs.sregs().fs().base();
         }
 
         @Override
         public void setFsBase(long base) {
-            var s = vcpu.getSregs();
-            vcpu.setSregs(s.withFs(s.fs().withBase(base)));
+            var s = regs.sregs();
+            regs.setSregs(s.withFs(s.fs().withBase(base)));
         }
 
         @Override
         public long gsBase() {
-            return vcpu.getSregs().gs().base();
+            return regs.sregs().gs().base();
         }
 
         @Override
         public void setGsBase(long base) {
-            var s = vcpu.getSregs();
-            vcpu.setSregs(s.withGs(s.gs().withBase(base)));
+            var s = regs.sregs();
+            regs.setSregs(s.withGs(s.gs().withBase(base)));
         }
     }
 

@@ -12,7 +12,8 @@ import java.util.Set;
 
 /**
  * Reads and writes the complete vCPU state, in the orders the KVM API requires
- * (see docs/vm-state.md). The vCPU must be outside KVM_RUN with no pending exit.
+ * (see docs/vm-state.md). The vCPU must be outside KVM_RUN with no pending exit; registers
+ * go through {@link dev.scratchvm.kvm.VcpuRegisters}, like every other register access.
  */
 public final class VcpuStates {
     /**
@@ -38,8 +39,8 @@ public final class VcpuStates {
     /** Captures state; order follows the KVM documentation, events last. */
     public static VcpuState capture(Vcpu vcpu, List<Integer> msrs, List<CpuidEntry> cpuid) {
         int mp = vcpu.getMpState();                // MP_STATE first
-        var regs = vcpu.getRegs();
-        var sregs = vcpu.getSregs();
+        var regs = vcpu.registers().regs();
+        var sregs = vcpu.registers().sregs();
         byte[] xsave = vcpu.getXsave();
         var xcrs = vcpu.getXcrs();
         var debug = vcpu.getDebugRegs();
@@ -57,8 +58,8 @@ public final class VcpuStates {
     public static void restore(Vcpu vcpu, VcpuState s) {
         vcpu.setCpuid(s.cpuid());
         vcpu.setMpState(s.mpState());
-        vcpu.setRegs(s.regs());
-        vcpu.setSregs(s.sregs());
+        vcpu.registers().setRegs(s.regs());
+        vcpu.registers().setSregs(s.sregs());
         vcpu.setXsave(s.xsave());
         vcpu.setXcrs(s.xcrs());
         vcpu.setDebugRegs(s.debug());
