@@ -12,6 +12,7 @@ import dev.scratchvm.vmm.BareVm;
  * one return to the guest through the same Vcpu code path, with no system call work.
  */
 public final class RawExitLoop implements AutoCloseable {
+    private static final long RFLAGS_IOPL3 = 3L << 12;
     private final BareVm vm = new BareVm();
     private final Vcpu vcpu;
 
@@ -21,7 +22,11 @@ public final class RawExitLoop implements AutoCloseable {
             v = vm.longModeVcpu(0);
             long code = BootLayout.GUEST_BASE;
             vm.memory().write(code, new byte[]{(byte) 0xe6, (byte) BootLayout.SYSCALL_PORT, (byte) 0xeb, (byte) 0xfc});
-            v.registers().setRegs(VcpuState.Registers.atEntry(code, vm.memory().size() - 64));
+            // IOPL 3 lets this VMM-owned loop use the port without the TSS I/O bitmap, which
+            // QEMU's emulated SVM refuses for the busy TSS that VMX requires.
+            var entry = VcpuState.Registers.atEntry(code, vm.memory().size() - 64);
+            v.registers().setRegs(new VcpuState.Registers(0, 0, 0, 0, 0, 0, entry.rsp(), 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                    entry.rip(), entry.rflags() | RFLAGS_IOPL3));
         } catch (RuntimeException e) {
             if (v != null) v.close();
             vm.close();

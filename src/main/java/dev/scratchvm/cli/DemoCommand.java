@@ -24,10 +24,16 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--no-migration", description = "Skip the migration part.")
     boolean noMigration;
 
+    // Handled by the ./scratchvm launcher, which starts the test VM; declared here for --help.
+    @Option(names = "--emulated", description = "Run the demo inside the test VM (QEMU with nested SVM), "
+            + "e.g. on a machine without /dev/kvm. Slow: a few minutes.")
+    boolean emulated;
+
     private static final String FILE = "ay_caramba";
 
     @Override
     public Integer call() throws Exception {
+        if (emulated) throw new IllegalArgumentException("--emulated is handled by the ./scratchvm launcher; run it through that");
         Path work = dir != null ? Files.createDirectories(dir) : Files.createTempDirectory("scratchvm-demo-");
         Path source = SelfProcess.home().resolve("examples/lab3/app.c");
         if (!Files.exists(source)) throw new IllegalArgumentException(source + ": not found (run the demo from the repository)");

@@ -1,5 +1,6 @@
 package dev.scratchvm.bench;
 
+import dev.scratchvm.testing.KvmTest;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -13,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The benchmark still runs end to end; its numbers are not judged here (the machines are shared and noisy). */
+@KvmTest
 class BenchSmokeTest {
     @Test
     @DisplayName("bench --quick measures every scenario, prints the table and writes JSON")

@@ -1,5 +1,6 @@
 package dev.scratchvm.migration;
 
+import dev.scratchvm.testing.KvmTest;
 import dev.scratchvm.migration.CuttingProxy.At;
 import dev.scratchvm.migration.CuttingProxy.Direction;
 import dev.scratchvm.migration.Lab.Server;
@@ -26,6 +27,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * exactly "Hello World !!!\nBye Bye !!!\n", and the client never runs a VM the server may have.
  */
 @DisplayName("Migration under connection failures and crashes")
+@KvmTest
 class FaultInjectionTest {
     private static final String SENT = "VMM_CLIENT: VM_APP - VM STATE SENT";
     private static final String CONTINUES = "the VM continues here";

@@ -1,8 +1,10 @@
 package dev.scratchvm.migration;
 
+import dev.scratchvm.testing.KvmTest;
 import dev.scratchvm.migration.Lab.Server;
 import dev.scratchvm.testing.GuestPrograms.Libc;
 import dev.scratchvm.testing.VmmProcess;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,6 +26,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * run exactly once, on the client.
  */
 @DisplayName("Migration over loopback between two VMM processes")
+@KvmTest
+@Tag(KvmTest.HARDWARE_PATH)
 class LoopbackMigrationTest {
     private static final Duration SOON = Duration.ofSeconds(20);
 

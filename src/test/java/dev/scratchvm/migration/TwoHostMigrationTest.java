@@ -1,5 +1,6 @@
 package dev.scratchvm.migration;
 
+import dev.scratchvm.testing.KvmTest;
 import dev.scratchvm.testing.VmmProcess;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
@@ -25,6 +26,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * across with its file.
  */
 @DisplayName("Migration between two network namespaces")
+@KvmTest
 class TwoHostMigrationTest {
     private static final String SERVER_IP = "fd53:7c4e::1", CLIENT_IP = "fd53:7c4e::2";
     private static final long ID = ProcessHandle.current().pid() % 100_000;

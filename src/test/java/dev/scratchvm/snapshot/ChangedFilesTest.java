@@ -1,5 +1,6 @@
 package dev.scratchvm.snapshot;
 
+import dev.scratchvm.testing.KvmTest;
 import dev.scratchvm.snapshot.Guest.FileState;
 import dev.scratchvm.testing.GuestPrograms.Libc;
 import dev.scratchvm.testing.VmmProcess.Result;
@@ -22,6 +23,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the program saw at SAVE(), resuming would corrupt it or the program's idea of it: the restore
  * is refused before the guest runs, and the file is left alone.
  */
+@KvmTest
 class ChangedFilesTest {
     @TempDir
     Path dir;

@@ -5,6 +5,7 @@ import dev.scratchvm.image.ImageReader;
 import dev.scratchvm.testing.GuestPrograms;
 import dev.scratchvm.testing.GuestPrograms.Libc;
 import dev.scratchvm.testing.ImageLayout;
+import dev.scratchvm.testing.KvmTest;
 import dev.scratchvm.testing.TestFiles;
 import dev.scratchvm.vmm.Machine;
 import net.jqwik.api.Arbitraries;
@@ -14,6 +15,7 @@ import net.jqwik.api.Label;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.lifecycle.AddLifecycleHook;
 import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
 
@@ -31,6 +33,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * with an {@link ImageException} or a {@link Machine.RestoreException}, never anything else,
  * and never restored.
  */
+@net.jqwik.api.Tag(KvmTest.TAG)
+@AddLifecycleHook(KvmTest.Availability.class)
 class CorruptImageRestoreProperties {
     private static Path dir;
     private static byte[] good;

@@ -1,5 +1,6 @@
 package dev.scratchvm.snapshot;
 
+import dev.scratchvm.testing.KvmTest;
 import dev.scratchvm.snapshot.Guest.FileState;
 import dev.scratchvm.testing.GuestPrograms.Libc;
 import dev.scratchvm.testing.ImageLayout;
@@ -30,6 +31,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * by {@code scratchvm restore} with one line, before anything runs: the program's file is
  * not touched (content and mtime), and "RESTORE OPERATION" is never printed.
  */
+@KvmTest
 class CorruptImageTest {
     @TempDir
     static Path dir;

@@ -1,8 +1,10 @@
 package dev.scratchvm.snapshot;
 
+import dev.scratchvm.testing.KvmTest;
 import dev.scratchvm.testing.GuestPrograms.Libc;
 import dev.scratchvm.testing.GuestPrograms.NativeRun;
 import dev.scratchvm.testing.VmmProcess.Result;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -16,6 +18,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * What the program had in its registers when it called SAVE() is what it has when a new VMM
  * resumes it, bit for bit: a restored run prints exactly what a native run prints.
  */
+@KvmTest
+@Tag(KvmTest.HARDWARE_PATH)
 class CpuStateAcrossSaveTest {
 
     @ParameterizedTest(name = "{0}")

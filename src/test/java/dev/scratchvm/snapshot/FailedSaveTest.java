@@ -1,5 +1,6 @@
 package dev.scratchvm.snapshot;
 
+import dev.scratchvm.testing.KvmTest;
 import dev.scratchvm.snapshot.Guest.FileState;
 import dev.scratchvm.testing.GuestPrograms.Libc;
 import dev.scratchvm.testing.VmmProcess.Result;
@@ -18,6 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * same VMM: its SAVE() returns a negative errno, and it runs to its normal end. An image
  * already at the target path is left as it was.
  */
+@KvmTest
 class FailedSaveTest {
 
     @Test

@@ -1,5 +1,6 @@
 package dev.scratchvm.snapshot;
 
+import dev.scratchvm.testing.KvmTest;
 import dev.scratchvm.image.ImageReader;
 import dev.scratchvm.testing.GuestPrograms.Libc;
 import dev.scratchvm.testing.GuestPrograms.NativeRun;
@@ -18,6 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * them in ({@code copy}); and memory the program gives back afterwards reads as zero when
  * it takes it again, as it would have without the save.
  */
+@KvmTest
 class GuestMemoryTest {
     private static final String HEAP_MIB = "40";
 

@@ -1,5 +1,6 @@
 package dev.scratchvm.snapshot;
 
+import dev.scratchvm.testing.KvmTest;
 import dev.scratchvm.image.ImageReader;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.VcpuState;
@@ -7,6 +8,7 @@ import dev.scratchvm.state.VcpuState.Msr;
 import dev.scratchvm.testing.GuestPrograms;
 import dev.scratchvm.testing.GuestPrograms.Libc;
 import dev.scratchvm.vmm.Machine;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -26,6 +28,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The bit-exact proof, without a subprocess: a machine rebuilt from an image, before it runs,
  * holds exactly the vCPU state, memory and kernel state that were captured at SAVE.
  */
+@KvmTest
+@Tag(KvmTest.HARDWARE_PATH)
 class InProcessRoundTripTest {
     /** IA32_TSC: the only register that moves on its own between capture and the second read. */
     private static final int MSR_TSC = 0x10;

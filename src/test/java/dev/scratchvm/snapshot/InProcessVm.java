@@ -7,6 +7,7 @@ import dev.scratchvm.image.ImageReader;
 import dev.scratchvm.image.ImageWriter;
 import dev.scratchvm.image.PageMap;
 import dev.scratchvm.linux.KernelRestoreException;
+import dev.scratchvm.linux.Stdio;
 import dev.scratchvm.linux.Trace;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.vmm.Machine;
@@ -33,11 +34,20 @@ final class InProcessVm {
     }
 
     static MachineConfig config(Path root, long memory) {
-        return new MachineConfig(memory, root, new Trace(Trace.Level.NONE, System.err, ""), false);
+        return config(root, memory, Stdio.INHERIT);
+    }
+
+    static MachineConfig config(Path root, long memory, Stdio stdio) {
+        return new MachineConfig(memory, root, new Trace(Trace.Level.NONE, System.err, ""), false, stdio);
     }
 
     /** Boots {@code binary} with guest root {@code root} and runs it until it asks for SAVE. */
     static Machine bootAndRunToSave(Path binary, Path root, long memory) {
+        return bootAndRunToSave(binary, root, memory, Stdio.INHERIT);
+    }
+
+    /** As above, with the guest's standard streams on the given host fds. */
+    static Machine bootAndRunToSave(Path binary, Path root, long memory, Stdio stdio) {
         ElfImage elf;
         try {
             elf = ElfImage.parse(Files.readAllBytes(binary), binary.toString());
@@ -48,7 +58,7 @@ final class InProcessVm {
         }
         Machine m;
         try {
-            m = Machine.boot(config(root, memory), elf, List.of("./" + binary.getFileName()), List.of(),
+            m = Machine.boot(config(root, memory, stdio), elf, List.of("./" + binary.getFileName()), List.of(),
                     binary.toString(), new byte[16]);
         } catch (ElfException e) {
             throw new IllegalStateException(e);
@@ -71,9 +81,14 @@ final class InProcessVm {
 
     /** What RestoreCommand does before it runs the guest: validate, then rebuild. */
     static Machine restore(Path image, Path root, ImageReader.Mode mode) throws ImageException, Machine.RestoreException {
+        return restore(image, root, mode, Stdio.INHERIT);
+    }
+
+    static Machine restore(Path image, Path root, ImageReader.Mode mode, Stdio stdio)
+            throws ImageException, Machine.RestoreException {
         try (ImageReader reader = ImageReader.open(image)) {
             assertThat(reader.state().memory().size()).isPositive();
-            return Machine.restore(config(root, 0), reader.state(), memory -> {
+            return Machine.restore(config(root, 0, stdio), reader.state(), memory -> {
                 reader.restoreMemory(memory.segment(), mode);
                 if (mode == ImageReader.Mode.MAP) {
                     for (PageMap.Run run : reader.pageMap().runs()) memory.markFileBacked(run.firstPage(), run.pageCount());

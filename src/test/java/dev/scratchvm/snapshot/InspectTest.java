@@ -1,5 +1,6 @@
 package dev.scratchvm.snapshot;
 
+import dev.scratchvm.testing.KvmTest;
 import dev.scratchvm.image.ImageReader;
 import dev.scratchvm.snapshot.Guest.FileState;
 import dev.scratchvm.state.KernelState.OpenFileState;
@@ -21,6 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code scratchvm inspect FILE [--json]} shows what a saved VM holds: the values it prints
  * are the saved state's, and it changes nothing.
  */
+@KvmTest
 class InspectTest {
     @TempDir
     static Path dir;

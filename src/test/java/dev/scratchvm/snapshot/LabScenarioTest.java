@@ -1,7 +1,9 @@
 package dev.scratchvm.snapshot;
 
+import dev.scratchvm.testing.KvmTest;
 import dev.scratchvm.testing.GuestPrograms.Libc;
 import dev.scratchvm.testing.VmmProcess.Result;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -20,6 +22,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * and a brand-new VMM process resumes it from the image; it writes the second line through
  * the same, still-open descriptor and exits.
  */
+@KvmTest
+@Tag(KvmTest.HARDWARE_PATH)
 class LabScenarioTest {
 
     @ParameterizedTest(name = "{0}")

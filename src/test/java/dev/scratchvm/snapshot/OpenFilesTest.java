@@ -1,5 +1,6 @@
 package dev.scratchvm.snapshot;
 
+import dev.scratchvm.testing.KvmTest;
 import dev.scratchvm.image.ImageReader;
 import dev.scratchvm.state.KernelState;
 import dev.scratchvm.state.KernelState.FdState;
@@ -21,6 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * offsets, O_APPEND, close-on-exec, dup'd descriptors sharing one offset, the working
  * directory, and the fd numbers. Opening them again never repeats O_TRUNC.
  */
+@KvmTest
 class OpenFilesTest {
     private static final int O_TRUNC = 01000, O_APPEND = 02000;
 

@@ -1,8 +1,10 @@
 package dev.scratchvm.snapshot;
 
+import dev.scratchvm.testing.KvmTest;
 import dev.scratchvm.testing.GuestPrograms.Libc;
 import dev.scratchvm.testing.GuestPrograms.NativeRun;
 import dev.scratchvm.testing.VmmProcess.Result;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -15,6 +17,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * A resumed program may SAVE again, and again: each link of the chain is a new VMM process.
  * The chain as a whole behaves like one uninterrupted native run.
  */
+@KvmTest
+@Tag(KvmTest.HARDWARE_PATH)
 class SaveChainTest {
 
     @Test

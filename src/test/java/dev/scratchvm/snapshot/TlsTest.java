@@ -1,7 +1,9 @@
 package dev.scratchvm.snapshot;
 
+import dev.scratchvm.testing.KvmTest;
 import dev.scratchvm.testing.GuestPrograms.Libc;
 import dev.scratchvm.testing.VmmProcess.Result;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -17,6 +19,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * vCPU register: the restored program finds its TLS (errno, __thread variables, the C
  * library's own data) where it left it.
  */
+@KvmTest
+@Tag(KvmTest.HARDWARE_PATH)
 class TlsTest {
     private static final Pattern AFTER = Pattern.compile("thread pointer after (0x\\p{XDigit}+)");
 

@@ -1,5 +1,6 @@
 package dev.scratchvm.vm;
 
+import dev.scratchvm.testing.KvmTest;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scratchvm.testing.GuestPrograms.Libc;
@@ -9,14 +10,13 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Bad command lines are refused before the guest runs, with one line naming the option and
  * the bad value, and a non-zero exit; never a stack trace.
  */
-@ExtendWith(KvmRequired.class)
+@KvmTest
 @DisplayName("Bad command lines")
 class CommandLineTest {
     @TempDir

@@ -1,5 +1,6 @@
 package dev.scratchvm.vm;
 
+import dev.scratchvm.testing.KvmTest;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scratchvm.testing.GuestPrograms.Libc;
@@ -12,9 +13,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -30,7 +31,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * reserved_ptr ({@link WildPointerTest}), crash and faults ({@link GuestFaultTest}), escape
  * ({@link PathEscapeTest}), trace_demo and the lab app ({@link TraceTest}).
  */
-@ExtendWith(KvmRequired.class)
+@KvmTest
+@Tag(KvmTest.HARDWARE_PATH)
 @DisplayName("A static program in the VM behaves as it does natively")
 class DifferentialTest {
 

@@ -1,5 +1,6 @@
 package dev.scratchvm.vm;
 
+import dev.scratchvm.testing.KvmTest;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scratchvm.testing.GuestPrograms.Libc;
@@ -12,7 +13,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -22,7 +22,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * their own offsets, O_APPEND, O_TRUNC, dup/dup2 sharing an offset, pwrite holes. Checked from
  * the program's side (fileio.c reports every check) and on disk afterwards.
  */
-@ExtendWith(KvmRequired.class)
+@KvmTest
 @DisplayName("File I/O")
 class FileIoTest {
 

@@ -1,5 +1,6 @@
 package dev.scratchvm.vm;
 
+import dev.scratchvm.testing.KvmTest;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scratchvm.testing.GuestPrograms.Libc;
@@ -12,9 +13,9 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -25,7 +26,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * the VMM exits as a shell reports a process killed by that signal (128 + signal), the same
  * status the program has natively. Output written before the crash is kept.
  */
-@ExtendWith(KvmRequired.class)
+@KvmTest
+@Tag(KvmTest.HARDWARE_PATH)
 @DisplayName("Crashing programs")
 class GuestFaultTest {
 

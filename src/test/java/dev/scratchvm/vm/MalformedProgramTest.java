@@ -1,5 +1,6 @@
 package dev.scratchvm.vm;
 
+import dev.scratchvm.testing.KvmTest;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scratchvm.testing.GuestPrograms.Libc;
@@ -12,14 +13,13 @@ import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What is not a static x86-64 executable is refused before any VM starts: one clear line on
  * stderr naming the file and the reason, a non-zero exit, nothing on stdout, no stack trace.
  */
-@ExtendWith(KvmRequired.class)
+@KvmTest
 @DisplayName("Programs the VMM cannot run")
 class MalformedProgramTest {
     @TempDir

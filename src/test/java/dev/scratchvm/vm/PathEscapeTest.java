@@ -1,5 +1,6 @@
 package dev.scratchvm.vm;
 
+import dev.scratchvm.testing.KvmTest;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scratchvm.testing.GuestPrograms.Libc;
@@ -16,7 +17,6 @@ import java.util.TreeMap;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -29,7 +29,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * <p>Layout: {@code base/secret.txt} is outside; {@code base/root} is the guest root, holding
  * symlinks to the secret (relative and absolute) and to {@code base} itself.
  */
-@ExtendWith(KvmRequired.class)
+@KvmTest
 @DisplayName("The guest cannot reach outside its root")
 class PathEscapeTest {
     private static final String SECRET = "TOP SECRET\n";

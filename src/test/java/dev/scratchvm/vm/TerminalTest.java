@@ -1,5 +1,6 @@
 package dev.scratchvm.vm;
 
+import dev.scratchvm.testing.KvmTest;
 import static java.util.stream.Collectors.joining;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -11,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * TIOCGWINSZ, glibc's fstat) succeed and stdout becomes line-buffered, one write per line.
  * The terminal is a pseudo-terminal made by script(1).
  */
-@ExtendWith(KvmRequired.class)
+@KvmTest
 @DisplayName("Guest stdout on a terminal")
 class TerminalTest {
 

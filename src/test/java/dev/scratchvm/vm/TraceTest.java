@@ -1,5 +1,6 @@
 package dev.scratchvm.vm;
 
+import dev.scratchvm.testing.KvmTest;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scratchvm.testing.GuestPrograms;
@@ -11,7 +12,6 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * {@code --trace=files} (the default) shows file calls and the exit, {@code --trace=all} every
  * call, {@code --trace=none} nothing. The guest's own output is never mixed into it.
  */
-@ExtendWith(KvmRequired.class)
+@KvmTest
 @DisplayName("System call trace")
 class TraceTest {
     private static final String WRITE_16 = "WRITE 3 [0-9a-f]+ 16 - return 16";

@@ -1,5 +1,6 @@
 package dev.scratchvm.vm;
 
+import dev.scratchvm.testing.KvmTest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -13,11 +14,10 @@ import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The test helper itself: it runs the VMM in the given directory, feeds stdin, and kills runs that hang. */
-@ExtendWith(KvmRequired.class)
+@KvmTest
 @DisplayName("The VmmProcess test helper")
 class VmmHelperTest {
 

@@ -1,5 +1,6 @@
 package dev.scratchvm.vm;
 
+import dev.scratchvm.testing.KvmTest;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scratchvm.testing.GuestPrograms.Libc;
@@ -9,7 +10,6 @@ import dev.scratchvm.testing.VmmProcess.Result;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * page tables, descriptor tables and entry stubs: the guest must neither read them out nor
  * have the VMM write over them.
  */
-@ExtendWith(KvmRequired.class)
+@KvmTest
 @DisplayName("Wild pointers in system calls")
 class WildPointerTest {
 

@@ -1,0 +1,156 @@
+package dev.scratchvm.testing;
+
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.platform.engine.TestExecutionResult;
+import org.junit.platform.engine.discovery.ClassNameFilter;
+import org.junit.platform.engine.discovery.DiscoverySelectors;
+import org.junit.platform.engine.support.descriptor.ClassSource;
+import org.junit.platform.engine.support.descriptor.MethodSource;
+import org.junit.platform.launcher.LauncherDiscoveryRequest;
+import org.junit.platform.launcher.TagFilter;
+import org.junit.platform.launcher.TestExecutionListener;
+import org.junit.platform.launcher.TestIdentifier;
+import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
+import org.junit.platform.launcher.core.LauncherFactory;
+
+/**
+ * Runs the KVM tests in one JVM, the way the test VM (scripts/testvm) runs them: every test
+ * class of the project whose tags match the expression, one line per class as it ends, the
+ * failures in full. Classes that failed are run once more, to tell a flaky emulator from a
+ * bug; both attempts are reported, and a test counts as passed only if the retry passed.
+ *
+ * <pre>java -cp TEST_CLASSPATH dev.scratchvm.testing.KvmTestRunner [TAG_EXPRESSION]</pre>
+ * Exit status: 0 all passed, 1 some failed, 2 nothing matched.
+ */
+public final class KvmTestRunner {
+    private static final String PLACE = "scratchvm.test.place";
+    /** Per test (JUnit's syntax). The slowest test class takes ~4 min under emulation, split over many tests. */
+    private static final String TEST_TIMEOUT = System.getProperty("scratchvm.test.timeout", "5 m");
+
+    private KvmTestRunner() {
+    }
+
+    public static void main(String[] args) {
+        String tags = args.length > 0 ? args[0] : KvmTest.TAG;
+        PrintStream out = System.out;
+        String place = System.getProperty(PLACE, "testvm");
+        out.printf("KVM tests (%s) on %s%n", tags, KvmPlatform.current().usable() ? KvmPlatform.current().flavour()
+                : "no usable KVM: " + KvmPlatform.current().problem());
+
+        Attempt first = run(request(tags, List.of()), place, out);
+        if (first.tests.get() == 0) {
+            out.println("no test matched " + tags);
+            System.exit(2);
+        }
+        if (first.failedClasses.isEmpty()) {
+            System.exit(0);
+        }
+        out.printf("%d test class(es) failed; running them once more to tell emulator flakiness from bugs: %s%n",
+                first.failedClasses.size(), String.join(", ", first.failedClasses));
+        Attempt retry = run(request(tags, List.copyOf(first.failedClasses)), place + "-retry", out);
+        if (retry.failedClasses.isEmpty()) {
+            out.println("all of them passed on the retry (reported as flaky, not hidden)");
+            System.exit(0);
+        }
+        out.println("failed twice: " + String.join(", ", retry.failedClasses));
+        System.exit(1);
+    }
+
+    private static LauncherDiscoveryRequest request(String tags, List<String> classes) {
+        var builder = LauncherDiscoveryRequestBuilder.request()
+                .filters(TagFilter.includeTags(tags), ClassNameFilter.includeClassNamePatterns(".*Test", ".*Properties"))
+                // A guest that hangs under emulation must fail its test, not stall the whole run:
+                // the test runs on its own thread, and the report shows where that thread was.
+                .configurationParameter("junit.jupiter.execution.timeout.default", TEST_TIMEOUT)
+                .configurationParameter("junit.jupiter.execution.timeout.thread.mode.default", "SEPARATE_THREAD");
+        if (classes.isEmpty()) {
+            builder.selectors(DiscoverySelectors.selectPackage("dev.scratchvm"));
+        } else {
+            builder.selectors(classes.stream().map(DiscoverySelectors::selectClass).toList());
+        }
+        return builder.build();
+    }
+
+    private static Attempt run(LauncherDiscoveryRequest request, String place, PrintStream out) {
+        System.setProperty(PLACE, place);
+        Attempt attempt = new Attempt(out);
+        LauncherFactory.create().execute(request, attempt);
+        return attempt;
+    }
+
+    /** Progress and failures of one launcher run. */
+    private static final class Attempt implements TestExecutionListener {
+        private final PrintStream out;
+        private final AtomicInteger tests = new AtomicInteger();
+        private final Set<String> failedClasses = new LinkedHashSet<>();
+        private final ConcurrentHashMap<String, long[]> classStats = new ConcurrentHashMap<>();
+        private final List<String> pendingFailures = new ArrayList<>();
+
+        Attempt(PrintStream out) {
+            this.out = out;
+        }
+
+        @Override
+        public void executionStarted(TestIdentifier id) {
+            if (id.getSource().orElse(null) instanceof ClassSource c) {
+                classStats.put(c.getClassName(), new long[]{System.nanoTime(), 0, 0});
+                out.printf("  ...    %s%n", c.getClassName());
+                out.flush();
+            }
+        }
+
+        @Override
+        public void executionSkipped(TestIdentifier id, String reason) {
+            if (id.getSource().orElse(null) instanceof ClassSource c) {
+                out.printf("  skipped %s: %s%n", c.getClassName(), reason);
+            }
+        }
+
+        @Override
+        public void executionFinished(TestIdentifier id, TestExecutionResult result) {
+            String cls = classOf(id);
+            if (cls == null) return;
+            boolean ok = result.getStatus() == TestExecutionResult.Status.SUCCESSFUL;
+            long[] stats = classStats.computeIfAbsent(cls, k -> new long[]{System.nanoTime(), 0, 0});
+            if (id.isTest()) {
+                tests.incrementAndGet();
+                stats[1]++;
+            }
+            if (!ok) {
+                stats[2]++;
+                failedClasses.add(cls);
+                pendingFailures.add("    FAILED " + id.getDisplayName() + ": " + result.getThrowable().map(KvmTestRunner::describe).orElse("(no cause)"));
+            }
+            if (id.getSource().orElse(null) instanceof ClassSource) {
+                long secs = Duration.ofNanos(System.nanoTime() - stats[0]).toSeconds();
+                out.printf("  %s %s: %d tests, %d failed, %d s%n", stats[2] == 0 ? "ok    " : "FAILED", cls, stats[1], stats[2], secs);
+                pendingFailures.forEach(out::println);
+                pendingFailures.clear();
+                out.flush();
+            }
+        }
+
+        private static String classOf(TestIdentifier id) {
+            return switch (id.getSource().orElse(null)) {
+                case ClassSource c -> c.getClassName();
+                case MethodSource m -> m.getClassName();
+                case null, default -> null;
+            };
+        }
+    }
+
+    private static String describe(Throwable t) {
+        StringBuilder s = new StringBuilder(String.valueOf(t));
+        StackTraceElement[] trace = t.getStackTrace();
+        for (int i = 0; i < Math.min(6, trace.length); i++) s.append("\n        at ").append(trace[i]);
+        return s.toString();
+    }
+}
