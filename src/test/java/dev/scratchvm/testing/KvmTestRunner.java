@@ -1,6 +1,7 @@
 package dev.scratchvm.testing;
 
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -45,6 +46,11 @@ public final class KvmTestRunner {
         out.printf("KVM tests (%s) on %s%n", tags, KvmPlatform.current().usable() ? KvmPlatform.current().flavour()
                 : "no usable KVM: " + KvmPlatform.current().problem());
 
+        if (Boolean.getBoolean("scratchvm.test.vmmAotCache")) {
+            // Each VMM process costs seconds to start under emulation; hundreds of them start.
+            out.println(VmmProcess.trainAotCache(Path.of(System.getProperty("java.io.tmpdir"),
+                    "scratchvm-test-vmm-" + ProcessHandle.current().pid() + ".aot"), Duration.ofMinutes(10)));
+        }
         Attempt first = run(request(tags, List.of()), place, out);
         if (first.tests.get() == 0) {
             out.println("no test matched " + tags);

@@ -7,6 +7,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -39,7 +40,12 @@ public final class VmmProcess implements AutoCloseable {
      * makes start-up cheaper (each test starts a VMM): C1 only, serial GC, the default CDS archive.
      */
     private static final List<String> JVM_OPTIONS = List.of("--enable-native-access=ALL-UNNAMED",
-            "-Xlog:disable", "-Xlog:all=warning:stderr", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto");
+            "-Xlog:disable", "-Xlog:all=warning:stderr", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC");
+    /**
+     * An AOT cache for these VMM processes (made by {@link #trainAotCache}), or null: under
+     * emulation it cuts each VMM start by seconds. The JVM takes it only with this class path.
+     */
+    private static volatile Path aotCache;
 
     /** How a process ended: its exit code (128 + N when killed by signal N) and everything it printed. */
     public record Result(int exit, String stdout, String stderr) {
@@ -76,11 +82,39 @@ public final class VmmProcess implements AutoCloseable {
         cmd.add(ProcessHandle.current().info().command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.addAll(JVM_OPTIONS);
+        Path cache = aotCache;
+        cmd.add(cache != null ? "-XX:AOTCache=" + cache : "-Xshare:auto");
         cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(System.getProperty("scratchvm.test.vmmClassPath", System.getProperty("java.class.path")));
         cmd.add(MAIN);
         cmd.addAll(args);
         return cmd;
+    }
+
+    /**
+     * Records an AOT cache for the VMM processes this JVM starts, by running the VMM's own
+     * training command (run, save, inspect, restore, migrate the lab program) once, and uses
+     * it from then on. Returns what happened, for the log; a failed training changes nothing.
+     */
+    public static String trainAotCache(Path cache, Duration timeout) {
+        List<String> cmd = new ArrayList<>(command(List.of("train")));
+        cmd.remove("-Xshare:auto");
+        cmd.add(cmd.indexOf(MAIN) - 2, "-XX:AOTCacheOutput=" + cache);
+        cmd.add(cmd.indexOf(MAIN) - 2, "-Dscratchvm.home=" + GuestPrograms.repoRoot());
+        long start = System.nanoTime();
+        String failure;
+        try {
+            Result r = start(cache.getParent(), cmd, null, null, "scratchvm train").finish(timeout);
+            failure = r.exit() != 0 || !Files.isRegularFile(cache) ? r.describe().lines().findFirst().orElse("") : null;
+        } catch (AssertionError | RuntimeException e) {
+            failure = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+        }
+        long secs = Duration.ofNanos(System.nanoTime() - start).toSeconds();
+        if (failure != null) {
+            return "no AOT cache for VMM processes (training failed after " + secs + " s: " + failure + ")";
+        }
+        aotCache = cache;
+        return "VMM processes start from an AOT cache (trained in " + secs + " s)";
     }
 
     /** {@code scratchvm ARGS} in {@code dir}, stdin from /dev/null, within {@link #DEFAULT_TIMEOUT}. */
