@@ -63,6 +63,7 @@ public final class Snapshots {
      */
     public static Machine restore(Path image, MachineConfig config, ImageReader.Mode mode)
             throws ImageException, Machine.RestoreException {
+        ImageWriter.removeAbandonedTemporaries(image);
         try (ImageReader reader = ImageReader.open(image)) {
             ImageReader.Mode chosen = mode != null ? mode : automaticMode(reader.pageMap());
             return Machine.restore(config, reader.state(), memory -> {
