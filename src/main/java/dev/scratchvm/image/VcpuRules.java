@@ -38,10 +38,10 @@ final class VcpuRules {
     static final List<Integer> SAVED_MSRS = List.of(0x10, 0x174, 0x175, 0x176, 0x1a0, 0x277,
             LongMode.MSR_STAR, LongMode.MSR_LSTAR, LongMode.MSR_CSTAR, LongMode.MSR_SFMASK, 0xC0000102, 0xC0000103);
     private static final int SYSENTER_CS = 0x174, SYSENTER_ESP = 0x175, SYSENTER_EIP = 0x176,
-            KERNEL_GS_BASE = 0xC0000102, TSC_AUX = 0xC0000103;
+            PAT = 0x277, KERNEL_GS_BASE = 0xC0000102, TSC_AUX = 0xC0000103;
     private static final Map<Integer, String> MSR_NAMES = Map.of(LongMode.MSR_STAR, "STAR", LongMode.MSR_LSTAR, "LSTAR",
             LongMode.MSR_CSTAR, "CSTAR", LongMode.MSR_SFMASK, "SFMASK", SYSENTER_CS, "SYSENTER_CS",
-            SYSENTER_ESP, "SYSENTER_ESP", SYSENTER_EIP, "SYSENTER_EIP", KERNEL_GS_BASE, "KERNEL_GS_BASE", TSC_AUX, "TSC_AUX");
+            SYSENTER_ESP, "SYSENTER_ESP", SYSENTER_EIP, "SYSENTER_EIP", PAT, "PAT", KERNEL_GS_BASE, "KERNEL_GS_BASE", TSC_AUX, "TSC_AUX");
 
     /**
      * CR0: PE and PG (protection and paging confine ring 3), MP and NE (set by ScratchVM), EM,
@@ -192,6 +192,8 @@ final class VcpuRules {
         }
         Long kernelGs = values.get(KERNEL_GS_BASE);
         if (kernelGs != null && !canonical(kernelGs)) return "vCPU MSR KERNEL_GS_BASE " + hex(kernelGs) + " is not canonical";
+        Long pat = values.get(PAT);
+        if (pat != null && !validPat(pat)) return "vCPU MSR PAT " + hex(pat) + " has a reserved memory type";
         Long tscAux = values.get(TSC_AUX);
         if (tscAux != null && (tscAux >>> 32) != 0) return "vCPU MSR TSC_AUX " + hex(tscAux) + " has more than 32 bits";
         return null;
@@ -216,6 +218,15 @@ final class VcpuRules {
             }
         }
         return null;
+    }
+
+    /** Each of the 8 PAT entries is UC, WC, WT, WP, WB or UC- (0, 1, 4, 5, 6, 7); not every KVM checks. */
+    private static boolean validPat(long pat) {
+        for (int i = 0; i < 8; i++) {
+            long type = pat >>> (8 * i) & 0xff;
+            if (type == 2 || type == 3 || type > 7) return false;
+        }
+        return true;
     }
 
     private static String name(int msr) {

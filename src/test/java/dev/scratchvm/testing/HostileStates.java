@@ -281,6 +281,9 @@ public final class HostileStates {
         }
         msr("vCPU MSR KERNEL_GS_BASE", "KERNEL_GS_BASE not canonical", ms -> set(ms, 0xC0000102, 1L << 60));
         msr("vCPU MSR TSC_AUX", "TSC_AUX of 33 bits", ms -> set(ms, 0xC0000103, 1L << 32));
+        for (long pat : new long[]{-1, 0x0007040600070402L, 0x0007040600070403L, 0x0007040600070408L}) {
+            msr("vCPU MSR PAT", "PAT " + Long.toHexString(pat), ms -> set(ms, 0x277, pat));
+        }
         msr("vCPU MSR", "TSC twice", ms -> {
             ms.add(new Msr(0x10, 1));
             ms.add(new Msr(0x10, 2));
