@@ -135,8 +135,8 @@ public final class HostileStates {
             addFile(FileKind.REGULAR, path, 2, 0, 0, "path \"" + path + "\"", ".path");
         }
         addFile(FileKind.DIRECTORY, "/../..", 0200000, 0, 0, "directory \"/../..\"", ".path");
-        addFile(FileKind.DEVICE, "/etc/passwd", 0, 0, 0, "a device at /etc/passwd", ".path");
-        addFile(FileKind.DEVICE, "/dev/sda", 2, 0, 0, "a device at /dev/sda", ".path");
+        addFile(FileKind.DEVICE, "/dev/../etc/passwd", 0, 0, 0, "a device at /dev/../etc/passwd", ".path");
+        addFile(FileKind.DEVICE, "dev/null", 2, 0, 0, "a relative device path", ".path");
         addFile(FileKind.STDOUT, "/etc/passwd", 1, 0, 0, "stdout with a path", ".path");
     }
 
