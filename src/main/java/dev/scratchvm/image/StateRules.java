@@ -30,6 +30,6 @@ public final class StateRules {
 
     /** The MSRs an image may hold (the VMM saves those of them its host offers). */
     public static java.util.List<Integer> savedMsrs() {
-        return VcpuRules.SAVED_MSRS;
+        return MsrRules.SAVED_MSRS;
     }
 }
