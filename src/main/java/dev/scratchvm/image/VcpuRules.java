@@ -14,8 +14,8 @@ import static dev.scratchvm.image.KernelRules.hex;
  * Which vCPU state an image may carry. The VMM owns everything that decides what ring 3 can
  * reach: paging (CR0, CR3, CR4, EFER), the descriptor tables and TSS (with its I/O bitmap),
  * the SYSCALL and SYSENTER MSRs, and ring 3 itself (CS/SS). An image must hold exactly what
- * {@link LongMode} sets (the MSRs: {@link MsrRules}); the guest owns the rest (registers, FS/GS base, XSAVE, TSC, a few
- * MSRs), each within its architectural range.
+ * {@link LongMode} sets (for the MSRs see {@link MsrRules}); the guest owns the rest
+ * (registers, FS/GS base, XSAVE, TSC, a few MSRs), each within its architectural range.
  *
  * <p>The same image restores on every KVM flavour: it is captured after the system call
  * returned, so CS/SS are back at ring 3 on kvm_pvm and on VMX/SVM alike. KVM may still report
@@ -65,7 +65,7 @@ final class VcpuRules {
         if (p == null && (v.debug().dr7() & DR7_ENABLES) != 0) {
             p = "vCPU dr7 is " + hex(v.debug().dr7()) + ": ScratchVM sets no hardware breakpoints";
         }
-        if (p == null && (v.tscKhz() < 0 || v.tscKhz() > 0xffffffffL)) return "vCPU tsc_khz " + v.tscKhz() + " is out of range";
+        if (p == null && (v.tscKhz() < 0 || v.tscKhz() > 0xffffffffL)) p = "vCPU tsc_khz " + v.tscKhz() + " is out of range";
         return p;
     }
 
