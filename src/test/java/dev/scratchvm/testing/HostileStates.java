@@ -147,10 +147,20 @@ public final class HostileStates {
         addFile(FileKind.REGULAR, "/f", 2, -1, 0, "mode -1", ".mode");
         addFile(FileKind.REGULAR, "/f", 2, 0644, -1, "offset -1", ".offset");
         addFile(FileKind.REGULAR, "/f", 2, 0644, Long.MIN_VALUE, "offset -2^63", ".offset");
-        for (int fd : new int[]{1024, 1 << 20, Integer.MAX_VALUE}) {
-            kernel("kernel.fds", "fd " + fd, x -> {
+        int id = good.kernel().files().stream().mapToInt(OpenFileState::id).max().orElse(0) + 1;
+        int fd = good.kernel().fds().stream().mapToInt(FdState::fd).max().orElse(2) + 1;
+        kernel("kernel.files[id " + id + "].fingerprint", "fingerprint size -2", x -> {
+            List<OpenFileState> files = new ArrayList<>(x.files());
+            files.add(new OpenFileState(id, FileKind.REGULAR, "/f", 2, 0644, 0, new FileFingerprint(-2, 0, 0)));
+            List<FdState> fds = new ArrayList<>(x.fds());
+            fds.add(new FdState(fd, id, false));
+            return new KernelState(x.brkStart(), x.brk(), x.mmapBase(), x.mmapTop(), x.mappings(), x.cwd(),
+                    x.clearChildTid(), x.robustList(), files, fds, x.signalActions());
+        });
+        for (int number : new int[]{1024, 1 << 20, Integer.MAX_VALUE}) {
+            kernel("kernel.fds", "fd " + number, x -> {
                 List<FdState> fds = new ArrayList<>(x.fds());
-                fds.add(new FdState(fd, x.files().getFirst().id(), false));
+                fds.add(new FdState(number, x.files().getFirst().id(), false));
                 return new KernelState(x.brkStart(), x.brk(), x.mmapBase(), x.mmapTop(), x.mappings(), x.cwd(),
                         x.clearChildTid(), x.robustList(), x.files(), fds, x.signalActions());
             });
@@ -245,6 +255,13 @@ public final class HostileStates {
                 seg(ds, ds.limit(), 0x30, ds.type(), 3, 1), seg(ds, ds.limit(), ds.selector(), ds.type(), 0, 1)}) {
             sregs("vCPU ds", "ds " + d, x -> segments(x, x.cs(), x.ss(), d, x.tr(), x.ldt()));
         }
+        Segment kernelData = seg(ds, ds.limit(), 0x10, ds.type(), 0, 1);
+        sregs("vCPU es", "es on the kernel data segment", x -> new SpecialRegisters(x.cs(), x.ds(), kernelData, x.fs(), x.gs(),
+                x.ss(), x.tr(), x.ldt(), x.gdt(), x.idt(), x.cr0(), x.cr2(), x.cr3(), x.cr4(), x.cr8(), x.efer(), x.apicBase(),
+                x.interruptBitmap()));
+        sregs("vCPU fs", "fs on the kernel data segment", x -> x.withFs(seg(kernelData.withBase(x.fs().base()), ds.limit(), 0x10,
+                ds.type(), 0, 1)));
+        sregs("vCPU gs", "gs on the TSS selector", x -> x.withGs(seg(x.gs(), x.gs().limit(), 0x28, x.gs().type(), 3, 1)));
         for (long base : new long[]{1L << 47, 0x8000_0000_0000_0000L, 0x0123_4567_89ab_cdefL}) {
             sregs("vCPU fs base", "fs base " + Long.toHexString(base), x -> x.withFs(x.fs().withBase(base)));
             sregs("vCPU gs base", "gs base " + Long.toHexString(base), x -> x.withGs(x.gs().withBase(base)));
