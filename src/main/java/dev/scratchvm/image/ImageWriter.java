@@ -81,7 +81,7 @@ public final class ImageWriter {
         PageMap pageMap;
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                ch.lock(); // tells a later save that this temporary is not abandoned (released at close)
+                StaleTemporaries.markInUse(ch);
                 long memoryOffset = ImageFormat.alignUp(ImageFormat.HEADER_BYTES + stateBytes.length);
                 writeFully(ch, ByteBuffer.wrap(stateBytes), ImageFormat.HEADER_BYTES);
                 long pad = memoryOffset - ImageFormat.HEADER_BYTES - stateBytes.length;

@@ -30,6 +30,19 @@ final class StaleTemporaries {
         return image.toAbsolutePath().getFileName() + ".tmp-";
     }
 
+    /**
+     * Locks a temporary being written, so that no other process takes it for abandoned (the
+     * lock goes with the process, however it ends). Best effort: a file system without locks
+     * still gets its images saved, and the PID in the name then protects the temporary alone.
+     */
+    static void markInUse(FileChannel ch) {
+        try {
+            ch.tryLock();
+        } catch (IOException | OverlappingFileLockException e) {
+            // no locking here: see above
+        }
+    }
+
     /** Removes the abandoned temporaries of {@code image}; returns how many. Never fails. */
     static int remove(Path image) {
         Path target = image.toAbsolutePath();
