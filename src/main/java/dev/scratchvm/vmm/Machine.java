@@ -149,6 +149,9 @@ public final class Machine implements AutoCloseable {
             }
             memory = GuestMemory.allocate(state.memory().size(), BootLayout.GUEST_BASE);
             loader.load(memory);
+            // The VMM's own pages are not taken from the image: boot's, with the guard page where
+            // boot put it, just above the mmap area (LinuxKernel.boot).
+            LongMode.rewriteTables(memory, state.kernel().mmapTop());
             vm = kvm.createVm();
             vm.setUserMemoryRegion(0, 0, memory.segment());
             vcpu = vm.createVcpu(0);

@@ -1,9 +1,12 @@
 package dev.scratchvm.snapshot;
 
+import dev.scratchvm.boot.BootLayout;
+import dev.scratchvm.boot.LongMode;
 import dev.scratchvm.image.ImageException;
 import dev.scratchvm.image.ImageReader;
 import dev.scratchvm.image.ImageWriter;
 import dev.scratchvm.image.PageFilter;
+import dev.scratchvm.memory.GuestMemory;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.VcpuState;
 import dev.scratchvm.state.VcpuState.VcpuEvents;
@@ -35,7 +38,8 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
  * A real VM image whose STATE section is re-encoded with hostile values (and correct
  * checksums) is refused before anything is built, with one line naming the field; the same
  * states handed to the machine directly, as a migration would, are refused too; the lab
- * program's file is never touched; and the undamaged image still restores.
+ * program's file is never touched; the VMM's own pages are rebuilt rather than taken from the
+ * image; and the undamaged image still restores.
  */
 @KvmTest
 class HostileImageRestoreTest {
@@ -117,6 +121,33 @@ class HostileImageRestoreTest {
         Files.copy(dir.resolve(LAB_FILE), copy.resolve(LAB_FILE), StandardCopyOption.COPY_ATTRIBUTES);
         Path image = Files.copy(dir.resolve("vm.img"), copy.resolve("vm.img"));
         try (Machine m = InProcessVm.restore(image, copy, ImageReader.Mode.MAP)) {
+            assertThat(m.run()).hasToString("Exited[status=0]");
+        }
+        assertThat(Guest.read(copy.resolve(LAB_FILE))).isEqualTo(Guest.LAB_BOTH);
+    }
+
+    @Test
+    void the_vmm_pages_in_an_image_are_not_used_but_rebuilt_as_at_boot() throws Exception {
+        // Page tables, GDT, TSS, IDT and stubs all garbage: used as they are, the first system
+        // call or page walk would go wrong; a PDPT entry beyond guest memory survives too unless
+        // everything is cleared.
+        Path copy = Files.createTempDirectory(dir, "vmm-pages");
+        Files.copy(dir.resolve("app"), copy.resolve("app"));
+        Files.copy(dir.resolve(LAB_FILE), copy.resolve(LAB_FILE), StandardCopyOption.COPY_ATTRIBUTES);
+        Path image = copy.resolve("vm.img");
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment hostile = a.allocate(memory.byteSize(), 4096);
+            MemorySegment.copy(memory, 0, hostile, 0, memory.byteSize());
+            hostile.asSlice(0x1000, BootLayout.GUEST_BASE - 0x1000).fill((byte) 0xa5);
+            ImageWriter.write(image, saved, hostile, PageFilter.ALL);
+        }
+        try (Machine m = InProcessVm.restore(image, copy, ImageReader.Mode.MAP);
+             GuestMemory boot = GuestMemory.allocate(saved.memory().size(), BootLayout.GUEST_BASE)) {
+            LongMode.writeTables(boot);
+            LongMode.unmapGuardPage(boot, saved.kernel().mmapTop());
+            MemorySegment low = m.memory().segment().asSlice(0, BootLayout.GUEST_BASE);
+            assertThat(low.mismatch(boot.segment().asSlice(0, BootLayout.GUEST_BASE))).as("first differing byte").isEqualTo(-1);
+
             assertThat(m.run()).hasToString("Exited[status=0]");
         }
         assertThat(Guest.read(copy.resolve(LAB_FILE))).isEqualTo(Guest.LAB_BOTH);
