@@ -18,6 +18,7 @@ import dev.scratchvm.testing.TestFiles;
 import dev.scratchvm.vmm.Machine;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
@@ -42,6 +43,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
  * image; and the undamaged image still restores.
  */
 @KvmTest
+@Tag(KvmTest.HARDWARE_PATH) // the rules' masks must accept what VMX/SVM report as well
 class HostileImageRestoreTest {
     private static Path dir;
     private static MachineState saved;
