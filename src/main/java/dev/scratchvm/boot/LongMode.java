@@ -43,6 +43,20 @@ public final class LongMode {
         writeIdtAndStubs(memory);
     }
 
+    /**
+     * Puts the VMM's low 2 MiB back exactly as boot leaves them, whatever they held: on restore
+     * they come from the image, which is input, and page tables, GDT, TSS (with its I/O bitmap),
+     * IDT and stubs taken from it could map the VMM's pages into ring 3 or send an exception to
+     * code of the image's choosing. Everything is cleared first, so no stale entry (a page
+     * directory pointer beyond guest memory, say) survives. {@code guardPage} is the page below
+     * the stack that boot made absent ({@link #unmapGuardPage}).
+     */
+    public static void rewriteTables(GuestMemory memory, long guardPage) {
+        memory.segment().asSlice(0, GUEST_BASE).fill((byte) 0);
+        writeTables(memory);
+        unmapGuardPage(memory, guardPage);
+    }
+
     private static void writePageTables(GuestMemory m, long size) {
         m.writeLong(PML4, PDPT | PRESENT | WRITABLE | USER);
         long gibs = (size + (1L << 30) - 1) >> 30;

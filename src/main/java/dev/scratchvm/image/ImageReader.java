@@ -18,8 +18,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 /**
  * An image file, completely validated by {@link #open} before anything is returned: magic,
  * version, header checksum, section layout, exact file length, zero padding, the STATE and
- * PAGEMAP checksums, the decoded state, the page map against the memory size, and the
- * checksum of every memory run. A reader that opened successfully cannot hand out corrupt data.
+ * PAGEMAP checksums, the decoded state and what it means ({@link StateRules}), the page map
+ * against the memory size, and the checksum of every memory run. A reader that opened successfully cannot hand out corrupt data.
  *
  * <p>Validation reads the file through a shared read-only mapping, so the page-cache pages
  * it pulls in are the very pages a {@link Mode#MAP} restore then maps into the guest.
@@ -128,6 +128,8 @@ public final class ImageReader implements AutoCloseable {
         } catch (ImageException e) {
             throw new ImageException(name + ": image is corrupt: state section: " + e.detail());
         }
+        String refused = StateRules.check(state);
+        if (refused != null) throw new ImageException(name + ": image refused: " + refused);
         PageMap pageMap;
         try {
             pageMap = PageMap.decode(file.asSlice(map.offset(), map.length()), state.memory().pageCount());

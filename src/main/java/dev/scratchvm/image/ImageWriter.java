@@ -26,6 +26,9 @@ import java.util.zip.CRC32C;
  * <p>Guest memory is scanned once: pages the {@link PageFilter} excludes are never touched,
  * all-zero pages are skipped, and the rest are checksummed while hot in cache and written
  * straight from the guest mapping with gathering writes (no copy through the Java heap).
+ *
+ * <p>The temporary file is {@code NAME.tmp-PID-RANDOM}, locked while written; a save first
+ * removes the temporaries a killed save left ({@link StaleTemporaries}).
  */
 public final class ImageWriter {
     private static final int MAX_IOVECS = 1024;
@@ -65,9 +68,10 @@ public final class ImageWriter {
         String name = image.toString();
         Path target = image.toAbsolutePath();
         Path dir = target.getParent();
+        StaleTemporaries.remove(target);
         Path tmp;
         try {
-            tmp = Files.createTempFile(dir, target.getFileName() + ".tmp-", "");
+            tmp = Files.createTempFile(dir, StaleTemporaries.ownPrefix(target), "");
         } catch (IOException e) {
             throw failure(name, "cannot create a temporary file in " + dir, e);
         }
@@ -77,6 +81,7 @@ public final class ImageWriter {
         PageMap pageMap;
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                StaleTemporaries.markInUse(ch);
                 long memoryOffset = ImageFormat.alignUp(ImageFormat.HEADER_BYTES + stateBytes.length);
                 writeFully(ch, ByteBuffer.wrap(stateBytes), ImageFormat.HEADER_BYTES);
                 long pad = memoryOffset - ImageFormat.HEADER_BYTES - stateBytes.length;
@@ -165,6 +170,11 @@ public final class ImageWriter {
             batched = 0;
             batchBytes = 0;
         }
+    }
+
+    /** Removes the temporaries a killed save of {@code image} left behind; a restore calls it too. */
+    public static void removeAbandonedTemporaries(Path image) {
+        StaleTemporaries.remove(image);
     }
 
     private static void writeFully(FileChannel ch, ByteBuffer b, long position) throws IOException {

@@ -59,7 +59,7 @@ final class AddressSpace {
 
     /** brk(2): moves the break if it stays below every mapping; always returns the break. */
     long setBrk(long requested) {
-        if (requested < brkStart) return brk;
+        if (requested < brkStart || !memory.contains(requested, 0)) return brk;
         long limit = mappings.isEmpty() ? mmapTop : Math.min(mmapTop, mappings.firstKey());
         if (requested > limit) return brk;
         if (requested < brk) {
@@ -80,12 +80,14 @@ final class AddressSpace {
         }
         long start = end - length;
         long floor = Math.max(mmapBase, pageUp(brk));
-        return start >= floor && start + length <= mmapTop ? start : -1;
+        return start >= floor && start + length <= mmapTop && memory.contains(start, length) ? start : -1;
     }
 
     /** True when [start, start+length) overlaps no mapping and lies in the mmap area. */
     boolean isFree(long start, long length) {
-        if (start < Math.max(mmapBase, pageUp(brk)) || start + length > mmapTop) return false;
+        if (start < Math.max(mmapBase, pageUp(brk)) || start + length > mmapTop || !memory.contains(start, length)) {
+            return false;
+        }
         Map.Entry<Long, Mapping> below = mappings.lowerEntry(start + length);
         return below == null || below.getValue().start() + below.getValue().length() <= start;
     }
@@ -124,7 +126,7 @@ final class AddressSpace {
         long end = m.start() + m.length();
         Map.Entry<Long, Mapping> next = mappings.higherEntry(m.start());
         long limit = next == null ? mmapTop : Math.min(mmapTop, next.getKey());
-        if (m.start() + newLength > limit) return false;
+        if (m.start() + newLength > limit || !memory.contains(m.start(), newLength)) return false;
         mappings.put(m.start(), new Mapping(m.start(), newLength, m.prot()));
         memory.discard(end, m.start() + newLength - end);
         return true;

@@ -214,7 +214,9 @@ final class FileCalls {
             Libc.close(hostFd);
             return traced(label, -EACCES);
         }
-        int fd = fds.install(new OpenFile(hostFd, kind, resolved, flags & ~Libc.O_CLOEXEC, mode), (flags & Libc.O_CLOEXEC) != 0, 0);
+        // Kept as Linux keeps it: only the permission bits count (and only those may be saved).
+        int fd = fds.install(new OpenFile(hostFd, kind, resolved, flags & ~Libc.O_CLOEXEC, mode & 07777),
+                (flags & Libc.O_CLOEXEC) != 0, 0);
         if (fd < 0) {
             Libc.close(hostFd);
             return traced(label, -EMFILE);

@@ -70,14 +70,16 @@ public final class LinuxKernel implements AutoCloseable {
             for (OpenFileState f : state.files()) files.put(f.id(), reopen(root, stdio, f));
             for (FdState fd : state.fds()) {
                 OpenFile f = files.get(fd.fileId());
-                if (f == null || fd.fd() < 0 || fd.fd() >= FdTable.MAX_FDS) {
-                    throw new KernelRestoreException("fd table refers to unknown open file " + fd.fileId());
+                if (f == null) throw new KernelRestoreException("fd " + fd.fd() + " refers to unknown open file " + fd.fileId());
+                if (fd.fd() < 0 || fd.fd() >= FdTable.MAX_FDS) {
+                    throw new KernelRestoreException("fd " + fd.fd() + " is outside the fd table (0 to " + (FdTable.MAX_FDS - 1) + ")");
                 }
                 kernel.fds.installAt(fd.fd(), f, fd.closeOnExec());
             }
-        } catch (KernelRestoreException e) {
+        } catch (KernelRestoreException | RuntimeException e) {
+            // Installed files are closed by the table, the others here; each host fd exactly once.
             kernel.fds.closeAll();
-            for (OpenFile f : files.values()) if (!f.isStdio()) Libc.close(f.hostFd);
+            for (OpenFile f : files.values()) f.closeHostFd();
             throw e;
         }
         return kernel;
@@ -99,7 +101,7 @@ public final class LinuxKernel implements AutoCloseable {
                     if (s.kind() != FileKind.DEVICE && !pathOnly && Libc.lseek(hostFd, s.offset(), Libc.SEEK_SET) < 0) {
                         throw new KernelRestoreException("cannot seek " + s.path() + " to offset " + s.offset());
                     }
-                } catch (KernelRestoreException e) {
+                } catch (KernelRestoreException | RuntimeException e) {
                     Libc.close(hostFd);
                     throw e;
                 }

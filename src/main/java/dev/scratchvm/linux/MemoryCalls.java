@@ -15,6 +15,7 @@ final class MemoryCalls {
             MAP_FIXED_NOREPLACE = 0x100000;
     private static final int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
     private static final int MADV_DONTNEED = 4;
+    private static final int PROT_RWX = 7;
 
     private final GuestArgs args;
     private final AddressSpace space;
@@ -72,7 +73,7 @@ final class MemoryCalls {
             start = addr != 0 && (addr & (PAGE - 1)) == 0 && space.isFree(addr, size) ? addr : space.findFree(size);
             if (start < 0) return traced(label, -ENOMEM);
         }
-        space.map(start, size, prot);
+        space.map(start, size, prot & PROT_RWX); // the rest (PROT_SEM, ...) means nothing here, and is not saved
         if (file != null) {
             // A private file mapping is a copy of the file's bytes; the rest of the last page stays zero.
             MemorySegment dst = args.memory().slice(start, length);

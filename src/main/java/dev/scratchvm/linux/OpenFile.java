@@ -15,6 +15,7 @@ final class OpenFile {
     int flags;
     final int mode;
     private int references;
+    private boolean closed;
 
     OpenFile(int hostFd, FileKind kind, String path, int flags, int mode) {
         this.hostFd = hostFd;
@@ -43,6 +44,13 @@ final class OpenFile {
 
     /** Drops one reference; closes the host fd with the last one (never the VMM's own stdio). */
     void release() {
-        if (--references == 0 && !isStdio()) Libc.close(hostFd);
+        if (--references == 0) closeHostFd();
+    }
+
+    /** Closes the host fd once, whatever still refers to it (never the VMM's own stdio). */
+    void closeHostFd() {
+        if (closed || isStdio()) return;
+        closed = true;
+        Libc.close(hostFd);
     }
 }

@@ -114,6 +114,11 @@ public final class GuestMemory implements AutoCloseable {
      * MADV_DONTNEED, so those are cleared by hand.
      */
     public void discard(long addr, long len) {
+        // Only ever the guest's pages: zeroing below guestBase would wipe the VMM's page tables.
+        if (!contains(addr, len)) {
+            throw new IllegalArgumentException("discard of [0x" + Long.toHexString(addr) + ", +0x" + Long.toHexString(len)
+                    + ") outside guest memory");
+        }
         long first = addr / PAGE_SIZE, end = (addr + len + PAGE_SIZE - 1) / PAGE_SIZE;
         long runStart = first;
         for (long p = first; p <= end; p++) {

@@ -2,6 +2,7 @@ package dev.scratchvm.migration;
 
 import dev.scratchvm.image.ImageException;
 import dev.scratchvm.image.StateCodec;
+import dev.scratchvm.image.StateRules;
 import dev.scratchvm.kvm.Kvm;
 import dev.scratchvm.migration.Messages.Hello;
 import dev.scratchvm.migration.Messages.StateOffer;
@@ -234,6 +235,9 @@ public final class MigrationServer implements AutoCloseable {
             } catch (ImageException e) {
                 throw MigrationException.protocol("the VM " + e.getMessage());
             }
+            // Refused before any file or memory is received (Machine.restore checks again).
+            String refused = StateRules.check(state);
+            if (refused != null) throw MigrationException.rejected("the VM's state is refused: " + refused);
             List<String> missing = CpuFeatures.missing(state.vcpu().cpuid(), state.vcpu().xcrs(), hostCpuid);
             if (!missing.isEmpty()) throw MigrationException.rejected("this host's CPU lacks features the VM uses: " + String.join(", ", missing));
             List<Integer> wanted = List.of();

@@ -5,6 +5,7 @@ import dev.scratchvm.boot.ElfException;
 import dev.scratchvm.boot.ElfImage;
 import dev.scratchvm.boot.LongMode;
 import dev.scratchvm.boot.ProgramLoader;
+import dev.scratchvm.image.StateRules;
 import dev.scratchvm.kvm.Kvm;
 import dev.scratchvm.kvm.Vcpu;
 import dev.scratchvm.kvm.VcpuRegisters;
@@ -84,11 +85,13 @@ public final class Machine implements AutoCloseable {
         Kvm kvm = Kvm.open();
         GuestMemory memory = null;
         Vm vm = null;
+        Vcpu vcpu = null;
+        GuestRoot root = null;
         try {
             memory = GuestMemory.allocate(config.memorySize(), BootLayout.GUEST_BASE);
             vm = kvm.createVm();
             vm.setUserMemoryRegion(0, 0, memory.segment());
-            Vcpu vcpu = vm.createVcpu(0);
+            vcpu = vm.createVcpu(0);
             List<CpuidEntry> cpuid = kvm.supportedCpuid();
             Machine m = new Machine(kvm, vm, vcpu, memory, config, cpuid);
             m.setUpCpu();
@@ -96,14 +99,13 @@ public final class Machine implements AutoCloseable {
             long stackSize = Math.min(8L << 20, config.memorySize() / 8) & ~0xfffL;
             var program = ProgramLoader.load(memory, elf, argv, env, execfn, random16,
                     new ProgramLoader.ProcessIdentity(ids[0], ids[1], ids[2], ids[3], CpuFeatures.hwcap(cpuid)), stackSize);
-            m.kernel = LinuxKernel.boot(memory, GuestRoot.open(config.root()), config.trace(), m.new Cpu(), config.stdio(),
+            root = GuestRoot.open(config.root());
+            m.kernel = LinuxKernel.boot(memory, root, config.trace(), m.new Cpu(), config.stdio(),
                     program.imageEnd(), program.stackBottom());
             m.regs.setRegs(VcpuState.Registers.atEntry(program.entry(), program.stackPointer()));
             return m;
         } catch (RuntimeException | ElfException e) {
-            if (vm != null) vm.close();
-            if (memory != null) memory.close();
-            kvm.close();
+            cleanUp(kvm, vm, vcpu, memory, root);
             throw e;
         }
     }
@@ -132,9 +134,14 @@ public final class Machine implements AutoCloseable {
      * {@link #run()} is called.
      */
     public static Machine restore(MachineConfig config, MachineState state, MemoryLoader loader) throws RestoreException {
+        // Whatever the state came from (an image, a migration stream), it is input: check what it means first.
+        String refused = StateRules.check(state);
+        if (refused != null) throw new RestoreException("saved state refused: " + refused);
         Kvm kvm = Kvm.open();
         GuestMemory memory = null;
         Vm vm = null;
+        Vcpu vcpu = null;
+        GuestRoot root = null;
         try {
             List<String> missing = CpuFeatures.missing(state.vcpu().cpuid(), state.vcpu().xcrs(), kvm.supportedCpuid());
             if (!missing.isEmpty()) {
@@ -142,27 +149,33 @@ public final class Machine implements AutoCloseable {
             }
             memory = GuestMemory.allocate(state.memory().size(), BootLayout.GUEST_BASE);
             loader.load(memory);
+            // The VMM's own pages are not taken from the image: boot's, with the guard page where
+            // boot put it, just above the mmap area (LinuxKernel.boot).
+            LongMode.rewriteTables(memory, state.kernel().mmapTop());
             vm = kvm.createVm();
             vm.setUserMemoryRegion(0, 0, memory.segment());
-            Vcpu vcpu = vm.createVcpu(0);
+            vcpu = vm.createVcpu(0);
             Machine m = new Machine(kvm, vm, vcpu, memory, config, state.vcpu().cpuid());
             VcpuStates.restore(vcpu, state.vcpu());
-            m.kernel = LinuxKernel.restore(memory, GuestRoot.open(config.root()), config.trace(), m.new Cpu(), config.stdio(),
-                    state.kernel());
+            root = GuestRoot.open(config.root());
+            m.kernel = LinuxKernel.restore(memory, root, config.trace(), m.new Cpu(), config.stdio(), state.kernel());
             return m;
         } catch (RestoreException e) {
-            cleanUp(kvm, vm, memory);
+            cleanUp(kvm, vm, vcpu, memory, root);
             throw e;
         } catch (KernelRestoreException e) {
-            cleanUp(kvm, vm, memory);
+            cleanUp(kvm, vm, vcpu, memory, root);
             throw new RestoreException(e.getMessage());
         } catch (Exception e) {
-            cleanUp(kvm, vm, memory);
+            cleanUp(kvm, vm, vcpu, memory, root);
             throw new RestoreException(e.getMessage() == null ? e.toString() : e.getMessage());
         }
     }
 
-    private static void cleanUp(Kvm kvm, Vm vm, GuestMemory memory) {
+    /** Releases what a failed boot or restore had built, the vCPU and the guest root included. */
+    private static void cleanUp(Kvm kvm, Vm vm, Vcpu vcpu, GuestMemory memory, GuestRoot root) {
+        if (root != null) root.close();
+        if (vcpu != null) vcpu.close();
         if (vm != null) vm.close();
         if (memory != null) memory.close();
         kvm.close();
@@ -227,7 +240,14 @@ public final class Machine implements AutoCloseable {
             return new Outcome.SaveRequested();
         }
         Call call = new Call(nr, regs.get(RDI), regs.get(RSI), regs.get(RDX), regs.get(R10), regs.get(R8), regs.get(R9));
-        complete(kernel.syscall(call));
+        long result;
+        try {
+            result = kernel.syscall(call);
+        } catch (RuntimeException e) {
+            // A VMM bug or a broken invariant: stop this VM cleanly rather than let the exception escape.
+            return new Outcome.Failed("internal error serving system call " + nr + ": " + e.getMessage());
+        }
+        complete(result);
         int signal = kernel.signals().pendingTermination();
         if (signal != 0) {
             if (kernel.signals().pendingNeedsHandler()) {

@@ -5,6 +5,7 @@ import dev.scratchvm.image.ImageReader;
 import dev.scratchvm.image.ImageWriter;
 import dev.scratchvm.image.PageFilter;
 import dev.scratchvm.image.PageMap;
+import dev.scratchvm.image.StateRules;
 import dev.scratchvm.linux.KernelRestoreException;
 import dev.scratchvm.memory.GuestMemory;
 import dev.scratchvm.state.MachineState;
@@ -29,6 +30,9 @@ public final class Snapshots {
     public static SaveStats save(Machine machine, Path image) throws KernelRestoreException, ImageException {
         long start = System.nanoTime();
         MachineState state = machine.capture();
+        // An image no restore would accept is no image: fail the SAVE now, while the guest can still go on.
+        String refused = StateRules.check(state);
+        if (refused != null) throw new ImageException(image + ": not saved, a restore would refuse it: " + refused);
         long captured = System.nanoTime();
         ImageWriter.Result result = ImageWriter.write(image, state, machine.memory().segment(), touchedPages(machine));
         return new SaveStats(captured - start, result, System.nanoTime() - start);
@@ -63,6 +67,7 @@ public final class Snapshots {
      */
     public static Machine restore(Path image, MachineConfig config, ImageReader.Mode mode)
             throws ImageException, Machine.RestoreException {
+        ImageWriter.removeAbandonedTemporaries(image);
         try (ImageReader reader = ImageReader.open(image)) {
             ImageReader.Mode chosen = mode != null ? mode : automaticMode(reader.pageMap());
             return Machine.restore(config, reader.state(), memory -> {

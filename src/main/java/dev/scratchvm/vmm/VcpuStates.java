@@ -1,5 +1,6 @@
 package dev.scratchvm.vmm;
 
+import dev.scratchvm.image.StateRules;
 import dev.scratchvm.kvm.Kvm;
 import dev.scratchvm.kvm.Vcpu;
 import dev.scratchvm.state.VcpuState;
@@ -18,12 +19,11 @@ import java.util.Set;
 public final class VcpuStates {
     /**
      * MSRs that hold guest state and are not already in kvm_sregs: TSC, SYSENTER_CS/ESP/EIP,
-     * MISC_ENABLE, PAT, STAR, LSTAR, CSTAR, SFMASK, KERNEL_GS_BASE, TSC_AUX. FS_BASE and
-     * GS_BASE are deliberately left to sregs: on this platform the MSR copy can read 0
-     * while sregs.fs.base holds the real base, and writing it back would lose TLS.
+     * MISC_ENABLE, PAT, STAR, LSTAR, CSTAR, SFMASK, KERNEL_GS_BASE, TSC_AUX, exactly the ones an
+     * image may hold. FS_BASE and GS_BASE are deliberately left to sregs: on this platform the
+     * MSR copy can read 0 while sregs.fs.base holds the real base, and writing it back would lose TLS.
      */
-    private static final int[] CANDIDATE_MSRS = {0x10, 0x174, 0x175, 0x176, 0x1a0, 0x277,
-            0xC0000081, 0xC0000082, 0xC0000083, 0xC0000084, 0xC0000102, 0xC0000103};
+    private static final List<Integer> CANDIDATE_MSRS = StateRules.savedMsrs();
 
     private VcpuStates() {
     }

@@ -33,14 +33,14 @@ class ImageInspectorTest {
                 "ScratchVM image " + image,
                 "version 1.0",
                 "checksums    OK (header, state, page map, 4 memory runs)",
-                "memory       1 MiB (256 pages), 7 pages stored (28 KiB) in 4 runs",
-                "rip=0x401bc5 rsp=0x7fffffffe000 rflags=0x202",
-                "cr3=0x2000",
-                "efer=0xd01",
-                "fs.base=0x4c9880",
+                "memory       4 MiB (1024 pages), 7 pages stored (28 KiB) in 4 runs",
+                "rip=0x201bc5 rsp=0x3fe000 rflags=0x202",
+                "cr3=0x1000",
+                "efer=0x501",
+                "fs.base=0x2c9880",
                 "40 CPUID entries",
                 "xsave 4096 bytes",
-                "brk          0x4e8000 (start 0x4c6000)",
+                "brk          0x2e8000 (start 0x2c6000)",
                 "fd 0    stdin flags=O_RDONLY offset=0",
                 "fd 3    \"/data/input \\\"1\\\".txt\" (regular) flags=O_RDONLY|O_CLOEXEC offset=120 size=4096 cloexec",
                 "fd 4    \"/data/input");
@@ -54,10 +54,10 @@ class ImageInspectorTest {
         assertThat(json.get("formatVersion")).isEqualTo("1.0");
         assertThat(json.get("checksumsOk")).isEqualTo(true);
         Map<?, ?> memory = (Map<?, ?>) json.get("memory");
-        assertThat(memory.get("sizeBytes")).isEqualTo(1L << 20);
+        assertThat(memory.get("sizeBytes")).isEqualTo(4L << 20);
         assertThat(memory.get("storedPages")).isEqualTo(7L);
         Map<?, ?> vcpu = (Map<?, ?>) json.get("vcpu");
-        assertThat(vcpu.get("rip")).isEqualTo("0x401bc5");
+        assertThat(vcpu.get("rip")).isEqualTo("0x201bc5");
         assertThat(vcpu.get("cpuidEntries")).isEqualTo(40L);
         List<?> files = (List<?>) ((Map<?, ?>) json.get("kernel")).get("files");
         assertThat(files).hasSize(4);
@@ -69,13 +69,13 @@ class ImageInspectorTest {
     @Test
     void json_escapes_quotes_backslashes_and_control_characters_in_paths() throws Exception {
         Path image = dir.resolve("vm.img");
-        MachineState base = TestStates.sample(1 << 20);
+        MachineState base = TestStates.sample(SampleImages.SIZE);
         KernelState k = base.kernel();
         MachineState evil = new MachineState(base.vcpu(), base.memory(), new KernelState(k.brkStart(), k.brk(),
                 k.mmapBase(), k.mmapTop(), k.mappings(), EVIL_PATH, k.clearChildTid(), k.robustList(),
                 List.of(new OpenFileState(7, FileKind.REGULAR, EVIL_PATH, 0, 0, 0, FileFingerprint.NONE)),
                 List.of(new FdState(5, 7, false))));
-        try (GuestMemory guest = new GuestMemory(1 << 20)) {
+        try (GuestMemory guest = new GuestMemory(SampleImages.SIZE)) {
             ImageWriter.write(image, evil, guest.segment, PageFilter.ALL);
         }
         String jsonText = ImageInspector.inspect(image, true);

@@ -124,9 +124,9 @@ class ImageReaderTest {
     @Test
     void a_page_map_run_beyond_guest_memory() throws Exception {
         int map = (int) sectionOffset(good, 2);
-        le(good).putLong(map + 16 * 3, 256);               // the last run (page 0xff) moved past the end
-        assertRejected(write(fixSectionCrc(good, 2)), "vm.img: page map entry 3 (guest page 0x100) extends beyond "
-                + "guest memory of 256 pages — image is corrupt");
+        le(good).putLong(map + 16 * 3, 1024);              // the last run (page 0xff) moved past the end
+        assertRejected(write(fixSectionCrc(good, 2)), "vm.img: page map entry 3 (guest page 0x400) extends beyond "
+                + "guest memory of 1024 pages — image is corrupt");
     }
 
     @Test

@@ -8,7 +8,7 @@ import java.util.zip.CRC32C;
 
 /** A small image with every kind of region (state, padding, several runs, page map), and ways to doctor it. */
 final class SampleImages {
-    static final long SIZE = 1 << 20;
+    static final long SIZE = 4 << 20;
 
     private SampleImages() {
     }

@@ -1,5 +1,6 @@
 package dev.scratchvm.image;
 
+import dev.scratchvm.boot.LongMode;
 import dev.scratchvm.state.KernelState;
 import dev.scratchvm.state.KernelState.FdState;
 import dev.scratchvm.state.KernelState.FileFingerprint;
@@ -29,21 +30,29 @@ final class TestStates {
     private TestStates() {
     }
 
-    /** A plausible state of a static program that has opened a couple of files. */
+    /**
+     * A plausible state of a static program that has opened a couple of files, as ScratchVM
+     * saves it: its own long-mode set-up, the program at 2 MiB, the stack at the top of
+     * {@code memorySize} (at least 4 MiB) and one anonymous mapping below it.
+     */
     static MachineState sample(long memorySize) {
-        SpecialRegisters sregs = MachineStates.longMode(new Segment(0x4c9880, 0xffffffff, 0, 3, 1, 0, 1, 1, 0, 1, 0, 0));
-        Registers regs = new Registers(1, 2, 3, 4, 5, 6, 0x7fffffffe000L, 0, 8, 9, 10, 11, 12, 13, 14, 15,
-                0x401bc5, 0x202);
+        SpecialRegisters own = LongMode.sregs(MachineStates.longMode(MachineStates.DATA));
+        Segment fs = own.fs().withBase(0x2c9880);
+        SpecialRegisters sregs = own.withFs(fs);
+        Registers regs = new Registers(1, 2, 3, 4, 5, 6, memorySize - 0x2000, 0, 8, 9, 10, 11, 12, 13, 14, 15,
+                0x201bc5, 0x202);
         byte[] xsave = new byte[4096];
         for (int i = 0; i < xsave.length; i++) xsave[i] = (byte) (i * 31);
         List<CpuidEntry> cpuid = new ArrayList<>();
         for (int i = 0; i < 40; i++) cpuid.add(new CpuidEntry(i, 0, 0, 0x756e6547 + i, i * 7, -i, 0x8000_0000 | i));
+        List<Msr> msrs = new ArrayList<>(LongMode.syscallMsrs());
+        msrs.add(new Msr(0x10, 123456789L));
         VcpuState vcpu = new VcpuState(0, regs, sregs, xsave, List.of(new Xcr(0, 7)),
-                new DebugRegisters(List.of(0L, 0L, 0L, 0L), 0xffff0ff0L, 0x400, 0),
-                List.of(new Msr(0xc0000080, 0xd01), new Msr(0x10, 123456789L), new Msr(0xc0000100, 0x4c9880)),
-                new VcpuEvents(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), cpuid, 2_400_000);
-        KernelState kernel = new KernelState(0x4c6000, 0x4e8000, 0x7f0000000000L, 0x7fff00000000L,
-                List.of(new Mapping(0x7f0000000000L, 0x21000, 3)), "/work", 0x4ca0d0, 0x4ca0e0,
+                new DebugRegisters(List.of(0L, 0L, 0L, 0L), 0xffff0ff0L, 0x400, 0), msrs,
+                new VcpuEvents(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 13, 0, 0, 0, 0, 0, 0, 0), cpuid, 2_400_000);
+        long mmapTop = memorySize - 0x101000;
+        KernelState kernel = new KernelState(0x2c6000, 0x2e8000, 0x2c6000, mmapTop,
+                List.of(new Mapping(mmapTop - 0x21000, 0x21000, 3)), "/work", 0x2ca0d0, 0x2ca0e0,
                 with(MachineStates.stdioFiles(), new OpenFileState(3, FileKind.REGULAR, "/data/input \"1\".txt", 02000000,
                         0644, 120, new FileFingerprint(4096, 1_700_000_000_123_456_789L, 0xcafebabe))),
                 with(MachineStates.stdioFds(), new FdState(3, 3, true), new FdState(4, 3, false)));

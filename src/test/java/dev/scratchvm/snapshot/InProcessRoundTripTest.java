@@ -1,6 +1,7 @@
 package dev.scratchvm.snapshot;
 
 import dev.scratchvm.testing.KvmTest;
+import dev.scratchvm.boot.BootLayout;
 import dev.scratchvm.image.ImageReader;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.VcpuState;
@@ -63,9 +64,12 @@ class InProcessRoundTripTest {
                 assertSameCpu(now.vcpu(), saved.vcpu());
                 assertThat(now.memory()).isEqualTo(saved.memory());
                 assertThat(now.kernel()).isEqualTo(saved.kernel());
-                assertThat(MemorySegment.mismatch(restored.memory().segment(), 0, restored.memory().size(),
-                        original.memory().segment(), 0, original.memory().size()))
-                        .as("first differing byte of guest memory").isEqualTo(-1);
+                // The guest's memory, byte for byte. (The VMM's 2 MiB below it are rebuilt on restore
+                // rather than taken from the image, so the accessed/dirty bits the CPU had set in
+                // the page tables start clear again: see HostileImageRestoreTest.)
+                long base = BootLayout.GUEST_BASE, size = restored.memory().size();
+                assertThat(MemorySegment.mismatch(restored.memory().segment(), base, size, original.memory().segment(), base, size))
+                        .as("first differing byte of guest memory above 2 MiB").isEqualTo(-1);
             }
         }
     }

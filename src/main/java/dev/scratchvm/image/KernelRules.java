@@ -1,0 +1,154 @@
+package dev.scratchvm.image;
+
+import dev.scratchvm.boot.BootLayout;
+import dev.scratchvm.state.KernelState;
+import dev.scratchvm.state.KernelState.FdState;
+import dev.scratchvm.state.KernelState.FileKind;
+import dev.scratchvm.state.KernelState.Mapping;
+import dev.scratchvm.state.KernelState.OpenFileState;
+import dev.scratchvm.state.KernelState.SignalAction;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * What the Linux personality's saved state may mean, one rule per field of the {@code kernel}
+ * record (docs/image-format.md, "What a state may contain"). Every address must lie in the
+ * guest's own memory, [2 MiB, memory size): the low 2 MiB hold the VMM's page tables, GDT,
+ * TSS and IDT, and the VMM writes wherever the state points (a brk that shrinks, an mmap that
+ * zeroes). Every path must be one the VMM itself would have saved.
+ */
+final class KernelRules {
+    private static final long PAGE = 4096;
+    private static final long USER_BASE = BootLayout.GUEST_BASE;
+    /** PROT_READ | PROT_WRITE | PROT_EXEC. */
+    private static final int PROT_BITS = 7;
+    /** The guest fd table's size (linux.FdTable). */
+    static final int MAX_GUEST_FD = 1024;
+    /** Every flag Linux's open(2) knows on x86-64; the access mode may be 0-3. */
+    private static final int OPEN_FLAGS = 03 | 0100 | 0200 | 0400 | 01000 | 02000 | 04000 | 010000 | 020000
+            | 040000 | 0100000 | 0200000 | 0400000 | 01000000 | 02000000 | 04000000 | 010000000 | 020000000;
+    private static final int SIGKILL = 9, SIGSTOP = 19;
+
+    private KernelRules() {
+    }
+
+    /** The first broken rule, naming the field, or null. */
+    static String check(KernelState k, long memorySize) {
+        String p = brk(k, memorySize);
+        if (p == null) p = mmapArea(k, memorySize);
+        if (p == null) p = mappings(k.mappings(), memorySize);
+        if (p == null) p = userPointer("kernel.clear_child_tid", k.clearChildTid(), 4, memorySize);
+        if (p == null) p = userPointer("kernel.robust_list", k.robustList(), 24, memorySize);
+        if (p == null) p = PathRules.problem("kernel.cwd", k.cwd());
+        if (p == null) p = files(k.files());
+        if (p == null) p = fds(k.fds());
+        if (p == null) p = signals(k.signalActions());
+        return p;
+    }
+
+    private static String brk(KernelState k, long size) {
+        // brk() discards the pages between a lower break and the old one: both must be the guest's.
+        if (k.brkStart() < USER_BASE || k.brkStart() > size) {
+            return "kernel.brk_start " + hex(k.brkStart()) + " is outside guest memory " + range(size);
+        }
+        if (k.brk() < k.brkStart() || k.brk() > size) {
+            return "kernel.brk " + hex(k.brk()) + " is not between brk_start " + hex(k.brkStart())
+                    + " and the end of guest memory " + hex(size);
+        }
+        return null;
+    }
+
+    private static String mmapArea(KernelState k, long size) {
+        if (k.mmapBase() < USER_BASE || k.mmapBase() > size) {
+            return "kernel.mmap_base " + hex(k.mmapBase()) + " is outside guest memory " + range(size);
+        }
+        // The stack and its guard page lie above mmap_top, so it stays below the last page.
+        if (k.mmapTop() < k.mmapBase() || k.mmapTop() > size - PAGE || k.mmapTop() % PAGE != 0) {
+            return "kernel.mmap_top " + hex(k.mmapTop()) + " is not a page boundary between mmap_base "
+                    + hex(k.mmapBase()) + " and " + hex(size - PAGE);
+        }
+        return null;
+    }
+
+    private static String mappings(List<Mapping> mappings, long size) {
+        List<Mapping> sorted = new ArrayList<>(mappings);
+        sorted.sort(Comparator.comparingLong(Mapping::start));
+        for (int i = 0; i < mappings.size(); i++) {
+            Mapping m = mappings.get(i);
+            String field = "kernel.mappings[" + i + "]";
+            if (m.start() % PAGE != 0 || m.start() < USER_BASE || m.start() >= size) {
+                return field + ".start " + hex(m.start()) + " is not a page in guest memory " + range(size);
+            }
+            if (m.length() <= 0 || m.length() % PAGE != 0 || m.length() > size - m.start()) {
+                return field + ".length " + hex(m.length()) + " is not a positive number of pages ending by " + hex(size);
+            }
+            if ((m.prot() & ~PROT_BITS) != 0) {
+                return field + ".prot " + hex(m.prot()) + " has bits other than PROT_READ|PROT_WRITE|PROT_EXEC";
+            }
+        }
+        for (int i = 1; i < sorted.size(); i++) {
+            Mapping a = sorted.get(i - 1), b = sorted.get(i);
+            if (a.start() + a.length() > b.start()) {
+                return "kernel.mappings: mapping at " + hex(a.start()) + " overlaps the one at " + hex(b.start());
+            }
+        }
+        return null;
+    }
+
+    /** Registered user pointers: 0 (none) or an object inside guest memory. */
+    private static String userPointer(String field, long addr, long bytes, long size) {
+        if (addr == 0 || (addr >= USER_BASE && addr <= size - bytes)) return null;
+        return field + " " + hex(addr) + " is neither 0 nor in guest memory " + range(size);
+    }
+
+    private static String files(List<OpenFileState> files) {
+        for (OpenFileState f : files) {
+            String field = "kernel.files[id " + f.id() + "]";
+            boolean stdio = f.kind() == FileKind.STDIN || f.kind() == FileKind.STDOUT || f.kind() == FileKind.STDERR;
+            if (stdio) {
+                if (!f.path().isEmpty()) return field + ".path of a standard stream must be empty";
+            } else {
+                // Devices too: re-opened under the root like files (the four ScratchVM offers map to the host's).
+                String p = PathRules.problem(field + ".path", f.path());
+                if (p != null) return p;
+            }
+            if ((f.flags() & ~OPEN_FLAGS) != 0) return field + ".flags " + hex(f.flags()) + " has unknown open flags";
+            if ((f.mode() & ~07777) != 0) return field + ".mode " + Integer.toOctalString(f.mode()) + " is not a file mode";
+            if (f.offset() < 0) return field + ".offset " + f.offset() + " is negative";
+            if (f.fingerprint().size() < -1) return field + ".fingerprint.size " + f.fingerprint().size() + " is negative";
+        }
+        return null;
+    }
+
+    private static String fds(List<FdState> fds) {
+        for (FdState d : fds) {
+            if (d.fd() < 0 || d.fd() >= MAX_GUEST_FD) {
+                return "kernel.fds: fd " + d.fd() + " is outside the guest's fd table (0 to " + (MAX_GUEST_FD - 1) + ")";
+            }
+        }
+        return null;
+    }
+
+    private static String signals(List<SignalAction> actions) {
+        Set<Integer> seen = new HashSet<>();
+        for (SignalAction a : actions) {
+            if (a.signal() == SIGKILL || a.signal() == SIGSTOP) {
+                return "kernel.signal_actions: signal " + a.signal() + " cannot have a handler";
+            }
+            if (!seen.add(a.signal())) return "kernel.signal_actions: signal " + a.signal() + " appears twice";
+        }
+        return null;
+    }
+
+    static String range(long size) {
+        return "[" + hex(USER_BASE) + ", " + hex(size) + ")";
+    }
+
+    static String hex(long v) {
+        return "0x" + Long.toHexString(v);
+    }
+}
