@@ -27,13 +27,13 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @DisplayName("Migration over loopback between two VMM processes")
 @KvmTest
-@Tag(KvmTest.HARDWARE_PATH)
 class LoopbackMigrationTest {
     private static final Duration SOON = Duration.ofSeconds(20);
 
     @TempDir
     Path dir;
 
+    @Tag(KvmTest.HARDWARE_PATH)
     @Test
     void theLabProgramMovesToTheServerAtSaveAndFinishesThere() {
         Lab.install(dir);
@@ -130,6 +130,7 @@ class LoopbackMigrationTest {
         }
     }
 
+    @Tag(KvmTest.HARDWARE_PATH)
     @Test
     void withFilesTheGuestsOpenFilesTravelWithTheVm(@TempDir Path serverRoot) {
         Lab.install(dir);
@@ -160,6 +161,7 @@ class LoopbackMigrationTest {
         }
     }
 
+    @Tag(KvmTest.HARDWARE_PATH)
     @Test
     void migrateSendsASavedImageToTheServerAndRemovesIt() {
         Lab.install(dir);
@@ -190,6 +192,7 @@ class LoopbackMigrationTest {
         }
     }
 
+    @Tag(KvmTest.HARDWARE_PATH)
     @Test
     void withNoServerListeningTheVmContinuesOnTheClientAtOnce() throws Exception {
         Lab.install(dir);

@@ -97,6 +97,7 @@ class CrossFlavourTest {
                 if (!missing.isEmpty()) {
                     // A VM that uses CPU features this host lacks must be refused, cleanly.
                     assertThatRestoreIsRefused(dir, missing);
+                    System.out.printf("%s from %s: refused, as it must be (this CPU lacks %s)%n", c, from, missing);
                     continue;
                 }
             }
@@ -109,6 +110,7 @@ class CrossFlavourTest {
                 if (c == Case.LAB_MUSL) {
                     assertThat(Files.readString(dir.resolve(Guest.LAB_FILE))).isEqualTo(Guest.LAB_BOTH);
                 }
+                System.out.printf("%s from %s: restored and ran to its end on %s%n", c, from, KvmPlatform.current().flavour());
             }
         }
     }

@@ -92,19 +92,22 @@ public final class VmmProcess implements AutoCloseable {
     }
 
     /**
-     * Records an AOT cache for the VMM processes this JVM starts, by running the VMM's own
-     * training command (run, save, inspect, restore, migrate the lab program) once, and uses
-     * it from then on. Returns what happened, for the log; a failed training changes nothing.
+     * Records an AOT cache for the VMM processes this JVM starts, from one training run of the
+     * VMM (a glibc program run until it saves itself: boot, system calls, capture, image
+     * writing), and uses it from then on. Returns what happened, for the log; a failed
+     * training changes nothing.
      */
     public static String trainAotCache(Path cache, Duration timeout) {
-        List<String> cmd = new ArrayList<>(command(List.of("train")));
+        Path dir = cache.getParent();
+        Path program = GuestPrograms.build("tls_save", GuestPrograms.Libc.GLIBC);
+        List<String> cmd = new ArrayList<>(command(List.of("run", "--trace=none", "--image",
+                dir.resolve(cache.getFileName() + ".img").toString(), program.toString())));
         cmd.remove("-Xshare:auto");
         cmd.add(cmd.indexOf(MAIN) - 2, "-XX:AOTCacheOutput=" + cache);
-        cmd.add(cmd.indexOf(MAIN) - 2, "-Dscratchvm.home=" + GuestPrograms.repoRoot());
         long start = System.nanoTime();
         String failure;
         try {
-            Result r = start(cache.getParent(), cmd, null, null, "scratchvm train").finish(timeout);
+            Result r = start(dir, cmd, null, null, "scratchvm run (AOT training)").finish(timeout);
             failure = r.exit() != 0 || !Files.isRegularFile(cache) ? r.describe().lines().findFirst().orElse("") : null;
         } catch (AssertionError | RuntimeException e) {
             failure = String.valueOf(e.getMessage()).lines().findFirst().orElse("");

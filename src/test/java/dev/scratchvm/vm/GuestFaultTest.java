@@ -27,10 +27,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * status the program has natively. Output written before the crash is kept.
  */
 @KvmTest
-@Tag(KvmTest.HARDWARE_PATH)
 @DisplayName("Crashing programs")
 class GuestFaultTest {
 
+    @Tag(KvmTest.HARDWARE_PATH)
     @Test
     @DisplayName("a NULL dereference: one line naming the page fault and rip, exit 139, earlier output kept")
     void nullDereference(@TempDir Path dir) {
@@ -41,6 +41,7 @@ class GuestFaultTest {
         Guest.assertOneLineError(r, "page fault", "rip 0x", "accessing 0x0");
     }
 
+    @Tag(KvmTest.HARDWARE_PATH)
     @Test
     @DisplayName("with -v the crash report adds a register dump")
     void verboseRegisterDump(@TempDir Path dir) {
@@ -56,6 +57,7 @@ class GuestFaultTest {
                 .noneMatch(l -> l.matches("\\s+rip=0{12}6[0-9a-f]{3} .*"));
     }
 
+    @Tag(KvmTest.HARDWARE_PATH)
     @Test
     @DisplayName("a stack overflow faults at the guard page below the stack, before it reaches the heap or the program")
     void stackOverflowHitsTheGuardPage(@TempDir Path dir) {
