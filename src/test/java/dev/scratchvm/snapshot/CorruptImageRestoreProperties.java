@@ -2,8 +2,6 @@ package dev.scratchvm.snapshot;
 
 import dev.scratchvm.image.ImageException;
 import dev.scratchvm.image.ImageReader;
-import dev.scratchvm.testing.GuestPrograms;
-import dev.scratchvm.testing.GuestPrograms.Libc;
 import dev.scratchvm.testing.ImageLayout;
 import dev.scratchvm.testing.KvmTest;
 import dev.scratchvm.testing.TestFiles;
@@ -21,7 +19,6 @@ import net.jqwik.api.lifecycle.BeforeContainer;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 
 import static dev.scratchvm.snapshot.Guest.LAB_FILE;
@@ -44,11 +41,7 @@ class CorruptImageRestoreProperties {
     @BeforeContainer
     static void saveTheLabProgram() throws Exception {
         dir = Files.createTempDirectory("corrupt-restore");
-        Path app = dir.resolve("app");
-        Files.copy(GuestPrograms.buildFile(Guest.LAB_APP, Libc.MUSL), app, StandardCopyOption.COPY_ATTRIBUTES);
-        try (Machine m = InProcessVm.bootAndRunToSave(app, dir, 16L << 20)) {
-            InProcessVm.save(m, dir.resolve("vm.img"));
-        }
+        InProcessVm.saveLabProgram(dir);
         good = Files.readAllBytes(dir.resolve("vm.img"));
         layout = ImageLayout.of(good);
         labFile = Guest.FileState.of(dir.resolve(LAB_FILE));

@@ -10,8 +10,6 @@ import dev.scratchvm.memory.GuestMemory;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.VcpuState;
 import dev.scratchvm.state.VcpuState.VcpuEvents;
-import dev.scratchvm.testing.GuestPrograms;
-import dev.scratchvm.testing.GuestPrograms.Libc;
 import dev.scratchvm.testing.HostileStates;
 import dev.scratchvm.testing.KvmTest;
 import dev.scratchvm.testing.TestFiles;
@@ -54,11 +52,7 @@ class HostileImageRestoreTest {
     @BeforeAll
     static void saveTheLabProgram() throws Exception {
         dir = Files.createTempDirectory("hostile-restore");
-        Path app = dir.resolve("app");
-        Files.copy(GuestPrograms.buildFile(Guest.LAB_APP, Libc.MUSL), app, StandardCopyOption.COPY_ATTRIBUTES);
-        try (Machine m = InProcessVm.bootAndRunToSave(app, dir, 16L << 20)) {
-            saved = InProcessVm.save(m, dir.resolve("vm.img"));
-        }
+        saved = InProcessVm.saveLabProgram(dir);
         arena = Arena.ofShared();
         memory = arena.allocate(saved.memory().size(), 4096);
         try (ImageReader r = ImageReader.open(dir.resolve("vm.img"))) {

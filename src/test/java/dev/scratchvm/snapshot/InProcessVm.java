@@ -10,6 +10,7 @@ import dev.scratchvm.linux.KernelRestoreException;
 import dev.scratchvm.linux.Stdio;
 import dev.scratchvm.linux.Trace;
 import dev.scratchvm.state.MachineState;
+import dev.scratchvm.testing.GuestPrograms;
 import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.MachineConfig;
 import dev.scratchvm.vmm.Outcome;
@@ -18,6 +19,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.BitSet;
 import java.util.List;
 
@@ -69,6 +71,15 @@ final class InProcessVm {
             throw new AssertionError("expected the guest to ask for SAVE, got " + o);
         }
         return m;
+    }
+
+    /** The musl lab program put into {@code dir}, run until its SAVE, and saved to dir/vm.img. */
+    static MachineState saveLabProgram(Path dir) throws Exception {
+        Path app = dir.resolve("app");
+        Files.copy(GuestPrograms.buildFile(Guest.LAB_APP, GuestPrograms.Libc.MUSL), app, StandardCopyOption.COPY_ATTRIBUTES);
+        try (Machine m = bootAndRunToSave(app, dir, 16L << 20)) {
+            return save(m, dir.resolve("vm.img"));
+        }
     }
 
     /** What ImageTarget does on SAVE. */
