@@ -97,8 +97,10 @@ record MigrationBench(Bench.Profile profile, Path home, Path work, Bench.Program
             cmd.addAll(List.of(shape.args()));
             Process client = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
             String clientLog = new String(client.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!client.waitFor(120, TimeUnit.SECONDS) || client.exitValue() != 0) {
-                throw new IllegalStateException("migrating client failed:\n" + clientLog);
+            if (!client.waitFor(120, TimeUnit.SECONDS)) throw new IllegalStateException("migrating client did not finish:\n" + clientLog);
+            if (client.exitValue() != 0) {
+                throw new IllegalStateException("migrating client failed (exit " + client.exitValue() + "):\n" + clientLog
+                        + "server:\n" + serverLog);
             }
             if (!server.waitFor(120, TimeUnit.SECONDS)) throw new IllegalStateException("serve did not finish");
             String serverOut = serverLog + rest.get();

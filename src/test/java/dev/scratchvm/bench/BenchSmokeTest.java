@@ -2,6 +2,7 @@ package dev.scratchvm.bench;
 
 import dev.scratchvm.testing.KvmTest;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -15,6 +16,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** The benchmark still runs end to end; its numbers are not judged here (the machines are shared and noisy). */
 @KvmTest
+@Tag(KvmTest.BENCHMARK)
 class BenchSmokeTest {
     @Test
     @DisplayName("bench --quick measures every scenario, prints the table and writes JSON")

@@ -27,6 +27,11 @@ public @interface KvmTest {
     String TAG = "kvm";
     /** The subset that also runs in the test VM on machines with kvm_pvm: what differs on hardware KVM. */
     String HARDWARE_PATH = "hardware-path";
+    /**
+     * The benchmark's smoke test: not run in the test VM, where its timings mean nothing and its
+     * JVM was seen to die of SIGILL in JIT-compiled code under QEMU's emulation (the build says so).
+     */
+    String BENCHMARK = "benchmark";
 
     /**
      * Runs, skips (no /dev/kvm: the test VM runs it) or fails (a /dev/kvm that cannot be used).
