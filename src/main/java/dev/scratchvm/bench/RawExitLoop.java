@@ -1,9 +1,7 @@
 package dev.scratchvm.bench;
 
-import dev.scratchvm.boot.BootLayout;
 import dev.scratchvm.kvm.Vcpu;
 import dev.scratchvm.kvm.VmExit;
-import dev.scratchvm.state.VcpuState;
 import dev.scratchvm.vmm.BareVm;
 
 /**
@@ -12,27 +10,16 @@ import dev.scratchvm.vmm.BareVm;
  * one return to the guest through the same Vcpu code path, with no system call work.
  */
 public final class RawExitLoop implements AutoCloseable {
-    private static final long RFLAGS_IOPL3 = 3L << 12;
     private final BareVm vm = new BareVm();
     private final Vcpu vcpu;
 
     public RawExitLoop() {
-        Vcpu v = null;
         try {
-            v = vm.longModeVcpu(0);
-            long code = BootLayout.GUEST_BASE;
-            vm.memory().write(code, new byte[]{(byte) 0xe6, (byte) BootLayout.SYSCALL_PORT, (byte) 0xeb, (byte) 0xfc});
-            // IOPL 3 lets this VMM-owned loop use the port without the TSS I/O bitmap, which
-            // QEMU's emulated SVM refuses for the busy TSS that VMX requires.
-            var entry = VcpuState.Registers.atEntry(code, vm.memory().size() - 64);
-            v.registers().setRegs(new VcpuState.Registers(0, 0, 0, 0, 0, 0, entry.rsp(), 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                    entry.rip(), entry.rflags() | RFLAGS_IOPL3));
+            vcpu = vm.exitLoopVcpu(0);
         } catch (RuntimeException e) {
-            if (v != null) v.close();
             vm.close();
             throw e;
         }
-        vcpu = v;
     }
 
     /** Runs {@code exits} round trips; returns nanoseconds per exit. */

@@ -7,6 +7,7 @@ import dev.scratchvm.kvm.Vcpu;
 import dev.scratchvm.kvm.Vm;
 import dev.scratchvm.memory.GuestMemory;
 import dev.scratchvm.state.VcpuState.CpuidEntry;
+import dev.scratchvm.state.VcpuState.Registers;
 
 import java.util.List;
 
@@ -15,6 +16,7 @@ import java.util.List;
  * real KVM set-up without a guest (the benchmark's raw-exit floor, the warm-up).
  */
 public final class BareVm implements AutoCloseable {
+    private static final long RFLAGS_IOPL3 = 3L << 12;
     private final Kvm kvm = Kvm.open();
     private final GuestMemory memory;
     private final Vm vm;
@@ -56,6 +58,27 @@ public final class BareVm implements AutoCloseable {
         Vcpu vcpu = vm.createVcpu(id);
         LongMode.configure(vcpu, cpuid, CpuFeatures.xcr0(cpuid));
         return vcpu;
+    }
+
+    /**
+     * A long-mode vCPU at ring 3 in a loop of I/O exits ({@code out %al,$0x10; jmp .-4} at the
+     * guest base): one VM exit per {@code KVM_RUN}, no system call work. IOPL 3 lets this
+     * VMM-owned loop use the port without the TSS I/O bitmap, which QEMU's emulated SVM refuses
+     * for the busy TSS that VMX requires.
+     */
+    public Vcpu exitLoopVcpu(int id) {
+        long code = BootLayout.GUEST_BASE;
+        memory.write(code, new byte[]{(byte) 0xe6, (byte) BootLayout.SYSCALL_PORT, (byte) 0xeb, (byte) 0xfc});
+        Vcpu vcpu = longModeVcpu(id);
+        try {
+            var entry = Registers.atEntry(code, memory.size() - 64);
+            vcpu.registers().setRegs(new Registers(0, 0, 0, 0, 0, 0, entry.rsp(), 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                    entry.rip(), entry.rflags() | RFLAGS_IOPL3));
+            return vcpu;
+        } catch (RuntimeException e) {
+            vcpu.close();
+            throw e;
+        }
     }
 
     /** A vCPU as KVM creates it, for restoring a state into. */

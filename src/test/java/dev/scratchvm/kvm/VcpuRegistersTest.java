@@ -1,6 +1,5 @@
 package dev.scratchvm.kvm;
 
-import dev.scratchvm.boot.BootLayout;
 import dev.scratchvm.kvm.VcpuRegisters.Gpr;
 import dev.scratchvm.state.VcpuState.Registers;
 import dev.scratchvm.testing.KvmTest;
@@ -22,19 +21,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 @KvmTest
 @Tag(KvmTest.HARDWARE_PATH)
 class VcpuRegistersTest {
-    /** {@code out %al,$0x10; jmp .-4}: one I/O exit per iteration. */
-    private static final byte[] EXIT_LOOP = {(byte) 0xe6, (byte) BootLayout.SYSCALL_PORT, (byte) 0xeb, (byte) 0xfc};
-    private static final long IOPL3 = 3L << 12;
-
-    private static Vcpu loopingVcpu(BareVm vm) {
-        vm.memory().write(BootLayout.GUEST_BASE, EXIT_LOOP);
-        Vcpu vcpu = vm.longModeVcpu(0);
-        Registers entry = Registers.atEntry(BootLayout.GUEST_BASE, vm.memory().size() - 64);
-        vcpu.registers().setRegs(new Registers(0, 0, 0, 0, 0, 0, entry.rsp(), 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                entry.rip(), entry.rflags() | IOPL3));
-        return vcpu;
-    }
-
     /** KVM's own copy, by KVM_GET_REGS. */
     private static Registers kvmRegs(Vcpu vcpu) {
         try (Arena arena = Arena.ofConfined()) {
@@ -45,7 +31,7 @@ class VcpuRegistersTest {
     @ParameterizedTest(name = "special registers synced through kvm_run: {0}")
     @ValueSource(booleans = {false, true})
     void twoWritesInOneExitBothReachKvm(boolean synced) {
-        try (BareVm vm = new BareVm(); Vcpu vcpu = loopingVcpu(vm)) {
+        try (BareVm vm = new BareVm(); Vcpu vcpu = vm.exitLoopVcpu(0)) {
             VcpuRegisters regs = vcpu.registers();
             regs.syncSpecialRegisters(synced);
             assertThat(vcpu.run()).isInstanceOf(VmExit.Io.class);
@@ -66,7 +52,7 @@ class VcpuRegistersTest {
 
     @Test
     void beforeTheFirstRunWritesGoStraightToKvmInOrder() {
-        try (BareVm vm = new BareVm(); Vcpu vcpu = loopingVcpu(vm)) {
+        try (BareVm vm = new BareVm(); Vcpu vcpu = vm.exitLoopVcpu(0)) {
             VcpuRegisters regs = vcpu.registers();
             regs.set(Gpr.R12, 0x1122_3344_5566_7788L);
             var s = regs.sregs();
@@ -80,7 +66,7 @@ class VcpuRegistersTest {
 
     @Test
     void aCompletedExitLeavesNothingPendingForTheIoctls() {
-        try (BareVm vm = new BareVm(); Vcpu vcpu = loopingVcpu(vm)) {
+        try (BareVm vm = new BareVm(); Vcpu vcpu = vm.exitLoopVcpu(0)) {
             VcpuRegisters regs = vcpu.registers();
             assertThat(vcpu.run()).isInstanceOf(VmExit.Io.class);
             regs.set(Gpr.RAX, -38);
