@@ -4,8 +4,8 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -27,6 +27,8 @@ import org.junit.platform.launcher.core.LauncherFactory;
  * class of the project whose tags match the expression, one line per class as it ends, the
  * failures in full. Classes that failed are run once more, to tell a flaky emulator from a
  * bug; both attempts are reported, and a test counts as passed only if the retry passed.
+ * Classes that already have a result in this place's tally ({@link KvmTally}) are not run
+ * again: a test VM that died part-way is restarted and goes on from where it stopped.
  *
  * <pre>java -cp TEST_CLASSPATH dev.scratchvm.testing.KvmTestRunner [TAG_EXPRESSION]</pre>
  * Exit status: 0 all passed, 1 some failed, 2 nothing matched.
@@ -45,38 +47,53 @@ public final class KvmTestRunner {
         String place = System.getProperty(PLACE, "testvm");
         out.printf("KVM tests (%s) on %s%n", tags, KvmPlatform.current().usable() ? KvmPlatform.current().flavour()
                 : "no usable KVM: " + KvmPlatform.current().problem());
+        Heartbeat heartbeat = Heartbeat.start(out);
 
+        // A test VM that died part-way is started again by the build: go on where it stopped.
+        Set<String> earlier = KvmTally.finishedClasses(place).keySet();
+        if (!earlier.isEmpty()) {
+            out.printf("going on after an earlier run here: %d test class(es) already have a result%n", earlier.size());
+        }
         if (Boolean.getBoolean("scratchvm.test.vmmAotCache")) {
             // Each VMM process costs seconds to start under emulation; hundreds of them start.
+            out.println("training an AOT cache for the VMM processes the tests start");
+            heartbeat.doing("AOT training");
             out.println(VmmProcess.trainAotCache(Path.of(System.getProperty("java.io.tmpdir"),
-                    "scratchvm-test-vmm-" + ProcessHandle.current().pid() + ".aot"), Duration.ofMinutes(10)));
+                    "scratchvm-test-vmm-" + ProcessHandle.current().pid() + ".aot"), Duration.ofMinutes(3)));
         }
-        Attempt first = run(request(tags, List.of()), place, out);
-        if (first.tests.get() == 0) {
+        Attempt first = run(request(tags, List.of(), earlier), out, heartbeat);
+        if (first.tests.get() == 0 && earlier.isEmpty()) {
             out.println("no test matched " + tags);
             System.exit(2);
         }
-        if (first.failedClasses.isEmpty()) {
+        List<String> failedOnce = KvmTally.finishedClasses(place).entrySet().stream()
+                .filter(e -> e.getValue().failed() && e.getValue().runs() == 1).map(Map.Entry::getKey).toList();
+        if (!failedOnce.isEmpty()) {
+            out.printf("%d test class(es) failed; running them once more to tell emulator flakiness from bugs: %s%n",
+                    failedOnce.size(), String.join(", ", failedOnce));
+            run(request(tags, failedOnce, Set.of()), out, heartbeat);
+        }
+        List<String> failed = KvmTally.finishedClasses(place).entrySet().stream()
+                .filter(e -> e.getValue().failed()).map(Map.Entry::getKey).toList();
+        if (failed.isEmpty()) {
+            if (!failedOnce.isEmpty()) out.println("all of them passed on the retry (reported as flaky, not hidden)");
             System.exit(0);
         }
-        out.printf("%d test class(es) failed; running them once more to tell emulator flakiness from bugs: %s%n",
-                first.failedClasses.size(), String.join(", ", first.failedClasses));
-        Attempt retry = run(request(tags, List.copyOf(first.failedClasses)), place + "-retry", out);
-        if (retry.failedClasses.isEmpty()) {
-            out.println("all of them passed on the retry (reported as flaky, not hidden)");
-            System.exit(0);
-        }
-        out.println("failed twice: " + String.join(", ", retry.failedClasses));
+        out.println("failed: " + String.join(", ", failed));
         System.exit(1);
     }
 
-    private static LauncherDiscoveryRequest request(String tags, List<String> classes) {
+    private static LauncherDiscoveryRequest request(String tags, List<String> classes, Set<String> except) {
         var builder = LauncherDiscoveryRequestBuilder.request()
                 .filters(TagFilter.includeTags(tags), ClassNameFilter.includeClassNamePatterns(".*Test", ".*Properties"))
                 // A guest that hangs under emulation must fail its test, not stall the whole run:
                 // the test runs on its own thread, and the report shows where that thread was.
                 .configurationParameter("junit.jupiter.execution.timeout.default", TEST_TIMEOUT)
                 .configurationParameter("junit.jupiter.execution.timeout.thread.mode.default", "SEPARATE_THREAD");
+        if (!except.isEmpty()) {
+            builder.filters(ClassNameFilter.excludeClassNamePatterns(
+                    except.stream().map(java.util.regex.Pattern::quote).toArray(String[]::new)));
+        }
         if (classes.isEmpty()) {
             builder.selectors(DiscoverySelectors.selectPackage("dev.scratchvm"));
         } else {
@@ -85,9 +102,8 @@ public final class KvmTestRunner {
         return builder.build();
     }
 
-    private static Attempt run(LauncherDiscoveryRequest request, String place, PrintStream out) {
-        System.setProperty(PLACE, place);
-        Attempt attempt = new Attempt(out);
+    private static Attempt run(LauncherDiscoveryRequest request, PrintStream out, Heartbeat heartbeat) {
+        Attempt attempt = new Attempt(out, heartbeat);
         LauncherFactory.create().execute(request, attempt);
         return attempt;
     }
@@ -96,18 +112,21 @@ public final class KvmTestRunner {
     private static final class Attempt implements TestExecutionListener {
         private final PrintStream out;
         private final AtomicInteger tests = new AtomicInteger();
-        private final Set<String> failedClasses = new LinkedHashSet<>();
         private final ConcurrentHashMap<String, long[]> classStats = new ConcurrentHashMap<>();
         private final List<String> pendingFailures = new ArrayList<>();
 
-        Attempt(PrintStream out) {
+        private final Heartbeat heartbeat;
+
+        Attempt(PrintStream out, Heartbeat heartbeat) {
             this.out = out;
+            this.heartbeat = heartbeat;
         }
 
         @Override
         public void executionStarted(TestIdentifier id) {
             if (id.getSource().orElse(null) instanceof ClassSource c) {
                 classStats.put(c.getClassName(), new long[]{System.nanoTime(), 0, 0});
+                heartbeat.doing(c.getClassName());
                 out.printf("  ...    %s%n", c.getClassName());
                 out.flush();
             }
@@ -132,7 +151,6 @@ public final class KvmTestRunner {
             }
             if (!ok) {
                 stats[2]++;
-                failedClasses.add(cls);
                 pendingFailures.add("    FAILED " + id.getDisplayName() + ": " + result.getThrowable().map(KvmTestRunner::describe).orElse("(no cause)"));
             }
             if (id.getSource().orElse(null) instanceof ClassSource) {
@@ -150,6 +168,40 @@ public final class KvmTestRunner {
                 case MethodSource m -> m.getClassName();
                 case null, default -> null;
             };
+        }
+    }
+
+    /**
+     * A line every minute while one thing runs long: the build watches the test VM's output and
+     * takes a VM that stays silent for minutes as stalled (the emulator was seen to stall).
+     */
+    private static final class Heartbeat {
+        private static final long EVERY_NANOS = Duration.ofSeconds(60).toNanos();
+        private volatile String what = "starting";
+        private volatile long since = System.nanoTime();
+
+        static Heartbeat start(PrintStream out) {
+            Heartbeat h = new Heartbeat();
+            Thread.ofPlatform().daemon().name("heartbeat").start(() -> {
+                try {
+                    while (true) {
+                        Thread.sleep(Duration.ofNanos(EVERY_NANOS));
+                        long secs = Duration.ofNanos(System.nanoTime() - h.since).toSeconds();
+                        if (secs >= 60) {
+                            out.printf("  ..     still in %s (%d s)%n", h.what, secs);
+                            out.flush();
+                        }
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            return h;
+        }
+
+        void doing(String what) {
+            this.what = what;
+            this.since = System.nanoTime();
         }
     }
 
