@@ -5,6 +5,8 @@ import dev.scratchvm.image.ImageReader;
 import dev.scratchvm.image.PageMap;
 import dev.scratchvm.memory.GuestMemory;
 import dev.scratchvm.migration.Endpoint;
+import dev.scratchvm.migration.InFlight;
+import dev.scratchvm.migration.MigrationException;
 import dev.scratchvm.migration.MigrationClient;
 import dev.scratchvm.migration.MigrationClient.Result;
 import dev.scratchvm.migration.Timeouts;
@@ -51,14 +53,22 @@ final class MigrateCommand implements Callable<Integer> {
         Endpoint at = Endpoint.parse(to, "--to", false);
         if (timeout < 1) throw new IllegalArgumentException("--timeout must be at least 1 second");
         var key = MigrationTarget.loadKey(keyFile, MigrationTarget.PREFIX);
-        MigrationClient client = new MigrationClient(at, key, Timeouts.ofIdle(Duration.ofSeconds(timeout)), MigrationTarget::line);
+        Timeouts timeouts = Timeouts.ofIdle(Duration.ofSeconds(timeout));
+        // An earlier sender of this image stopped after COMMIT: its server decides first.
+        InFlight earlier = InFlight.read(image);
+        if (earlier != null) {
+            Integer settled = settle(earlier, new MigrationClient(earlier.to(), key, timeouts, MigrationTarget::line));
+            if (settled != null) return settled;
+        }
+        MigrationClient client = new MigrationClient(at, key, timeouts, MigrationTarget::line);
         Result result;
         try (ImageReader reader = ImageReader.open(image);
              GuestMemory memory = GuestMemory.allocate(reader.state().memory().size(), BootLayout.GUEST_BASE)) {
             reader.restoreMemory(memory.segment(), ImageReader.Mode.MAP);   // lazy: pages are read as they are sent
             BitSet stored = new BitSet();
             for (PageMap.Run r : reader.pageMap().runs()) stored.set((int) r.firstPage(), (int) r.firstPage() + r.pageCount());
-            result = client.migrate(reader.state(), memory.segment(), page -> stored.get((int) page), withFiles ? root : null);
+            result = client.migrate(reader.state(), memory.segment(), page -> stored.get((int) page), withFiles ? root : null,
+                    id -> InFlight.mark(image, at, id));
         }
         return switch (result) {
             case Result.Committed c -> {
@@ -71,9 +81,11 @@ final class MigrateCommand implements Callable<Integer> {
                     Files.delete(image);
                     MigrationTarget.line("removed " + image + ": the VM exists only on the server now");
                 }
+                InFlight.clear(image);
                 yield 0;
             }
             case Result.Failed f -> {
+                InFlight.clear(image);
                 MigrationTarget.line("migration to " + at + " failed: " + f.reason() + "; " + image + " is unchanged");
                 yield 1;
             }
@@ -83,5 +95,42 @@ final class MigrateCommand implements Callable<Integer> {
                 yield MigrationTarget.IN_DOUBT;
             }
         };
+    }
+
+    /**
+     * Asks the server an interrupted migration of this image went to how it ended. Returns the
+     * exit status when that settles the matter (the VM is there, or nobody can say), or null
+     * when the server discarded it and this image is the VM again.
+     */
+    private Integer settle(InFlight earlier, MigrationClient client) throws java.io.IOException {
+        MigrationTarget.line(earlier.describe(image) + "; asking that server how it ended");
+        MigrationClient.Record v;
+        try {
+            v = client.query(earlier.id());
+        } catch (MigrationException e) {
+            MigrationTarget.line("cannot ask " + earlier.to() + ": " + e.getMessage() + "; " + image
+                    + " stays marked (in doubt): try again when the server is reachable");
+            return MigrationTarget.IN_DOUBT;
+        }
+        switch (v) {
+            case COMMITTED -> {
+                if (!keep) Files.deleteIfExists(image);
+                InFlight.clear(image);
+                MigrationTarget.line("the VM from " + image + " is on " + earlier.to() + " already"
+                        + (keep ? "" : "; removed " + image));
+                return 0;
+            }
+            case ABORTED -> {
+                InFlight.clear(image);
+                MigrationTarget.line(earlier.to() + " discarded it; " + image + " is the VM again");
+                return null;
+            }
+            default -> {
+                MigrationTarget.line(earlier.to() + " has no record of that migration; " + image
+                        + " stays marked (in doubt): restore it only if you know the server did not run the VM, after removing "
+                        + InFlight.markOf(image));
+                return MigrationTarget.IN_DOUBT;
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 package dev.scratchvm.cli;
 
 import dev.scratchvm.image.ImageReader;
+import dev.scratchvm.migration.InFlight;
 import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.MachineConfig;
 import dev.scratchvm.vmm.Snapshots;
@@ -36,6 +37,13 @@ final class RestoreCommand implements Callable<Integer> {
             case "copy" -> ImageReader.Mode.COPY;
             default -> throw new IllegalArgumentException("--memory-mode must be auto, map or copy, not '" + memoryMode + "'");
         };
+        InFlight migrating = InFlight.read(image);
+        if (migrating != null) {
+            // The server may be running this VM: restoring it here too would run it twice.
+            System.err.println("scratchvm: not restored: " + migrating.describe(image) + "; 'scratchvm migrate " + image
+                    + " --to " + migrating.to() + "' asks the server and finishes or undoes it");
+            return MigrationTarget.IN_DOUBT;
+        }
         MachineConfig config = vm.config(0, "");
         Machine machine = restore(image, config, mode);
         System.err.println(config.trace().prefix() + "RESTORE OPERATION");

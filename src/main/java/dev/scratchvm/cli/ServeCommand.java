@@ -1,17 +1,21 @@
 package dev.scratchvm.cli;
 
+import dev.scratchvm.image.ImageException;
 import dev.scratchvm.migration.Endpoint;
+import dev.scratchvm.migration.Handoffs;
 import dev.scratchvm.migration.MigrationKey;
 import dev.scratchvm.migration.MigrationServer;
 import dev.scratchvm.migration.Timeouts;
 import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.MachineConfig;
+import dev.scratchvm.vmm.Snapshots;
 import dev.scratchvm.vmm.WarmUp;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -40,6 +44,10 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--image", paramLabel = "FILE", description = "Where a SAVE by a migrated VM writes it (default: ${DEFAULT-VALUE}).")
     Path image = Path.of("vm.img");
 
+    @Option(names = "--state-dir", paramLabel = "DIR", description = "Where arriving VMs are kept durably until they run, "
+            + "and a restarted server finds them (default: $XDG_STATE_HOME/scratchvm/serve/PORT, else ~/.local/state/...).")
+    Path stateDir;
+
     @Override
     public Integer call() throws Exception {
         try {
@@ -57,31 +65,84 @@ final class ServeCommand implements Callable<Integer> {
         Timeouts timeouts = Timeouts.ofIdle(Duration.ofSeconds(timeout));
         MigrationKey key = MigrationTarget.loadKey(keyFile, PREFIX);
         MachineConfig config = vm.config(0, PREFIX + "VM_APP - ");
-        try (MigrationServer server = MigrationServer.listen(at, new MigrationServer.Config(key, timeouts, config, ServeCommand::line))) {
-            WarmUp.inBackground(); // so the first VM's restore, part of its downtime, runs warm code
-            line("listening on " + Endpoint.format(server.address()));
-            while (true) {
-                MigrationServer.Arrival a = server.next();
-                int status;
-                try (Machine machine = a.machine()) {
-                    if (vm.verbose) {
-                        line(String.format("received %.1f MiB, %d bytes on the wire, in %.1f ms; guest resumes at %s",
-                                a.memoryBytes() / 1048576.0, a.bytesReceived(), a.elapsedNanos() / 1e6, clock()));
+        Path dir = stateDir != null ? stateDir : defaultStateDir(at);
+        try (Handoffs handoffs = Handoffs.open(dir)) {
+            handoffs.recovered().forEach(ServeCommand::line);
+            // VMs this server acknowledged before it was stopped run first: they are its own.
+            Integer status = null;
+            for (Path resumable : handoffs.resumable()) {
+                line("resuming a VM committed here before the server stopped (" + resumable + ")");
+                status = runResumed(handoffs, resumable, config);
+                if (once) return status;
+            }
+            try (MigrationServer server = MigrationServer.listen(at, new MigrationServer.Config(key, timeouts, config, handoffs, ServeCommand::line))) {
+                WarmUp.inBackground(); // so the first VM's restore, part of its downtime, runs warm code
+                line("listening on " + Endpoint.format(server.address()));
+                while (true) {
+                    MigrationServer.Arrival a = server.next();
+                    try (Machine machine = a.machine()) {
+                        if (vm.verbose) {
+                            line(String.format("received %.1f MiB, %d bytes on the wire, in %.1f ms; guest resumes at %s",
+                                    a.memoryBytes() / 1048576.0, a.bytesReceived(), a.elapsedNanos() / 1e6, clock()));
+                        }
+                        status = run(handoffs, a.id(), machine, config);
                     }
-                    System.err.println(config.trace().prefix() + "RESTORE OPERATION");
-                    status = Session.run(machine, new ImageTarget(image, config.trace(), vm.verbose), config.trace().prefix(), vm.verbose);
-                }
-                line("VM exited with status " + status);
-                server.done();
-                if (once) {
-                    if (!a.awaitClientConfirmed(Duration.ZERO)) {
-                        // The client may not know the VM arrived; stay to answer its QUERY.
-                        line("waiting up to " + timeouts.resolve().toSeconds() + " s for the client to learn that the migration committed");
-                        a.awaitClientConfirmed(timeouts.resolve());
+                    server.done();
+                    if (once) {
+                        if (!a.awaitClientConfirmed(Duration.ZERO)) {
+                            // The client may not know the VM arrived; stay to answer its QUERY.
+                            line("waiting up to " + timeouts.resolve().toSeconds() + " s for the client to learn that the migration committed");
+                            a.awaitClientConfirmed(timeouts.resolve());
+                        }
+                        return status;
                     }
-                    return status;
                 }
             }
+        } finally {
+            if (stateDir == null && at.port() == 0) deleteIfEmptied(dir);
+        }
+    }
+
+    private int runResumed(Handoffs handoffs, Path image, MachineConfig config) throws IOException {
+        try (Machine machine = Snapshots.restore(image, config, null)) {
+            return run(handoffs, Handoffs.idOf(image), machine, config);
+        } catch (ImageException | Machine.RestoreException e) {
+            // Left in place for the user: it is the only copy of that VM.
+            line("error: cannot resume " + image + ": " + Errors.oneLine(e) + " (left in place)");
+            return 1;
+        }
+    }
+
+    /** Runs a VM that is this server's, once: the journal says it started before its first instruction. */
+    private int run(Handoffs handoffs, String id, Machine machine, MachineConfig config) throws IOException {
+        handoffs.started(id);
+        System.err.println(config.trace().prefix() + "RESTORE OPERATION");
+        int status = Session.run(machine, new ImageTarget(image, config.trace(), vm.verbose), config.trace().prefix(), vm.verbose);
+        line("VM exited with status " + status);
+        return status;
+    }
+
+    /**
+     * One directory per listening port, so servers on different ports never share one, and a
+     * server restarted on its port finds what it had. With port 0 (a new port each time) there
+     * is nothing to find later: that directory goes away when the server ends cleanly.
+     */
+    private static Path defaultStateDir(Endpoint at) {
+        String xdg = System.getenv("XDG_STATE_HOME");
+        Path base = (xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".local", "state"))
+                .resolve("scratchvm").resolve("serve");
+        return base.resolve(at.port() != 0 ? String.valueOf(at.port()) : "any-" + ProcessHandle.current().pid());
+    }
+
+    private static void deleteIfEmptied(Path dir) {
+        try (var files = Files.list(dir)) {
+            if (files.allMatch(f -> f.getFileName().toString().equals("lock") || f.getFileName().toString().equals("journal"))) {
+                Files.deleteIfExists(dir.resolve("journal"));
+                Files.deleteIfExists(dir.resolve("lock"));
+                Files.deleteIfExists(dir);
+            }
+        } catch (IOException ignored) {
+            // A leftover directory holds nothing that matters.
         }
     }
 

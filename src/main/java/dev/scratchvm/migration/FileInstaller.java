@@ -16,11 +16,13 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
+import java.security.SecureRandom;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.EnumSet;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.zip.CRC32C;
@@ -37,26 +39,42 @@ import java.util.zip.CRC32C;
  * into place, which fails rather than replace a file that appeared meanwhile.
  */
 final class FileInstaller implements AutoCloseable {
+    private static final SecureRandom RANDOM = new SecureRandom();
     private final Path root;
     private final List<OpenFileState> files;
     private final List<Integer> wanted = new ArrayList<>();
     private final Deque<Path> created = new ArrayDeque<>();
+    private final Journal journal;
     private Sink open;
 
-    private FileInstaller(Path root, List<OpenFileState> files) {
+    /** Hears of every path before it is created, so that a server killed meanwhile can remove it. */
+    @FunctionalInterface
+    interface Journal {
+        Journal NONE = path -> { };
+
+        void creating(Path path) throws IOException;
+    }
+
+    private FileInstaller(Path root, List<OpenFileState> files, Journal journal) {
         this.root = root;
         this.files = files;
+        this.journal = journal;
     }
 
     /** Checks every regular file of the state against the root; refuses conflicts up front. */
     static FileInstaller plan(Path root, KernelState kernel) throws MigrationException {
+        return plan(root, kernel, Journal.NONE);
+    }
+
+    /** As {@link #plan(Path, KernelState)}, telling {@code journal} of each path before creating it. */
+    static FileInstaller plan(Path root, KernelState kernel, Journal journal) throws MigrationException {
         Path real;
         try {
             real = root.toRealPath();
         } catch (IOException e) {
             throw MigrationException.local("server root " + root + " is not accessible: " + e.getMessage());
         }
-        FileInstaller fi = new FileInstaller(real, kernel.files());
+        FileInstaller fi = new FileInstaller(real, kernel.files(), journal);
         Set<String> seen = new HashSet<>();
         for (int i = 0; i < kernel.files().size(); i++) {
             OpenFileState f = kernel.files().get(i);
@@ -137,8 +155,9 @@ final class FileInstaller implements AutoCloseable {
         Path target = GuestPaths.under(root, f.path());
         try {
             makeParents(target.getParent());
-            Path tmp = Files.createTempFile(target.getParent(), "." + target.getFileName() + ".", ".migrating");
-            open = new Sink(h.index(), target, tmp, FileChannel.open(tmp, StandardOpenOption.WRITE), h.mode() & 0777);
+            Path tmp = target.resolveSibling("." + target.getFileName() + "." + HexFormat.of().toHexDigits(RANDOM.nextLong()) + ".migrating");
+            journal.creating(tmp);
+            open = new Sink(h.index(), target, tmp, FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW), h.mode() & 0777);
             return open;
         } catch (IOException e) {
             throw MigrationException.local("cannot create " + shown(f) + " on the server: " + e.getMessage());
@@ -160,6 +179,8 @@ final class FileInstaller implements AutoCloseable {
         try {
             Files.createLink(s.target, s.tmp);
             created.push(s.target);
+            // After the link, not before: a file that appeared meanwhile is someone else's, never removed.
+            journal.creating(s.target);
             Files.delete(s.tmp);
             open = null;
             syncDirectory(s.target.getParent());
@@ -173,6 +194,7 @@ final class FileInstaller implements AutoCloseable {
     private void makeParents(Path dir) throws IOException {
         if (dir.equals(root) || Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) return;
         makeParents(dir.getParent());
+        journal.creating(dir);
         Files.createDirectory(dir);
         created.push(dir);
     }

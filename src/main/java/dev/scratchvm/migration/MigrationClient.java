@@ -101,6 +101,17 @@ public final class MigrationClient {
      * @param fileRoot when not null, the guest root whose open files are sent if the server lacks them
      */
     public Result migrate(MachineState state, MemorySegment guest, PageFilter filter, Path fileRoot) {
+        return migrate(state, guest, filter, fileRoot, id -> { });
+    }
+
+    /** Called with the migration's id just before COMMIT goes out; a failure aborts the migration instead. */
+    @FunctionalInterface
+    public interface BeforeCommit {
+        void committing(byte[] id) throws IOException;
+    }
+
+    /** As {@link #migrate(MachineState, MemorySegment, PageFilter, Path)}, telling {@code beforeCommit} first. */
+    public Result migrate(MachineState state, MemorySegment guest, PageFilter filter, Path fileRoot, BeforeCommit beforeCommit) {
         long start = System.nanoTime();
         byte[] encoded;
         try {
@@ -127,6 +138,11 @@ public final class MigrationClient {
             mark = lap(phases, 3, mark);
             s.awaitReady(timeouts.ready());
             mark = lap(phases, 4, mark);
+            try {
+                beforeCommit.committing(id);
+            } catch (IOException e) {
+                throw MigrationException.local("cannot record the migration before COMMIT: " + e.getMessage());
+            }
         } catch (MigrationException e) {
             if (s != null) {
                 if (!e.fromPeer()) s.abort(e.code(), e.getMessage());
@@ -167,10 +183,8 @@ public final class MigrationClient {
         long until = System.nanoTime() + timeouts.resolve().toNanos();
         String last = why;
         while (System.nanoTime() - until < 0) {
-            try (ClientSession q = new ClientSession(connector.connect(), key)) {
-                q.handshake(Purpose.QUERY, Handshake.nonce(), timeouts.handshake());
-                Verdict v = q.query(id);
-                switch (v) {
+            try {
+                switch (query(id)) {
                     case COMMITTED -> {
                         log.accept("the server confirms it took the VM");
                         lap(phases, 5, commitStart);
@@ -182,7 +196,7 @@ public final class MigrationClient {
                     }
                     case UNKNOWN -> {
                         return new Result.InDoubt("connection lost after COMMIT (" + why
-                                + ") and the server has no record of the migration (was it restarted?)");
+                                + ") and the server has no record of the migration");
                     }
                 }
             } catch (MigrationException e) {
@@ -197,6 +211,21 @@ public final class MigrationClient {
         }
         return new Result.InDoubt("connection lost after COMMIT (" + why + ") and the server could not be asked within "
                 + SocketTransport.seconds(timeouts.resolve().toNanos()) + " (" + last + ")");
+    }
+
+    /** What a server's record says of a migration. */
+    public enum Record { COMMITTED, ABORTED, UNKNOWN }
+
+    /** Asks the server, once, how migration {@code id} ended; its record is final. */
+    public Record query(byte[] id) throws MigrationException {
+        try (ClientSession q = new ClientSession(connector.connect(), key)) {
+            q.handshake(Purpose.QUERY, Handshake.nonce(), timeouts.handshake());
+            return switch (q.query(id)) {
+                case COMMITTED -> Record.COMMITTED;
+                case ABORTED -> Record.ABORTED;
+                case UNKNOWN -> Record.UNKNOWN;
+            };
+        }
     }
 
     /** Sends file {@code index} of the state, read from below {@code root}; it must still match its fingerprint. */

@@ -12,6 +12,7 @@ import dev.scratchvm.state.VcpuState.CpuidEntry;
 import dev.scratchvm.vmm.CpuFeatures;
 import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.MachineConfig;
+import dev.scratchvm.vmm.Snapshots;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -20,7 +21,9 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -41,7 +44,7 @@ public final class MigrationServer implements AutoCloseable {
      * @param machine how to build each restored machine
      * @param log     one line per event, without a prefix
      */
-    public record Config(MigrationKey key, Timeouts timeouts, MachineConfig machine, Consumer<String> log) {
+    public record Config(MigrationKey key, Timeouts timeouts, MachineConfig machine, Handoffs handoffs, Consumer<String> log) {
     }
 
     /** A committed VM, ready to run: it is this server's now. */
@@ -76,6 +79,11 @@ public final class MigrationServer implements AutoCloseable {
         /** From taking the connection to reading COMMIT. */
         public long elapsedNanos() {
             return elapsedNanos;
+        }
+
+        /** The migration's id: tell {@link Handoffs#started} before the guest runs. */
+        public String id() {
+            return outcome.id();
         }
 
         /** Waits until the client has learned the outcome (BYE, or a QUERY answered), so it will not need to ask. */
@@ -189,7 +197,9 @@ public final class MigrationServer implements AutoCloseable {
             if (hello.purpose() == Messages.Purpose.QUERY) {
                 byte[] id = s.receiveQuery();
                 Outcomes.Entry e = outcomes.find(id);
-                Verdict v = e == null ? Verdict.UNKNOWN : e.resolve();
+                // After a restart, the journal knows the migrations the earlier process saw.
+                Verdict v = e != null ? e.resolve() : Objects.requireNonNullElse(
+                        config.handoffs().verdict(HexFormat.of().formatHex(id)), Verdict.UNKNOWN);
                 s.answer(v);
                 config.log().accept(t.peer() + " asked how migration " + (e == null ? "(unknown)" : e.shortId())
                         + " ended: " + v.name().toLowerCase(java.util.Locale.ROOT));
@@ -242,7 +252,8 @@ public final class MigrationServer implements AutoCloseable {
             if (!missing.isEmpty()) throw MigrationException.rejected("this host's CPU lacks features the VM uses: " + String.join(", ", missing));
             List<Integer> wanted = List.of();
             if (offer.filesOffered()) {
-                files = FileInstaller.plan(config.machine().root(), state.kernel());
+                files = FileInstaller.plan(config.machine().root(), state.kernel(),
+                        path -> config.handoffs().creating(in.outcome().id(), path));
                 wanted = files.wanted();
             }
             s.accept(wanted);
@@ -262,14 +273,27 @@ public final class MigrationServer implements AutoCloseable {
                 if (streamFailure[0] != null) throw streamFailure[0];
                 throw MigrationException.rejected("cannot restore the VM here: " + e.getMessage());
             }
+            // Durable before READY: once COMMIT is recorded, a killed server still has the VM.
+            try {
+                config.handoffs().prepare(in.outcome().id(), state, machine.memory().segment(), Snapshots.touchedPages(machine));
+            } catch (IOException e) {
+                throw MigrationException.local("cannot keep the VM durably here: " + e.getMessage());
+            }
             s.ready();
             s.awaitCommit();
-            if (!in.outcome().commit()) {
+            boolean committed;
+            try {
+                committed = in.outcome().commit(() -> config.handoffs().commit(in.outcome().id()));
+            } catch (IOException e) {
+                throw MigrationException.local("cannot record the commit durably: " + e.getMessage());
+            }
+            if (!committed) {
                 throw new MigrationException("a status query aborted the migration before COMMIT arrived",
                         ErrorCode.ABORTED.errno(), ErrorCode.ABORTED);
             }
         } catch (MigrationException | RuntimeException e) {
             in.outcome().abort();
+            config.handoffs().abort(in.outcome().id());
             String why = e.getMessage() != null ? e.getMessage() : e.toString();
             if (!(e instanceof MigrationException m && m.fromPeer())) {
                 s.reject(e instanceof MigrationException m ? m.code() : ErrorCode.INTERNAL, why);

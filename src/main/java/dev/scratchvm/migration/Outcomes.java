@@ -2,6 +2,7 @@ package dev.scratchvm.migration;
 
 import dev.scratchvm.migration.Messages.Verdict;
 
+import java.io.IOException;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -49,12 +50,27 @@ final class Outcomes {
             return state.get();
         }
 
-        /** The server read COMMIT: true if the VM is now the server's, false if it was already aborted. */
-        boolean commit() {
+        String id() {
+            return id;
+        }
+
+        /**
+         * The server read COMMIT: true if the VM is now the server's, false if it was already
+         * aborted. {@code record} makes the decision durable first, atomically with respect to
+         * a status query; if it fails, the migration is aborted and the failure thrown.
+         */
+        synchronized boolean commit(Durably record) throws IOException {
+            if (state.get() != State.PENDING) return false;
+            try {
+                record.run();
+            } catch (IOException | RuntimeException e) {
+                state.set(State.ABORTED);
+                throw e;
+            }
             return state.compareAndSet(State.PENDING, State.COMMITTED);
         }
 
-        void abort() {
+        synchronized void abort() {
             state.compareAndSet(State.PENDING, State.ABORTED);
         }
 
@@ -62,7 +78,7 @@ final class Outcomes {
          * Final answer for a QUERY. A migration still pending is aborted now, and its connection
          * closed, so that a COMMIT arriving later on it can never take effect.
          */
-        Verdict resolve() {
+        synchronized Verdict resolve() {
             if (state.compareAndSet(State.PENDING, State.ABORTED)) transport.close();
             if (state.get() == State.COMMITTED) {
                 confirmed.countDown();
@@ -79,6 +95,12 @@ final class Outcomes {
         boolean awaitConfirmed(Duration limit) throws InterruptedException {
             return confirmed.await(limit.toNanos(), TimeUnit.NANOSECONDS);
         }
+    }
+
+    /** Writes a decision where a restarted server will find it. */
+    @FunctionalInterface
+    interface Durably {
+        void run() throws IOException;
     }
 
     /** Registers a new migration; an id seen before is refused (ids are random 32-byte nonces). */

@@ -26,7 +26,7 @@ import java.util.List;
 import java.util.Random;
 
 /** Machine states for tests: a realistic one, and reproducible random ones that cover edge values. */
-final class TestStates {
+public final class TestStates {
     private TestStates() {
     }
 
@@ -35,7 +35,7 @@ final class TestStates {
      * saves it: its own long-mode set-up, the program at 2 MiB, the stack at the top of
      * {@code memorySize} (at least 4 MiB) and one anonymous mapping below it.
      */
-    static MachineState sample(long memorySize) {
+    public static MachineState sample(long memorySize) {
         SpecialRegisters own = LongMode.sregs(MachineStates.longMode(MachineStates.DATA));
         Segment fs = own.fs().withBase(0x2c9880);
         SpecialRegisters sregs = own.withFs(fs);

@@ -21,7 +21,7 @@ class OutcomesTest {
     void aCommittedMigrationIsReportedCommittedAndTheClientCountsAsInformed() throws Exception {
         byte[] id = Handshake.nonce();
         Outcomes.Entry e = outcomes.begin(id, MemoryTransport.pair()[0]);
-        assertThat(e.commit()).isTrue();
+        assertThat(e.commit(() -> { })).isTrue();
         assertThat(e.awaitConfirmed(Duration.ZERO)).isFalse();
         assertThat(outcomes.find(id).resolve()).isEqualTo(Verdict.COMMITTED);
         assertThat(e.awaitConfirmed(Duration.ZERO)).isTrue();
@@ -32,10 +32,20 @@ class OutcomesTest {
         MemoryTransport[] pair = MemoryTransport.pair();
         Outcomes.Entry e = outcomes.begin(Handshake.nonce(), pair[1]);
         assertThat(e.resolve()).isEqualTo(Verdict.ABORTED);
-        assertThat(e.commit()).isFalse();
+        assertThat(e.commit(() -> { })).isFalse();
         assertThat(e.state()).isEqualTo(Outcomes.State.ABORTED);
         assertThatThrownBy(() -> pair[0].writeFully(java.nio.ByteBuffer.allocate(1)))
                 .as("its connection was closed").isInstanceOf(MigrationException.class);
+    }
+
+    @Test
+    void aCommitThatCannotBeRecordedDurablyAbortsTheMigration() throws Exception {
+        byte[] id = Handshake.nonce();
+        Outcomes.Entry e = outcomes.begin(id, MemoryTransport.pair()[0]);
+        assertThatThrownBy(() -> e.commit(() -> { throw new java.io.IOException("disk full"); }))
+                .hasMessage("disk full");
+        assertThat(e.state()).isEqualTo(Outcomes.State.ABORTED);
+        assertThat(outcomes.find(id).resolve()).isEqualTo(Verdict.ABORTED);
     }
 
     @RepeatedTest(50)
@@ -46,7 +56,11 @@ class OutcomesTest {
         AtomicReference<Verdict> answered = new AtomicReference<>();
         Thread a = Thread.ofPlatform().start(() -> {
             await(go);
-            committed.set(e.commit());
+            try {
+                committed.set(e.commit(() -> { }));
+            } catch (java.io.IOException x) {
+                throw new AssertionError(x);
+            }
         });
         Thread b = Thread.ofPlatform().start(() -> {
             await(go);

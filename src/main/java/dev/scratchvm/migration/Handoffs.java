@@ -1,0 +1,258 @@
+package dev.scratchvm.migration;
+
+import dev.scratchvm.image.ImageException;
+import dev.scratchvm.image.ImageWriter;
+import dev.scratchvm.image.PageFilter;
+import dev.scratchvm.migration.Messages.Verdict;
+import dev.scratchvm.state.MachineState;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The server's durable record of the VMs it receives, in its state directory, so that no kill
+ * of the server loses a VM it acknowledged or runs one twice:
+ * <ul>
+ *   <li>before READY, the received VM is written to {@code ID.img} (fsynced) and the journal
+ *       says {@code pending ID}; files a migration creates are journaled before they exist;</li>
+ *   <li>at COMMIT the journal says {@code committed ID} (fsynced) before COMMITTED is sent;</li>
+ *   <li>just before the guest's first instruction it says {@code started ID} and the image goes.</li>
+ * </ul>
+ * A restarted server ({@link #open}) aborts what was pending (image and created files removed),
+ * hands back what was committed but never started, and answers status queries from the journal:
+ * a migration it recorded as pending but not committed was aborted, for certain.
+ * One server at a time owns a state directory (a lock held while it runs).
+ */
+public final class Handoffs implements AutoCloseable {
+    /** Decided migrations kept in the journal when it is compacted at start. */
+    private static final int KEEP = 1024;
+    private static final String JOURNAL = "journal";
+
+    private enum Step { PENDING, COMMITTED, STARTED, ABORTED }
+
+    private final Path dir;
+    private final FileChannel lockChannel;
+    private final FileLock lock;
+    private final FileChannel journal;
+    private final Map<String, Step> steps = new LinkedHashMap<>();
+    private final List<String> resumable = new ArrayList<>();
+    private final List<String> recovered = new ArrayList<>();
+
+    private Handoffs(Path dir, FileChannel lockChannel, FileLock lock) throws IOException {
+        this.dir = dir;
+        this.lockChannel = lockChannel;
+        this.lock = lock;
+        Map<String, List<Path>> created = replay();
+        for (Map.Entry<String, Step> e : steps.entrySet()) {
+            String id = e.getKey();
+            switch (e.getValue()) {
+                case PENDING -> {
+                    // Killed before COMMIT was recorded: the client keeps the VM (or asks, and hears "aborted").
+                    Files.deleteIfExists(image(id));
+                    removeCreated(created.getOrDefault(id, List.of()));
+                    e.setValue(Step.ABORTED);
+                    recovered.add("aborted migration " + shortId(id) + " that was pending when the server stopped");
+                }
+                case COMMITTED -> {
+                    if (Files.isRegularFile(image(id), LinkOption.NOFOLLOW_LINKS)) {
+                        resumable.add(id);
+                    } else {
+                        e.setValue(Step.STARTED);
+                        recovered.add("migration " + shortId(id) + " was committed but its image " + image(id) + " is gone");
+                    }
+                }
+                case STARTED, ABORTED -> Files.deleteIfExists(image(id));
+            }
+        }
+        compact();
+        this.journal = FileChannel.open(dir.resolve(JOURNAL), StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+    }
+
+    /**
+     * Takes the state directory (created, mode 0700, if missing) and recovers from a server
+     * that stopped with migrations in flight.
+     *
+     * @throws IOException with a one-line message if another server uses it or it cannot be read
+     */
+    public static Handoffs open(Path dir) throws IOException {
+        Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        FileChannel ch = FileChannel.open(dir.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock lock;
+        try {
+            lock = ch.tryLock();
+        } catch (OverlappingFileLockException e) {
+            lock = null;
+        }
+        if (lock == null) {
+            ch.close();
+            throw new IOException("state directory " + dir + " is in use by another server (choose another with --state-dir)");
+        }
+        try {
+            return new Handoffs(dir, ch, lock);
+        } catch (IOException | RuntimeException e) {
+            lock.release();
+            ch.close();
+            throw e;
+        }
+    }
+
+    /** What recovery did at start, for the log. */
+    public List<String> recovered() {
+        return List.copyOf(recovered);
+    }
+
+    /** Images of VMs committed to this server that never started: run them now. */
+    public List<Path> resumable() {
+        return resumable.stream().map(this::image).toList();
+    }
+
+    /** The id of a resumable image. */
+    public static String idOf(Path image) {
+        String name = image.getFileName().toString();
+        return name.substring(0, name.length() - ".img".length());
+    }
+
+    Path image(String id) {
+        return dir.resolve(id + ".img");
+    }
+
+    /** Writes the received VM durably and records it as pending; from here a kill cannot lose it once committed. */
+    synchronized void prepare(String id, MachineState state, MemorySegment memory, PageFilter pages) throws ImageException, IOException {
+        ImageWriter.write(image(id), state, memory, pages);
+        record(Step.PENDING, id, null, true);
+    }
+
+    /** A file or directory this migration is about to create: removed again if the server stops before COMMIT. */
+    synchronized void creating(String id, Path path) throws IOException {
+        record(null, id, path, true);
+    }
+
+    /** COMMIT read: recorded durably before COMMITTED is sent. */
+    synchronized void commit(String id) throws IOException {
+        record(Step.COMMITTED, id, null, true);
+    }
+
+    /** The migration did not commit: its image goes. Not synced: after a crash, pending means aborted anyway. */
+    synchronized void abort(String id) {
+        try {
+            Files.deleteIfExists(image(id));
+            record(Step.ABORTED, id, null, false);
+        } catch (IOException ignored) {
+            // The journal still says pending, which a restart reads as aborted too.
+        }
+    }
+
+    /** The guest is about to run: from now on, a restart must not run it again. */
+    public synchronized void started(String id) throws IOException {
+        record(Step.STARTED, id, null, true);
+        resumable.remove(id);
+        Files.deleteIfExists(image(id));
+    }
+
+    /** The journal's answer to a status query, or null if this server never saw the migration. */
+    synchronized Verdict verdict(String id) {
+        Step s = steps.get(id);
+        if (s == null) return null;
+        return s == Step.COMMITTED || s == Step.STARTED ? Verdict.COMMITTED : s == Step.ABORTED ? Verdict.ABORTED : null;
+    }
+
+    private void record(Step step, String id, Path created, boolean sync) throws IOException {
+        String line = created == null ? step.name().toLowerCase(java.util.Locale.ROOT) + " " + id
+                : "created " + id + " " + HexFormat.of().formatHex(created.toString().getBytes(StandardCharsets.UTF_8));
+        ByteBuffer b = ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.UTF_8));
+        while (b.hasRemaining()) journal.write(b);
+        if (sync) journal.force(false);
+        if (step != null) steps.put(id, step);
+    }
+
+    /** Reads the journal into {@link #steps}; returns what each migration created. A torn last line is ignored. */
+    private Map<String, List<Path>> replay() throws IOException {
+        Map<String, List<Path>> created = new LinkedHashMap<>();
+        Path f = dir.resolve(JOURNAL);
+        if (!Files.exists(f)) return created;
+        for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+            String[] w = line.split(" ");
+            if (w.length < 2 || !w[1].matches("[0-9a-f]{64}")) continue;
+            switch (w[0]) {
+                case "pending" -> steps.put(w[1], Step.PENDING);
+                case "committed" -> steps.put(w[1], Step.COMMITTED);
+                case "started" -> steps.put(w[1], Step.STARTED);
+                case "aborted" -> steps.put(w[1], Step.ABORTED);
+                case "created" -> {
+                    if (w.length == 3 && w[2].matches("([0-9a-f]{2})+")) {
+                        created.computeIfAbsent(w[1], k -> new ArrayList<>())
+                                .add(Path.of(new String(HexFormat.of().parseHex(w[2]), StandardCharsets.UTF_8)));
+                        steps.putIfAbsent(w[1], Step.PENDING);
+                    }
+                }
+                default -> { }
+            }
+        }
+        return created;
+    }
+
+    /** Removes what a migration that never committed created, newest first; a directory in use stays. */
+    private static void removeCreated(List<Path> paths) {
+        for (int i = paths.size() - 1; i >= 0; i--) {
+            try {
+                Files.deleteIfExists(paths.get(i));
+            } catch (DirectoryNotEmptyException ignored) {
+                // Someone else's files are in it now.
+            } catch (IOException ignored) {
+                // Best effort, as for a failed migration.
+            }
+        }
+    }
+
+    /** Rewrites the journal with one line per migration, the newest {@link #KEEP} decided ones. */
+    private void compact() throws IOException {
+        List<Map.Entry<String, Step>> all = new ArrayList<>(steps.entrySet());
+        StringBuilder text = new StringBuilder();
+        int skip = Math.max(0, all.size() - KEEP);
+        for (int i = 0; i < all.size(); i++) {
+            Map.Entry<String, Step> e = all.get(i);
+            if (i < skip && e.getValue() != Step.COMMITTED) continue;
+            text.append(e.getValue().name().toLowerCase(java.util.Locale.ROOT)).append(' ').append(e.getKey()).append('\n');
+        }
+        Path tmp = dir.resolve(JOURNAL + ".new");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            ByteBuffer b = ByteBuffer.wrap(text.toString().getBytes(StandardCharsets.UTF_8));
+            while (b.hasRemaining()) ch.write(b);
+            ch.force(true);
+        }
+        Files.move(tmp, dir.resolve(JOURNAL), StandardCopyOption.ATOMIC_MOVE);
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        }
+    }
+
+    private static String shortId(String id) {
+        return id.substring(0, 8);
+    }
+
+    @Override
+    public void close() {
+        try (lockChannel; journal) {
+            lock.release();
+        } catch (IOException ignored) {
+            // Closing anyway; the lock goes with the descriptor.
+        }
+    }
+}
