@@ -18,6 +18,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code scratchvm serve}: the VMM_SERVER, which receives migrated VMs and runs them. */
@@ -66,6 +67,10 @@ final class ServeCommand implements Callable<Integer> {
         MigrationKey key = MigrationTarget.loadKey(keyFile, PREFIX);
         MachineConfig config = vm.config(0, PREFIX + "VM_APP - ");
         Path dir = stateDir != null ? stateDir : defaultStateDir(at);
+        if (stateDir == null && at.port() == 0) {
+            // Ctrl-C is how a server usually ends; its throw-away directory goes with it unless it holds a VM.
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteIfEmptied(dir)));
+        }
         try (Handoffs handoffs = Handoffs.open(dir)) {
             handoffs.recovered().forEach(ServeCommand::line);
             // VMs this server acknowledged before it was stopped run first: they are its own.
@@ -98,8 +103,6 @@ final class ServeCommand implements Callable<Integer> {
                     }
                 }
             }
-        } finally {
-            if (stateDir == null && at.port() == 0) deleteIfEmptied(dir);
         }
     }
 
@@ -135,14 +138,17 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     private static void deleteIfEmptied(Path dir) {
-        try (var files = Files.list(dir)) {
-            if (files.allMatch(f -> f.getFileName().toString().equals("lock") || f.getFileName().toString().equals("journal"))) {
-                Files.deleteIfExists(dir.resolve("journal"));
-                Files.deleteIfExists(dir.resolve("lock"));
-                Files.deleteIfExists(dir);
+        try {
+            List<String> left;
+            try (var files = Files.list(dir)) {
+                left = files.map(f -> f.getFileName().toString()).filter(n -> !n.equals("lock") && !n.equals("journal")).toList();
             }
-        } catch (IOException ignored) {
-            // A leftover directory holds nothing that matters.
+            if (!left.isEmpty()) return;
+            Files.deleteIfExists(dir.resolve("journal"));
+            Files.deleteIfExists(dir.resolve("lock"));
+            Files.delete(dir);
+        } catch (IOException e) {
+            line("could not remove " + dir + ": " + Errors.oneLine(e));
         }
     }
 

@@ -81,6 +81,7 @@ public final class Handoffs implements AutoCloseable {
                 case STARTED, ABORTED -> Files.deleteIfExists(image(id));
             }
         }
+        sweep();
         compact();
         this.journal = FileChannel.open(dir.resolve(JOURNAL), StandardOpenOption.WRITE, StandardOpenOption.APPEND);
     }
@@ -133,10 +134,10 @@ public final class Handoffs implements AutoCloseable {
         return dir.resolve(id + ".img");
     }
 
-    /** Writes the received VM durably and records it as pending; from here a kill cannot lose it once committed. */
+    /** Records the VM as pending, then writes it durably: once COMMIT is recorded, a kill cannot lose it. */
     synchronized void prepare(String id, MachineState state, MemorySegment memory, PageFilter pages) throws ImageException, IOException {
-        ImageWriter.write(image(id), state, memory, pages);
         record(Step.PENDING, id, null, true);
+        ImageWriter.write(image(id), state, memory, pages);
     }
 
     /** A file or directory this migration is about to create: removed again if the server stops before COMMIT. */
@@ -206,6 +207,24 @@ public final class Handoffs implements AutoCloseable {
             }
         }
         return created;
+    }
+
+    /**
+     * Removes every file in the directory but the lock, the journal and the images to resume:
+     * what a killed server was writing (an image or its temporary). The lock proves they are ours.
+     */
+    private void sweep() throws IOException {
+        List<Path> stale;
+        try (var files = Files.list(dir)) {
+            stale = files.filter(f -> {
+                String n = f.getFileName().toString();
+                return !n.equals("lock") && !n.equals(JOURNAL) && !resumable.contains(n.endsWith(".img") ? idOf(f) : "");
+            }).toList();
+        }
+        for (Path f : stale) {
+            Files.deleteIfExists(f);
+            recovered.add("removed " + f.getFileName() + ", left by a server that was stopped");
+        }
     }
 
     /** Removes what a migration that never committed created, newest first; a directory in use stays. */
