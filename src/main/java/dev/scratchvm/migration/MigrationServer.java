@@ -147,6 +147,7 @@ public final class MigrationServer implements AutoCloseable {
 
         DropLog(Consumer<String> log) {
             this.log = log;
+            this.windowStart = System.nanoTime() - WINDOW;
         }
 
         synchronized void line(String text) {
@@ -165,9 +166,13 @@ public final class MigrationServer implements AutoCloseable {
             held = 0;
         }
 
-        /** When {@link #flush} has something to report, else 0. */
+        synchronized boolean holding() {
+            return held > 0;
+        }
+
+        /** When {@link #flush} has something to report, if {@link #holding}. */
         synchronized long due() {
-            return held > 0 ? windowStart + WINDOW : 0;
+            return windowStart + WINDOW;
         }
     }
 
@@ -256,19 +261,27 @@ public final class MigrationServer implements AutoCloseable {
                 continue;
             }
             if (closed) break;
-            boolean acceptable = false;
-            for (SelectionKey k : selector.selectedKeys()) {
-                if (k.attachment() instanceof Waiting w) {
-                    if (k.isValid()) readFirstFlight(w);
-                } else {
-                    acceptable = true;
+            try {
+                boolean acceptable = false;
+                for (SelectionKey k : selector.selectedKeys()) {
+                    if (k.attachment() instanceof Waiting w) {
+                        if (k.isValid()) readFirstFlight(w);
+                    } else {
+                        acceptable = true;
+                    }
                 }
+                selector.selectedKeys().clear();
+                // Data already here before new connections: a client that sent its HELLO is never the one pushed out.
+                if (acceptable) acceptSome();
+                expire();
+                drops.flush();
+            } catch (RuntimeException e) {
+                // The acceptor must outlive anything one connection can cause.
+                if (closed) break;
+                selector.selectedKeys().clear();
+                config.log().accept("acceptor: internal error: " + e);
+                sleep(100);
             }
-            selector.selectedKeys().clear();
-            // Data already here before new connections: a client that sent its HELLO is never the one pushed out.
-            if (acceptable) acceptSome();
-            expire();
-            drops.flush();
         }
         for (Waiting w : List.copyOf(waiting)) drop(w, null);
         for (Admission.Ticket t : admission.drain()) t.evict();
@@ -392,14 +405,16 @@ public final class MigrationServer implements AutoCloseable {
         }
     }
 
+    /** Until the next deadline or held-back log summary; 0 (no limit) when there is neither. */
     private long millisToNextWake() {
-        long next = drops.due();
-        long limit = config.timeouts().handshake().toNanos();
+        boolean any = drops.holding();
+        long next = drops.due(), limit = config.timeouts().handshake().toNanos();
         for (Waiting w : waiting) {
             long at = w.ticket.since() + limit;
-            if (next == 0 || at - next < 0) next = at;
+            if (!any || at - next < 0) next = at;
+            any = true;
         }
-        if (next == 0) return 0;   // nothing to time: wait for connections
+        if (!any) return 0;
         return Math.max(1, TimeUnit.NANOSECONDS.toMillis(next - System.nanoTime()) + 1);
     }
 

@@ -20,7 +20,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * Peers without the key, in the test JVM, against a migration server: each kind of attack as a
  * one-shot method, and {@link #start} to run them all at once, continuously, until closed —
  * idle connections held open and re-opened as soon as they are dropped, slow-loris peers, huge
- * length prefixes, garbage, and replays of a recorded session.
+ * length prefixes, garbage, and replays of a recorded session. Attackers run on platform
+ * threads, as another process's would, so that they do not queue in front of the server's
+ * virtual threads when server and attackers share this JVM.
  */
 final class Attackers implements AutoCloseable {
     /** How a one-shot attack ended. */
@@ -181,7 +183,7 @@ final class Attackers implements AutoCloseable {
         try (Socket s = connect()) {
             long start = System.nanoTime();
             long[] ended = new long[1];
-            Thread reader = Thread.ofVirtual().start(() -> {
+            Thread reader = Thread.ofPlatform().daemon().start(() -> {
                 try {
                     readToEnd(s.getInputStream());
                 } catch (IOException ignored) {
@@ -232,7 +234,7 @@ final class Attackers implements AutoCloseable {
     }
 
     private void loop(String name, Attack attack) {
-        threads.add(Thread.ofVirtual().name("attack-" + name).start(() -> {
+        threads.add(Thread.ofPlatform().daemon().name("attack-" + name).start(() -> {
             while (!stop) {
                 try {
                     attack.run();

@@ -162,7 +162,7 @@ class ServerBoundsTest {
     /** {@code n} of each: idle, slow-loris, oversized, garbage, replay, wrong key, wrong version. */
     private void runEveryAttack(int n, byte[] recorded) throws Exception {
         Random random = new Random(7);
-        try (Attackers attack = new Attackers(address); ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+        try (Attackers attack = new Attackers(address); ExecutorService pool = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().daemon().factory())) {
             List<Future<?>> all = new ArrayList<>();
             // Idle and slow-loris connections all at once: most are pushed out by the next ones, the last by the deadline.
             // (A connection evicted so soon that the reset beats connect() to the client ends as an exception.)
