@@ -126,8 +126,7 @@ public final class MigrationClient {
         MemoryStream.Stats memory;
         List<Integer> wanted;
         try {
-            s = new ClientSession(connector.connect(), key);
-            s.handshake(Purpose.MIGRATE, id, timeouts.handshake());
+            s = authenticated(Purpose.MIGRATE, id);
             mark = lap(phases, 0, mark);
             wanted = s.offer(encoded, fileRoot != null);
             mark = lap(phases, 1, mark);
@@ -213,13 +212,34 @@ public final class MigrationClient {
                 + SocketTransport.seconds(timeouts.resolve().toNanos()) + " (" + last + ")");
     }
 
+    /**
+     * Connects and authenticates. A connection reset before the handshake is done is tried again
+     * within the handshake timeout: nothing has happened yet, and a server flooded by
+     * unauthenticated peers may have had to drop this connection to make room.
+     */
+    private ClientSession authenticated(Purpose purpose, byte[] id) throws MigrationException {
+        long until = System.nanoTime() + timeouts.handshake().toNanos();
+        while (true) {
+            ClientSession s = new ClientSession(connector.connect(), key);
+            try {
+                s.handshake(purpose, id, timeouts.handshake());
+                return s;
+            } catch (MigrationException e) {
+                s.close();
+                if (e.fromPeer() || e.errno() != MigrationException.ECONNRESET || System.nanoTime() - until > 0) throw e;
+                log.accept("the server reset the connection before authentication; connecting again");
+                // The server may have seen this id already: a migration never reuses one.
+                System.arraycopy(Handshake.nonce(), 0, id, 0, id.length);
+            }
+        }
+    }
+
     /** What a server's record says of a migration. */
     public enum Record { COMMITTED, ABORTED, UNKNOWN }
 
     /** Asks the server, once, how migration {@code id} ended; its record is final. */
     public Record query(byte[] id) throws MigrationException {
-        try (ClientSession q = new ClientSession(connector.connect(), key)) {
-            q.handshake(Purpose.QUERY, Handshake.nonce(), timeouts.handshake());
+        try (ClientSession q = authenticated(Purpose.QUERY, Handshake.nonce())) {
             return switch (q.query(id)) {
                 case COMMITTED -> Record.COMMITTED;
                 case ABORTED -> Record.ABORTED;

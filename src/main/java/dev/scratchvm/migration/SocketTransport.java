@@ -33,6 +33,8 @@ final class SocketTransport implements Transport {
     private long idleNanos;
     private long deadline;
     private long read, written;
+    /** Bytes the server's acceptor read before this transport existed; served before the socket's. */
+    private ByteBuffer prefix;
 
     private SocketTransport(SocketChannel channel, Selector selector, String peer, long idleNanos) throws IOException {
         this.channel = channel;
@@ -84,13 +86,25 @@ final class SocketTransport implements Transport {
 
     /** Wraps a connection accepted by a server socket. */
     static SocketTransport accepted(SocketChannel ch, Timeouts timeouts) throws IOException {
+        return accepted(ch, timeouts, null);
+    }
+
+    /**
+     * Wraps an accepted connection of which {@code alreadyRead} (flipped; may be null) was read
+     * already: reads return those bytes first.
+     */
+    static SocketTransport accepted(SocketChannel ch, Timeouts timeouts, ByteBuffer alreadyRead) throws IOException {
+        Selector sel = null;
         try {
             String peer = Endpoint.format((InetSocketAddress) ch.getRemoteAddress());
             tune(ch);
             ch.configureBlocking(false);
-            return new SocketTransport(ch, Selector.open(), peer, timeouts.idle().toNanos());
-        } catch (IOException e) {
-            ch.close();
+            sel = Selector.open();
+            SocketTransport t = new SocketTransport(ch, sel, peer, timeouts.idle().toNanos());
+            if (alreadyRead != null && alreadyRead.hasRemaining()) t.prefix = alreadyRead;
+            return t;
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(ch, sel);
             throw e;
         }
     }
@@ -104,6 +118,13 @@ final class SocketTransport implements Transport {
 
     @Override
     public void readFully(ByteBuffer dst) throws MigrationException {
+        if (prefix != null) {
+            int n = Math.min(prefix.remaining(), dst.remaining());
+            dst.put(prefix.slice(prefix.position(), n));
+            prefix.position(prefix.position() + n);
+            read += n;
+            if (!prefix.hasRemaining()) prefix = null;
+        }
         try {
             while (dst.hasRemaining()) {
                 int n = channel.read(dst);
@@ -201,6 +222,16 @@ final class SocketTransport implements Transport {
     public void close() {
         closed = true;
         closeQuietly(channel, selector);
+    }
+
+    /** Closes with a reset rather than a FIN (no TIME_WAIT left here): for peers pushed out unauthenticated. */
+    void abort() {
+        try {
+            channel.setOption(StandardSocketOptions.SO_LINGER, 0);
+        } catch (IOException | RuntimeException ignored) {
+            // Closed already, or the option is refused: an ordinary close does as well.
+        }
+        close();
     }
 
     private static void closeQuietly(SocketChannel ch, Selector sel) {
