@@ -23,9 +23,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * {@code migrate FILE} to a {@code serve} with kill -9 of one side at random moments: at a
- * random time after the client starts, or a few milliseconds after the server starts
- * receiving (which lands on the memory stream, READY, COMMIT, the journal writes and the
- * start of the guest). Then the killed server is started again on its state directory, an
+ * random time after the client starts, a few milliseconds after the server starts receiving
+ * (which lands on the memory stream, the image write, READY, COMMIT and the journal writes),
+ * or as the server logs the commit (COMMITTED sent, the guest about to start). Then the killed server is started again on its state directory, an
  * image left marked is settled by migrating it again, and the VM must exist exactly once:
  * started once by a server (its journal says so), or still a usable image — never both,
  * never neither.
@@ -88,24 +88,29 @@ class HandoffKillTest {
         server.awaitLine("VMM_SERVER: (listening on .*|resuming a VM .*)", WAIT);
     }
 
-    /** Kills {@code victim} at this trial's moment: a random time, or just after the server starts receiving. */
+    /**
+     * Kills {@code victim} at this trial's moment: a random time after the client starts, a few
+     * milliseconds after the server starts receiving, or right as the server logs the commit.
+     */
     private static String killAtRandom(VmmProcess victim, VmmProcess server, Random random) throws InterruptedException {
-        if (random.nextBoolean()) {
+        int mode = random.nextInt(3);
+        if (mode == 0) {
             int ms = random.nextInt(1500);
             Thread.sleep(ms);
             victim.kill();
             return ms + " ms after the client started";
         }
+        String line = mode == 1 ? "VMM_SERVER: receiving a VM .*" : "VMM_SERVER: VM from .* committed .*";
         try {
-            server.awaitLine("VMM_SERVER: receiving a VM .*", Duration.ofSeconds(20));
+            server.awaitLine(line, Duration.ofSeconds(20));
         } catch (AssertionError e) {
             victim.kill();
-            return "the server never started receiving";
+            return "before the server logged " + (mode == 1 ? "receiving" : "the commit");
         }
-        int ms = random.nextInt(40);
+        int ms = mode == 1 ? random.nextInt(40) : 0;
         Thread.sleep(ms);
         victim.kill();
-        return ms + " ms after the server started receiving";
+        return mode == 1 ? ms + " ms after the server started receiving" : "as the server logged the commit";
     }
 
     /** Settles a marked image by migrating it again, then lets the server finish or stops it. */

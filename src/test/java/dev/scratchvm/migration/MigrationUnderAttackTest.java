@@ -4,6 +4,7 @@ import dev.scratchvm.migration.Lab.Server;
 import dev.scratchvm.testing.KvmTest;
 import dev.scratchvm.testing.VmmProcess;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,6 +24,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @DisplayName("Migration while unauthenticated peers flood the server")
 @KvmTest
+@Tag(KvmTest.TIMING)
 class MigrationUnderAttackTest {
     private static final Pattern PHASES = Pattern.compile("handshake ([\\d.]+) ms, state ([\\d.]+) ms");
 

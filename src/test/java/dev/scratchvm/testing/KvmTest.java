@@ -32,6 +32,8 @@ public @interface KvmTest {
      * JVM was seen to die of SIGILL in JIT-compiled code under QEMU's emulation (the build says so).
      */
     String BENCHMARK = "benchmark";
+    /** Tests that assert wall-clock bounds (e.g. "within 1 s"): meaningless under emulation, so not run in the test VM. */
+    String TIMING = "timing";
 
     /**
      * Runs, skips (no /dev/kvm: the test VM runs it) or fails (a /dev/kvm that cannot be used).
