@@ -47,10 +47,11 @@ class FaultInjectionTest {
     }
 
     static List<Cut> cuts() {
+        // Cut before authentication, the client connects again (nothing has happened yet) and migrates.
         return List.of(
-                new Cut("before anything", CLIENT_TO_SERVER, At.stream(0), Finish.CLIENT, false),
-                new Cut("inside the preamble", CLIENT_TO_SERVER, At.stream(6), Finish.CLIENT, false),
-                new Cut("inside HELLO's header", CLIENT_TO_SERVER, At.start(MessageType.HELLO, 4), Finish.CLIENT, false),
+                new Cut("before anything", CLIENT_TO_SERVER, At.stream(0), Finish.SERVER, false),
+                new Cut("inside the preamble", CLIENT_TO_SERVER, At.stream(6), Finish.SERVER, false),
+                new Cut("inside HELLO's header", CLIENT_TO_SERVER, At.start(MessageType.HELLO, 4), Finish.SERVER, false),
                 new Cut("right after the client's AUTH", CLIENT_TO_SERVER, At.end(MessageType.AUTH, 0), Finish.CLIENT, false),
                 new Cut("in the middle of STATE", CLIENT_TO_SERVER, At.middle(MessageType.STATE), Finish.CLIENT, false),
                 new Cut("inside the first memory run", CLIENT_TO_SERVER, At.start(MessageType.MEMORY, 1020), Finish.CLIENT, false),
@@ -61,8 +62,8 @@ class FaultInjectionTest {
                 // The proxy closes both sockets just after forwarding COMMIT: whether the server reads
                 // it before the connection dies is up to the kernels. The client cannot tell either.
                 new Cut("right after COMMIT", CLIENT_TO_SERVER, At.end(MessageType.COMMIT, 0), Finish.EITHER, true),
-                new Cut("before anything", SERVER_TO_CLIENT, At.stream(0), Finish.CLIENT, false),
-                new Cut("inside CHALLENGE", SERVER_TO_CLIENT, At.start(MessageType.CHALLENGE, 10), Finish.CLIENT, false),
+                new Cut("before anything", SERVER_TO_CLIENT, At.stream(0), Finish.SERVER, false),
+                new Cut("inside CHALLENGE", SERVER_TO_CLIENT, At.start(MessageType.CHALLENGE, 10), Finish.SERVER, false),
                 new Cut("right after the server's AUTH", SERVER_TO_CLIENT, At.end(MessageType.AUTH, 0), Finish.CLIENT, false),
                 new Cut("right before READY", SERVER_TO_CLIENT, At.start(MessageType.READY, 0), Finish.CLIENT, false),
                 new Cut("right after READY", SERVER_TO_CLIENT, At.end(MessageType.READY, 0), Finish.CLIENT, true),
