@@ -177,11 +177,7 @@ class HandoffKillTest {
             all.add(second);
             awaitListening(second);
             client.awaitExit(WAIT);
-            String settled = settle(t, second);
-            String where = assertExactlyOnce(t, moment, all);
-            moments.merge(moment.replaceAll("\\d+ ms", "N ms") + " -> " + where + (settled.isEmpty() ? "" : " (" + settled + ")"),
-                    1, Integer::sum);
-            TestFiles.deleteTree(t.root().getParent());
+            tally(moments, moment, settle(t, second), t, all);
         }
         moments.forEach((k, n) -> System.out.println("server killed " + k + ": " + n));
     }
@@ -199,13 +195,18 @@ class HandoffKillTest {
             VmmProcess client = migrate(t);
             all.add(client);
             String moment = killAtRandom(client, server, random);
-            String settled = settle(t, server);
-            String where = assertExactlyOnce(t, moment, all);
-            moments.merge(moment.replaceAll("\\d+ ms", "N ms") + " -> " + where + (settled.isEmpty() ? "" : " (" + settled + ")"),
-                    1, Integer::sum);
-            TestFiles.deleteTree(t.root().getParent());
+            tally(moments, moment, settle(t, server), t, all);
         }
         moments.forEach((k, n) -> System.out.println("client killed " + k + ": " + n));
+    }
+
+    /** Checks the trial, counts its outcome by moment, and clears it away. */
+    private static void tally(TreeMap<String, Integer> moments, String moment, String settled, Trial t, List<VmmProcess> all)
+            throws IOException {
+        String where = assertExactlyOnce(t, moment, all);
+        moments.merge(moment.replaceAll("\\d+ ms", "N ms") + " -> " + where + (settled.isEmpty() ? "" : " (" + settled + ")"),
+                1, Integer::sum);
+        TestFiles.deleteTree(t.root().getParent());
     }
 
     private static void sleep(long ms) {

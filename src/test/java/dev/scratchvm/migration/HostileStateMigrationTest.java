@@ -2,7 +2,6 @@ package dev.scratchvm.migration;
 
 import dev.scratchvm.image.ImageReader;
 import dev.scratchvm.image.PageFilter;
-import dev.scratchvm.state.KernelState;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.testing.KvmTest;
 import dev.scratchvm.testing.VmmProcess;
@@ -38,7 +37,7 @@ class HostileStateMigrationTest {
              Lab.Server server = Lab.server(serverRoot, key)) {
             MemorySegment memory = arena.allocate(image.state().memory().size(), 4096);
             image.restoreMemory(memory, ImageReader.Mode.COPY);
-            MachineState hostile = withBrkStart(image.state(), 0);
+            MachineState hostile = SampleStates.withBrkStart(image.state(), 0);
             MigrationClient client = new MigrationClient(Endpoint.parse(server.address(), "--to", false),
                     MigrationKey.load(key), Timeouts.DEFAULT, line -> { });
 
@@ -52,9 +51,4 @@ class HostileStateMigrationTest {
         assertThat(Files.list(serverRoot)).isEmpty();
     }
 
-    private static MachineState withBrkStart(MachineState s, long brkStart) {
-        KernelState k = s.kernel();
-        return new MachineState(s.vcpu(), s.memory(), new KernelState(brkStart, k.brk(), k.mmapBase(), k.mmapTop(),
-                k.mappings(), k.cwd(), k.clearChildTid(), k.robustList(), k.files(), k.fds(), k.signalActions()));
-    }
 }

@@ -72,7 +72,7 @@ class RefusedMigrationLeakTest {
             });
             MigrationClient client = new MigrationClient(new Endpoint("127.0.0.1", server.address().getPort()), key, timeouts, line -> { });
             Map<String, Function<MachineState, MigrationClient.Result>> kinds = new LinkedHashMap<>();
-            kinds.put("state refused by the rules", s -> client.migrate(withBrkStart(s, 0), memory, PageFilter.ALL, null));
+            kinds.put("state refused by the rules", s -> client.migrate(SampleStates.withBrkStart(s, 0), memory, PageFilter.ALL, null));
             kinds.put("a file the server cannot re-open", s -> client.migrate(withMissingFile(s), memory, PageFilter.ALL, null));
             kinds.put("client gives up after READY", s -> client.migrate(s, memory, PageFilter.ALL, null,
                     id -> { throw new IOException("changed its mind"); }));
@@ -131,11 +131,6 @@ class RefusedMigrationLeakTest {
         return Files.readAllLines(Path.of(file)).size();
     }
 
-    private static MachineState withBrkStart(MachineState s, long brkStart) {
-        KernelState k = s.kernel();
-        return new MachineState(s.vcpu(), s.memory(), new KernelState(brkStart, k.brk(), k.mmapBase(), k.mmapTop(),
-                k.mappings(), k.cwd(), k.clearChildTid(), k.robustList(), k.files(), k.fds(), k.signalActions()));
-    }
 
     /** The lab program's open file renamed to one the server's root does not have. */
     private static MachineState withMissingFile(MachineState s) {

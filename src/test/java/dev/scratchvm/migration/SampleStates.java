@@ -47,4 +47,11 @@ final class SampleStates {
     static MachineState plain(long memorySize) {
         return withFiles(memorySize, List.of(), List.of());
     }
+
+    /** {@code s} with another brk_start: 0 is the hostile value that would let brk overwrite the VMM's page tables. */
+    static MachineState withBrkStart(MachineState s, long brkStart) {
+        KernelState k = s.kernel();
+        return new MachineState(s.vcpu(), s.memory(), new KernelState(brkStart, k.brk(), k.mmapBase(), k.mmapTop(),
+                k.mappings(), k.cwd(), k.clearChildTid(), k.robustList(), k.files(), k.fds(), k.signalActions()));
+    }
 }
