@@ -46,7 +46,7 @@ final class Attackers implements AutoCloseable {
     /** A valid preamble and HELLO, as a client sends first: what a slow-loris trickles. */
     static byte[] firstFlight() {
         ByteBuffer hello = new Messages.Hello(Purpose.MIGRATE, Handshake.nonce()).encode();
-        ByteBuffer b = ByteBuffer.allocate(MigrationServer.FIRST_FLIGHT).put(Messages.Preamble.CURRENT.encode())
+        ByteBuffer b = ByteBuffer.allocate(Reception.FIRST_FLIGHT).put(Messages.Preamble.CURRENT.encode())
                 .put((byte) MessageType.HELLO.code).put((byte) 0).putShort((short) 0).putInt(hello.remaining()).put(hello.duplicate());
         java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
         crc.update(b.array(), Messages.Preamble.BYTES, FrameWriter.HEADER + Messages.Hello.BYTES);

@@ -103,7 +103,7 @@ class ServerBoundsTest {
             assertThat(attack.replaysAnswered.get()).as("a replay never authenticates").isZero();
             assertThat(attack.lorisLifetimes).isNotEmpty()
                     .allSatisfy(ms -> assertThat(ms).isLessThan(HANDSHAKE.toMillis() + 1000));
-            assertThat(server.unauthenticated()).isLessThanOrEqualTo(MigrationServer.MAX_UNAUTHENTICATED_PER_ADDRESS);
+            assertThat(server.unauthenticated()).isLessThanOrEqualTo(Reception.MAX_UNAUTHENTICATED_PER_ADDRESS);
         }
         assertThat(latencies).allSatisfy(ms -> assertThat(ms).isLessThan(1000.0));
         assertThat(log).as("the log is not flooded").hasSizeLessThan(200);
@@ -208,7 +208,7 @@ class ServerBoundsTest {
             }
             Collections.shuffle(quick, random);
             // A few at a time: within the per-address budget, so each ends by its own failure, not by eviction.
-            try (ExecutorService few = Executors.newFixedThreadPool(MigrationServer.MAX_UNAUTHENTICATED_PER_ADDRESS / 2)) {
+            try (ExecutorService few = Executors.newFixedThreadPool(Reception.MAX_UNAUTHENTICATED_PER_ADDRESS / 2)) {
                 for (Future<?> f : few.invokeAll(quick)) f.get();
             }
         }
