@@ -27,6 +27,7 @@ import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
+import java.util.zip.CRC32C;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -87,6 +88,20 @@ class FrameFuzzTest {
      */
     @FuzzTest
     void serverStream(byte[] bytes) {
+        serve(bytes);
+    }
+
+    /**
+     * The same with every frame's CRC32C and END's transcript checksum recomputed first, so that
+     * mutations get past the checksums into the STATE decoder, the rules, the MEMORY runs and
+     * END's counts.
+     */
+    @FuzzTest
+    void serverStreamWithChecksumsFixed(byte[] bytes) {
+        serve(fixChecksums(bytes.clone()));
+    }
+
+    private static void serve(byte[] bytes) {
         try (ServerSession s = new ServerSession(MemoryTransport.replaying(bytes), ScriptedServer.KEY)) {
             MachineState state = state(s.receiveOffer());
             s.accept(List.of());
@@ -108,6 +123,26 @@ class FrameFuzzTest {
         }
     }
 
+    /** Recomputes the CRC of every whole frame in {@code stream}, and END's transcript checksum. */
+    static byte[] fixChecksums(byte[] stream) {
+        ByteBuffer b = ByteBuffer.wrap(stream);
+        FrameWriter.Transcript transcript = new FrameWriter.Transcript();
+        CRC32C crc = new CRC32C();
+        int at = 0;
+        while (stream.length - at >= FrameWriter.HEADER) {
+            long length = Integer.toUnsignedLong(b.getInt(at + 4));
+            if (length > stream.length - at - FrameWriter.HEADER - FrameWriter.TRAILER) break;
+            int payload = at + FrameWriter.HEADER;
+            if ((stream[at] & 0xff) == MessageType.END.code && length == End.BYTES) b.putInt(payload + 20, transcript.value());
+            crc.reset();
+            crc.update(stream, at, FrameWriter.HEADER + (int) length);
+            b.putInt(payload + (int) length, (int) crc.getValue());
+            transcript.add((int) crc.getValue());
+            at = payload + (int) length + FrameWriter.TRAILER;
+        }
+        return stream;
+    }
+
     /** The server's first look at a STATE message: decoded, then refused unless the rules accept it. */
     private static MachineState state(StateOffer offer) throws MigrationException {
         MachineState state;
@@ -126,7 +161,9 @@ class FrameFuzzTest {
     void theSeedMigrationGoesThrough() throws Exception {
         for (Path seed : FuzzChecks.inputs(FrameFuzzTest.class, "serverStream")) {
             if (seed.getFileName().toString().startsWith("crash-")) continue;
-            try (ServerSession s = new ServerSession(MemoryTransport.replaying(Files.readAllBytes(seed)), ScriptedServer.KEY)) {
+            byte[] bytes = Files.readAllBytes(seed);
+            assertThat(fixChecksums(bytes.clone())).as("checksums of an intact stream, recomputed").isEqualTo(bytes);
+            try (ServerSession s = new ServerSession(MemoryTransport.replaying(bytes), ScriptedServer.KEY)) {
                 ScriptedServer server = new ScriptedServer(ScriptedServer.AtCommit.COMMIT);
                 server.receive(s);
                 assertThat(StateRules.check(server.state)).isNull();

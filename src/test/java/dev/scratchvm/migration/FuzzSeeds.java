@@ -65,8 +65,10 @@ class FuzzSeeds {
                 new Messages.ErrorReply(ErrorCode.REJECTED, "the VM's state is refused: vCPU rip 0x0").encode().array());
         FuzzChecks.writeSeed(FrameFuzzTest.class, "frames", "error",
                 ByteBuffer.allocate(Messages.Preamble.BYTES + error.length).put(Messages.Preamble.CURRENT.encode()).put(error).array());
-        FuzzChecks.writeSeed(FrameFuzzTest.class, "serverStream", "client-migration-after-handshake",
-                Arrays.copyOfRange(client, handshake, client.length));
+        byte[] afterHandshake = Arrays.copyOfRange(client, handshake, client.length);
+        FuzzChecks.writeSeed(FrameFuzzTest.class, "serverStream", "client-migration-after-handshake", afterHandshake);
+        FuzzChecks.writeSeed(FrameFuzzTest.class, "serverStreamWithChecksumsFixed", "client-migration-after-handshake",
+                afterHandshake);
     }
 
     /** The sample state with ScratchVM's own long-mode registers and SYSCALL MSRs, so that the rules accept it. */
