@@ -25,8 +25,8 @@ final class PathRules {
         return null;
     }
 
-    /** Quoted and short, for a one-line message. */
+    /** Quoted, short and with control characters escaped, for a one-line message. */
     static String quote(String s) {
-        return "\"" + (s.length() > 200 ? s.substring(0, 200) + "..." : s) + "\"";
+        return "\"" + ImageException.oneLine(s.length() > 200 ? s.substring(0, 200) + "..." : s) + "\"";
     }
 }

@@ -41,9 +41,10 @@ public final class MigrationException extends Exception {
         return new MigrationException(message, dev.scratchvm.sys.Errno.EIO, ErrorCode.INTERNAL);
     }
 
-    /** What an ERROR message from the peer said. */
+    /** What an ERROR message from the peer said (an ERROR without text still says something). */
     static MigrationException fromPeer(ErrorCode code, String message) {
-        return new MigrationException(message, code.errno(), code, true);
+        String said = message.isBlank() ? "no reason given (" + code.name().toLowerCase() + " error)" : message;
+        return new MigrationException(said, code.errno(), code, true);
     }
 
     public int errno() {

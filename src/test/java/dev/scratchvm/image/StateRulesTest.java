@@ -1,5 +1,6 @@
 package dev.scratchvm.image;
 
+import dev.scratchvm.state.KernelState;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.VcpuState;
 import dev.scratchvm.state.VcpuState.Segment;
@@ -37,6 +38,15 @@ class StateRulesTest {
     @Test
     void a_state_as_scratchvm_saves_it_passes() {
         assertThat(StateRules.check(GOOD)).isNull();
+    }
+
+    @Test
+    void a_refused_path_is_quoted_on_one_line_with_its_control_characters_escaped() {
+        KernelState k = GOOD.kernel();
+        MachineState s = new MachineState(GOOD.vcpu(), GOOD.memory(), new KernelState(k.brkStart(), k.brk(), k.mmapBase(),
+                k.mmapTop(), k.mappings(), "/work\n\u001b[31m/", k.clearChildTid(), k.robustList(), k.files(), k.fds(),
+                k.signalActions()));
+        assertThat(StateRules.check(s)).isEqualTo("kernel.cwd \"/work\\x0a\\x1b[31m/\" ends with '/'");
     }
 
     @Test

@@ -78,6 +78,17 @@ class FramingTest {
     }
 
     @Test
+    void anErrorFromThePeerWithoutTextStillSaysSomething() throws Exception {
+        for (String text : new String[]{"", "   "}) {
+            byte[] wire = frame(MessageType.ERROR, new Messages.ErrorReply(ErrorCode.BUSY, text).encode().array());
+            assertThatThrownBy(() -> readBack(wire, MessageType.READY)).isInstanceOfSatisfying(MigrationException.class, e -> {
+                assertThat(e.fromPeer()).isTrue();
+                assertThat(e.getMessage()).isEqualTo("no reason given (busy error)");
+            });
+        }
+    }
+
+    @Test
     void theTranscriptChangesWhenAFrameIsMissingOrRepeated() throws Exception {
         MemoryTransport[] pair = MemoryTransport.pair();
         FrameWriter w = new FrameWriter(pair[0]);
