@@ -67,8 +67,19 @@ final class ServerSession extends Session {
         out.send(MessageType.READY);
     }
 
+    /**
+     * Waits for COMMIT twice as long as the idle timeout: a client that sent COMMIT and heard
+     * nothing asks after one idle timeout, and its question must find the migration still
+     * pending, so that the question, not a race of two timers, decides it.
+     */
     void awaitCommit() throws MigrationException {
-        in.expectEmpty(MessageType.COMMIT);
+        long idle = transport().idleTimeout();
+        transport().idleTimeout(2 * idle);
+        try {
+            in.expectEmpty(MessageType.COMMIT);
+        } finally {
+            transport().idleTimeout(idle);
+        }
     }
 
     void committed() throws MigrationException {
