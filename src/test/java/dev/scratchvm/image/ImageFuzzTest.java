@@ -65,13 +65,8 @@ class ImageFuzzTest {
      */
     @FuzzTest
     void stateSection(byte[] bytes) {
-        MachineState state;
-        try {
-            state = StateCodec.decode(bytes);
-        } catch (ImageException e) {
-            FuzzChecks.oneLine(e.getMessage());
-            return;
-        }
+        MachineState state = FuzzChecks.decodedOrNull(bytes);
+        if (state == null) return;
         byte[] encoded = StateCodec.encode(state);
         try {
             byte[] again = StateCodec.encode(StateCodec.decode(encoded));

@@ -1,5 +1,9 @@
 package dev.scratchvm.testing;
 
+import dev.scratchvm.image.ImageException;
+import dev.scratchvm.image.StateCodec;
+import dev.scratchvm.state.MachineState;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
@@ -11,6 +15,16 @@ import java.util.stream.Stream;
 /** What the fuzz tests demand of a refusal, and where their inputs live. */
 public final class FuzzChecks {
     private FuzzChecks() {
+    }
+
+    /** The state these bytes decode to, or null when the decoder refused them with a one-line message (checked). */
+    public static MachineState decodedOrNull(byte[] bytes) {
+        try {
+            return StateCodec.decode(bytes);
+        } catch (ImageException e) {
+            oneLine(e.getMessage());
+            return null;
+        }
     }
 
     /** A refusal says what is wrong in one non-empty line; anything else is a finding. */
