@@ -89,7 +89,8 @@ public final class StateCodec {
             i64(3, "mmap_base"), i64(4, "mmap_top"), repeated(5, "mappings", StateLimits.MAX_MAPPINGS),
             len(6, "cwd", StateLimits.MAX_PATH_BYTES), i64(7, "clear_child_tid"), i64(8, "robust_list"),
             repeated(9, "files", StateLimits.MAX_FILES), repeated(10, "fds", StateLimits.MAX_FDS),
-            repeated(11, "signal_actions", 64));
+            repeated(11, "signal_actions", 64), int32(12, "umask"), len(13, "restart", 1 << 10));
+    private static final Schema RESTART = new Schema("restart", int32(1, "call"), i64(2, "remaining_nanos"));
     private static final Schema SIGNAL_ACTION = new Schema("signal_action", int32(1, "signal"), i64(2, "handler"),
             i64(3, "flags"), i64(4, "restorer"), i64(5, "mask"));
     private static final Schema MACHINE = new Schema("state", len(1, "vcpu", Integer.MAX_VALUE),
@@ -185,6 +186,10 @@ public final class StateCodec {
             w.message(11, new TlvWriter().int32(1, a.signal()).i64(2, a.handler()).i64(3, a.flags()).i64(4, a.restorer())
                     .i64(5, a.mask()));
         }
+        w.int32(12, k.umask());
+        if (k.restart() != null) {
+            w.message(13, new TlvWriter().int32(1, k.restart().call()).i64(2, k.restart().remainingNanos()));
+        }
         return w;
     }
 
@@ -279,8 +284,17 @@ public final class StateCodec {
             if (signal < 1 || signal > 64) throw a.error("signal number " + signal + " out of range");
             signals.add(new SignalAction(signal, a.i64(2), a.i64(3), a.i64(4), a.i64(5)));
         }
+        // Images written before these fields existed hold the default mask and no interrupted sleep.
+        int umask = k.has(12) ? k.int32(12) : KernelState.DEFAULT_UMASK;
+        if ((umask & ~0777) != 0) throw k.error("umask " + Integer.toOctalString(umask) + " has bits outside 0777");
+        KernelState.Restart restart = null;
+        if (k.has(13)) {
+            TlvMessage r = k.message(13, RESTART);
+            if (r.i64(2) < 0) throw r.error("negative remaining time " + r.i64(2));
+            restart = new KernelState.Restart(r.int32(1), r.i64(2));
+        }
         return new KernelState(k.i64(1), k.i64(2), k.i64(3), k.i64(4), mappings, k.string(6), k.i64(7), k.i64(8),
-                files, fds, signals);
+                files, fds, signals, umask, restart);
     }
 
     private static FileKind kind(TlvMessage f, int code) throws ImageException {

@@ -161,6 +161,11 @@ final class TlvMessage {
 
     // ---- typed accessors -------------------------------------------------------------------
 
+    /** Whether an optional field is present (fields added in a later minor version are optional). */
+    boolean has(int tag) {
+        return count[tag] > 0;
+    }
+
     long i64(int tag) throws ImageException {
         return required(tag);
     }

@@ -1,5 +1,7 @@
 package dev.scratchvm.linux;
 
+import dev.scratchvm.state.KernelState;
+
 import dev.scratchvm.state.KernelState.FileKind;
 import dev.scratchvm.sys.Libc;
 
@@ -32,7 +34,8 @@ final class FileCalls {
     private final MemorySegment iovecs = arena.allocate(16L * IOV_MAX, 8);
     private final MemorySegment emptyPath = arena.allocateFrom("");
     private final MemorySegment statScratch = arena.allocate(STAT_SIZE, 8);
-    private int umask = 022;
+    /** The file mode creation mask; part of the saved state. */
+    int umask = KernelState.DEFAULT_UMASK;
 
     FileCalls(GuestArgs args, FdTable fds, GuestRoot root, Trace trace, Signals signals) {
         this.signals = signals;

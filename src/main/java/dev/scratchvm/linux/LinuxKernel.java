@@ -29,6 +29,7 @@ public final class LinuxKernel implements AutoCloseable {
     private final ProcessCalls process;
     private final SyscallTable table = new SyscallTable();
     private final Signals signals;
+    private final FileCalls files;
 
     private LinuxKernel(GuestMemory memory, GuestRoot root, Trace trace, CpuAccess cpu, AddressSpace space,
                         Signals signals) {
@@ -39,6 +40,7 @@ public final class LinuxKernel implements AutoCloseable {
         this.space = space;
         long stackSize = memory.size() - space.mmapTop() - GuestMemory.PAGE_SIZE;
         FileCalls files = new FileCalls(args, fds, root, trace, signals);
+        this.files = files;
         files.register(table);
         new MemoryCalls(args, space, files, trace).register(table);
         this.process = new ProcessCalls(args, cpu, trace, signals, stackSize);
@@ -64,6 +66,7 @@ public final class LinuxKernel implements AutoCloseable {
         LinuxKernel kernel = new LinuxKernel(memory, root, trace, cpu, space, new Signals(state.signalActions()));
         kernel.process.clearChildTid = state.clearChildTid();
         kernel.process.robustList = state.robustList();
+        kernel.files.umask = state.umask();
         root.setCwd(state.cwd());
         Map<Integer, OpenFile> files = new java.util.HashMap<>();
         try {
@@ -163,7 +166,8 @@ public final class LinuxKernel implements AutoCloseable {
             fdStates.add(new FdState(fd, id, slot.closeOnExec()));
         }
         return new KernelState(space.brkStart(), space.brk(), space.mmapBase(), space.mmapTop(), space.mappings(),
-                root.cwd(), process.clearChildTid, process.robustList, files, fdStates, signals.actions());
+                root.cwd(), process.clearChildTid, process.robustList, files, fdStates, signals.actions(),
+                this.files.umask, null);
     }
 
     private OpenFileState describe(int id, int fd, OpenFile f) throws KernelRestoreException {

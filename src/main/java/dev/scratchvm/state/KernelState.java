@@ -18,10 +18,15 @@ import java.util.List;
  * @param files         open file descriptions, shared by the fds that refer to them
  * @param fds           the guest's file descriptor table
  * @param signalActions rt_sigaction dispositions other than the default
+ * @param umask         the file mode creation mask (umask(2))
+ * @param restart       a sleep interrupted by a pause, to be finished when the guest runs again; null if none
  */
 public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings,
                           String cwd, long clearChildTid, long robustList,
-                          List<OpenFileState> files, List<FdState> fds, List<SignalAction> signalActions) {
+                          List<OpenFileState> files, List<FdState> fds, List<SignalAction> signalActions,
+                          int umask, Restart restart) {
+    /** Linux's default mask for a new process. */
+    public static final int DEFAULT_UMASK = 022;
 
     public KernelState {
         mappings = List.copyOf(mappings);
@@ -30,10 +35,29 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
         signalActions = List.copyOf(signalActions);
     }
 
+    /** A process with the default umask and no interrupted sleep. */
+    public KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings, String cwd,
+                       long clearChildTid, long robustList, List<OpenFileState> files, List<FdState> fds,
+                       List<SignalAction> signalActions) {
+        this(brkStart, brk, mmapBase, mmapTop, mappings, cwd, clearChildTid, robustList, files, fds, signalActions,
+                DEFAULT_UMASK, null);
+    }
+
     /** A process with every signal at its default disposition. */
     public KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings, String cwd,
                        long clearChildTid, long robustList, List<OpenFileState> files, List<FdState> fds) {
         this(brkStart, brk, mmapBase, mmapTop, mappings, cwd, clearChildTid, robustList, files, fds, List.of());
+    }
+
+    /**
+     * Linux's restart block for a timed wait that a pause interrupted: the guest is left
+     * about to execute {@code restart_syscall}, which finishes the wait for the time that
+     * was left (relative, so it holds on another host whose clocks differ).
+     *
+     * @param call           the system call that was interrupted (nanosleep, clock_nanosleep, futex)
+     * @param remainingNanos how long the wait still had to run, at least 0
+     */
+    public record Restart(int call, long remainingNanos) {
     }
 
     /** A struct k_sigaction as the guest installed it (handler 1 = SIG_IGN). */
