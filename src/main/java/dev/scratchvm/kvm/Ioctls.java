@@ -50,6 +50,7 @@ final class Ioctls {
     static final long SET_SREGS = iow(0x84, Structs.SREGS.byteSize());
     static final long GET_MSRS = iowr(0x88, Structs.KVM_MSRS_HEADER);
     static final long SET_MSRS = iow(0x89, Structs.KVM_MSRS_HEADER);
+    static final long SET_SIGNAL_MASK = iow(0x8b, 4);
     static final long SET_CPUID2 = iow(0x90, Structs.KVM_CPUID2_HEADER);
     static final long GET_MP_STATE = ior(0x98, 4);
     static final long SET_MP_STATE = iow(0x99, 4);

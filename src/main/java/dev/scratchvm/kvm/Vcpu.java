@@ -97,7 +97,21 @@ public final class Vcpu implements AutoCloseable {
      * documented way to make the vCPU state consistent before reading it.
      */
     public void setImmediateExit(boolean on) {
-        run.set(JAVA_BYTE, RUN_IMMEDIATE_EXIT, (byte) (on ? 1 : 0));
+        // Volatile: another thread sets it to stop a vCPU thread that is about to enter the guest.
+        IMMEDIATE_EXIT.setVolatile(run, RUN_IMMEDIATE_EXIT, (byte) (on ? 1 : 0));
+    }
+
+    private static final java.lang.invoke.VarHandle IMMEDIATE_EXIT = JAVA_BYTE.varHandle();
+
+    /**
+     * KVM_SET_SIGNAL_MASK: the signals blocked while this vCPU is inside KVM_RUN (a 64-bit
+     * mask, bit n-1 for signal n). A signal blocked outside KVM_RUN but not inside it can
+     * only arrive there, where it makes KVM_RUN return EINTR instead of running a handler.
+     */
+    public void setSignalMask(long mask) {
+        scratch.set(JAVA_INT, 0, 8);
+        scratch.set(JAVA_LONG.withByteAlignment(4), 4, mask);
+        ioctl("KVM_SET_SIGNAL_MASK", Ioctls.SET_SIGNAL_MASK, scratch);
     }
 
     /** Completes a pending exit without running guest code (see {@link #setImmediateExit}). */

@@ -4,6 +4,7 @@ import dev.scratchvm.state.KernelState;
 
 import dev.scratchvm.state.KernelState.FileKind;
 import dev.scratchvm.sys.Libc;
+import dev.scratchvm.sys.Wakeup;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -37,8 +38,13 @@ final class FileCalls {
     /** The file mode creation mask; part of the saved state. */
     int umask = KernelState.DEFAULT_UMASK;
 
-    FileCalls(GuestArgs args, FdTable fds, GuestRoot root, Trace trace, Signals signals) {
+    private final Wakeup wakeup;
+    /** One iovec for write(2) on a pipe, where a pause may find it half done. */
+    private final MemorySegment singleIovec = arena.allocate(16, 8);
+
+    FileCalls(GuestArgs args, FdTable fds, GuestRoot root, Trace trace, Signals signals, Wakeup wakeup) {
         this.signals = signals;
+        this.wakeup = wakeup;
         this.args = args;
         this.fds = fds;
         this.root = root;
@@ -138,6 +144,7 @@ final class FileCalls {
 
     private long read(Call c) {
         OpenFile f = file(c.fd());
+        if (readable(f)) awaitInput(f, Nr.READ);
         long r = readable(f) ? Libc.read(f.hostFd, args.buffer(c.a1(), c.a2()), c.a2()) : -EBADF;
         if (trace.files()) trace.file("READ " + c.fd() + " " + hex(c.a1()) + " " + c.a2(), r);
         return r;
@@ -145,7 +152,14 @@ final class FileCalls {
 
     private long write(Call c) {
         OpenFile f = file(c.fd());
-        long r = written(writable(f) ? Libc.write(f.hostFd, args.buffer(c.a1(), c.a2()), c.a2()) : -EBADF);
+        long r;
+        if (writable(f) && f.mayBlock()) {
+            singleIovec.set(JAVA_LONG, 0, args.buffer(c.a1(), c.a2()).address());
+            singleIovec.set(JAVA_LONG, 8, c.a2());
+            r = written(interruptibleWrite(f, singleIovec, 1, Nr.WRITE));
+        } else {
+            r = written(writable(f) ? Libc.write(f.hostFd, args.buffer(c.a1(), c.a2()), c.a2()) : -EBADF);
+        }
         if (trace.files()) trace.file("WRITE " + c.fd() + " " + hex(c.a1()) + " " + c.a2(), r);
         return r;
     }
@@ -164,6 +178,52 @@ final class FileCalls {
         long r = written(writable(f) ? Libc.pwrite(f.hostFd, args.buffer(c.a1(), c.a2()), c.a2(), c.a3()) : -EBADF);
         if (trace.files()) trace.file("PWRITE " + c.fd() + " " + hex(c.a1()) + " " + c.a2() + " " + c.a3(), r);
         return r;
+    }
+
+    /**
+     * A pipe, socket or terminal may have nothing to read for a long time: wait for input
+     * where a pause can cut in, and have the guest make the call again after it.
+     */
+    private void awaitInput(OpenFile f, long nr) {
+        if (f.mayBlock() && wakeup.await(f.hostFd, Libc.POLLIN, -1) == Wakeup.Result.WOKEN) throw new Interrupted(nr);
+    }
+
+    /**
+     * Writes to a pipe, socket or terminal without ever blocking inside the write, so a
+     * pause can cut in while the reader is slow: what was written by then is returned (a
+     * short write, as a signal would give), or, if nothing was, the call is made again.
+     * {@code iov} is consumed.
+     */
+    private long interruptibleWrite(OpenFile f, MemorySegment iov, int count, long nr) {
+        long done = 0;
+        int first = 0;
+        while (first < count) {
+            long r = Libc.pwritev2(f.hostFd, iov.asSlice(16L * first), count - first, Libc.RWF_NOWAIT);
+            if (r == -EOPNOTSUPP || r == -EINVAL) {
+                // This kind of file cannot write without waiting: wait for room, then write as before.
+                if (wakeup.await(f.hostFd, Libc.POLLOUT, -1) == Wakeup.Result.WOKEN) return interrupted(done, nr);
+                r = Libc.writev(f.hostFd, iov.asSlice(16L * first), count - first);
+                return r < 0 ? (done > 0 ? done : r) : done + r;
+            }
+            if (r == -EAGAIN) {
+                if (wakeup.await(f.hostFd, Libc.POLLOUT, -1) == Wakeup.Result.WOKEN) return interrupted(done, nr);
+                continue;
+            }
+            if (r < 0) return done > 0 ? done : r;
+            done += r;
+            // Skip what was written: whole iovecs, then the front of a partly written one.
+            while (first < count && r >= iov.get(JAVA_LONG, 16L * first + 8)) r -= iov.get(JAVA_LONG, 16L * first++ + 8);
+            if (first < count && r > 0) {
+                iov.set(JAVA_LONG, 16L * first, iov.get(JAVA_LONG, 16L * first) + r);
+                iov.set(JAVA_LONG, 16L * first + 8, iov.get(JAVA_LONG, 16L * first + 8) - r);
+            }
+        }
+        return done;
+    }
+
+    private static long interrupted(long done, long nr) {
+        if (done > 0) return done;
+        throw new Interrupted(nr);
     }
 
     /** Every write path: writing to a pipe nobody reads raises SIGPIPE, as Linux does. */
@@ -187,8 +247,14 @@ final class FileCalls {
             iovecs.set(JAVA_LONG, 16L * i, buf.address());
             iovecs.set(JAVA_LONG, 16L * i + 8, len);
         }
-        long r = write ? written(writable(f) ? Libc.writev(f.hostFd, iovecs, count) : -EBADF)
-                : readable(f) ? Libc.readv(f.hostFd, iovecs, count) : -EBADF;
+        long r;
+        if (write) {
+            r = written(!writable(f) ? -EBADF : f.mayBlock() ? interruptibleWrite(f, iovecs, count, Nr.WRITEV)
+                    : Libc.writev(f.hostFd, iovecs, count));
+        } else {
+            if (readable(f)) awaitInput(f, Nr.READV);
+            r = readable(f) ? Libc.readv(f.hostFd, iovecs, count) : -EBADF;
+        }
         if (trace.files()) trace.file((write ? "WRITEV " : "READV ") + c.fd() + " " + hex(c.a1()) + " " + count, r);
         return r;
     }

@@ -9,6 +9,7 @@ import dev.scratchvm.state.KernelState.OpenFileState;
 import dev.scratchvm.sys.Errno;
 import dev.scratchvm.sys.Libc;
 import dev.scratchvm.sys.NativeException;
+import dev.scratchvm.sys.Wakeup;
 
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -30,6 +31,9 @@ public final class LinuxKernel implements AutoCloseable {
     private final SyscallTable table = new SyscallTable();
     private final Signals signals;
     private final FileCalls files;
+    private final TimeCalls time;
+    /** Cuts the guest's blocking calls short when the VMM needs the vCPU (a pause). */
+    private final Wakeup wakeup = new Wakeup();
 
     private LinuxKernel(GuestMemory memory, GuestRoot root, Trace trace, CpuAccess cpu, AddressSpace space,
                         Signals signals) {
@@ -39,13 +43,16 @@ public final class LinuxKernel implements AutoCloseable {
         this.trace = trace;
         this.space = space;
         long stackSize = memory.size() - space.mmapTop() - GuestMemory.PAGE_SIZE;
-        FileCalls files = new FileCalls(args, fds, root, trace, signals);
+        FileCalls files = new FileCalls(args, fds, root, trace, signals, wakeup);
         this.files = files;
         files.register(table);
         new MemoryCalls(args, space, files, trace).register(table);
         this.process = new ProcessCalls(args, cpu, trace, signals, stackSize);
         process.register(table);
-        new TimeCalls(args).register(table);
+        this.time = new TimeCalls(args, wakeup);
+        time.register(table);
+        table.registerControl(Nr.EXIT, "exit", this::exit);
+        table.registerControl(Nr.EXIT_GROUP, "exit_group", this::exit);
     }
 
     /** A fresh process: stdio on fd 0-2, break at the end of the program image. */
@@ -67,6 +74,7 @@ public final class LinuxKernel implements AutoCloseable {
         kernel.process.clearChildTid = state.clearChildTid();
         kernel.process.robustList = state.robustList();
         kernel.files.umask = state.umask();
+        kernel.time.restart = state.restart();
         root.setCwd(state.cwd());
         Map<Integer, OpenFile> files = new java.util.HashMap<>();
         try {
@@ -124,24 +132,43 @@ public final class LinuxKernel implements AutoCloseable {
         }
     }
 
-    /** Runs one system call and returns its raw result (value or -errno). */
-    public long syscall(Call call) {
+    /** System call number of the guest's SAVE request (guest/include/scratchvm.h). */
+    public static final long SYS_SAVE = 0x5c00;
+
+    /** Runs one system call: its result, or what else the vCPU must do. */
+    public Control syscall(Call call) {
+        if (call.nr() == SYS_SAVE) return new Control.Save();
         SyscallTable.Entry entry = table.lookup(call.nr());
         if (entry == null) {
             trace.other("SYSCALL " + call.nr() + " (not implemented)", -Errno.ENOSYS);
-            return -Errno.ENOSYS;
+            return new Control.Return(-Errno.ENOSYS);
         }
         long result;
         try {
+            if (entry.control() != null) return entry.control().handle(call);
             result = entry.handler().handle(call);
         } catch (SyscallError e) {
             result = -e.errno;
+        } catch (Interrupted i) {
+            if (trace.all()) trace.event(entry.name().toUpperCase() + " interrupted by a pause, restarts as " + i.restartNr);
+            return new Control.Restart(i.restartNr);
         }
         if (!entry.selfTraced() && trace.all()) {
             trace.other(entry.name().toUpperCase() + " " + Long.toHexString(call.a0()) + " " + Long.toHexString(call.a1())
                     + " " + Long.toHexString(call.a2()), result);
         }
-        return result;
+        return new Control.Return(result);
+    }
+
+    private Control exit(Call call) {
+        int status = (int) (call.a0() & 0xff);
+        trace.event("EXIT " + status);
+        return new Control.Exit(status);
+    }
+
+    /** Cuts short whatever host wait the guest's current call is in, now or when it starts. */
+    public Wakeup wakeup() {
+        return wakeup;
     }
 
     /**
@@ -167,7 +194,7 @@ public final class LinuxKernel implements AutoCloseable {
         }
         return new KernelState(space.brkStart(), space.brk(), space.mmapBase(), space.mmapTop(), space.mappings(),
                 root.cwd(), process.clearChildTid, process.robustList, files, fdStates, signals.actions(),
-                this.files.umask, null);
+                this.files.umask, time.restart);
     }
 
     private OpenFileState describe(int id, int fd, OpenFile f) throws KernelRestoreException {
@@ -213,5 +240,6 @@ public final class LinuxKernel implements AutoCloseable {
     @Override
     public void close() {
         fds.closeAll();
+        wakeup.close();
     }
 }

@@ -15,6 +15,8 @@ final class OpenFile {
     int flags;
     final int mode;
     private int references;
+    /** Whether reads and writes may wait on another party (pipe, socket, terminal); learned on first use. */
+    private Boolean mayBlock;
     private boolean closed;
 
     OpenFile(int hostFd, FileKind kind, String path, int flags, int mode) {
@@ -36,6 +38,12 @@ final class OpenFile {
 
     boolean isStdio() {
         return kind == FileKind.STDIN || kind == FileKind.STDOUT || kind == FileKind.STDERR;
+    }
+
+    /** Pipes, sockets and character devices other than the VMM's own device files can keep a call waiting. */
+    boolean mayBlock() {
+        if (mayBlock == null) mayBlock = kind != dev.scratchvm.state.KernelState.FileKind.DEVICE && Libc.waitsOnPeer(hostFd);
+        return mayBlock;
     }
 
     void retain() {

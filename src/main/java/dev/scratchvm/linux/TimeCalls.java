@@ -1,6 +1,8 @@
 package dev.scratchvm.linux;
 
+import dev.scratchvm.state.KernelState;
 import dev.scratchvm.sys.Libc;
+import dev.scratchvm.sys.Wakeup;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -13,6 +15,11 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * Clocks, sleeping and futex waits, served from the host's clocks (there is no vDSO in
  * the guest). The guest has one thread and gets no signals, so nothing can wake a
  * futex waiter: a wait can only find the value changed or time out.
+ * <p>
+ * Every wait can be cut short by the VMM's {@link Wakeup} (a pause). As Linux does for a
+ * stopped task, the guest then executes the call again when it runs: an absolute or
+ * unlimited wait as it was, a relative one through restart_syscall with the time that
+ * was left (the restart block, saved with the VM).
  */
 final class TimeCalls {
     private static final int CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1, MAX_CLOCK = 11, TIMER_ABSTIME = 1;
@@ -23,10 +30,13 @@ final class TimeCalls {
     private final GuestArgs args;
     /** Host CLOCK_REALTIME for gettimeofday and time, so they agree with clock_gettime to the microsecond. */
     private final MemorySegment now = Arena.ofAuto().allocate(16, 8);
-    private final MemorySegment request = Arena.ofAuto().allocate(16, 8);
+    private final Wakeup wakeup;
+    /** A relative sleep that a pause interrupted, finished by restart_syscall; null if none. */
+    KernelState.Restart restart;
 
-    TimeCalls(GuestArgs args) {
+    TimeCalls(GuestArgs args, Wakeup wakeup) {
         this.args = args;
+        this.wakeup = wakeup;
     }
 
     void register(SyscallTable t) {
@@ -61,29 +71,52 @@ final class TimeCalls {
             if (c.a0() != 0) args.writeLong(c.a0(), seconds);
             return seconds;
         });
-        t.register(Nr.NANOSLEEP, "nanosleep", c -> sleep(c.a0(), c.a1()));
+        t.register(Nr.NANOSLEEP, "nanosleep", c -> sleep(Nr.NANOSLEEP, c.a0()));
         t.register(Nr.CLOCK_NANOSLEEP, "clock_nanosleep", c -> {
             if (c.a0() < 0 || c.a0() > MAX_CLOCK) return -EINVAL;
-            if ((c.a1() & TIMER_ABSTIME) == 0) return sleep(c.a2(), c.a3());
+            if ((c.a1() & TIMER_ABSTIME) == 0) return sleep(Nr.CLOCK_NANOSLEEP, c.a2());
             long seconds = args.readLong(c.a2()), nanos = args.readLong(c.a2() + 8);
             if (seconds < 0 || nanos < 0 || nanos >= NANOS) return -EINVAL;
-            return sleepUntil((int) c.a0(), seconds, nanos);
+            return sleepUntil(Nr.CLOCK_NANOSLEEP, (int) c.a0(), seconds, nanos, 0);
         });
         t.register(Nr.FUTEX, "futex", this::futex);
+        t.register(Nr.RESTART_SYSCALL, "restart_syscall", c -> {
+            KernelState.Restart r = restart;
+            if (r == null) return -EINTR; // nothing to restart: what Linux returns too
+            restart = null;
+            return sleepFor(r.call(), r.remainingNanos(), r.call() == Nr.FUTEX ? -ETIMEDOUT : 0);
+        });
     }
 
-    private long sleep(long reqAddr, long remAddr) {
+    /** nanosleep or a relative clock_nanosleep. The remainder is never written: a pause is not a signal. */
+    private long sleep(int call, long reqAddr) {
         long seconds = args.readLong(reqAddr), nanos = args.readLong(reqAddr + 8);
         if (seconds < 0 || nanos < 0 || nanos >= NANOS) return -EINVAL;
-        return Libc.nanosleep(args.buffer(reqAddr, 16), remAddr == 0 ? MemorySegment.NULL : args.buffer(remAddr, 16));
+        return sleepFor(call, toNanos(seconds, nanos), 0);
     }
 
-    /** Sleeps until {@code clock} reads at least the given time (TIMER_ABSTIME). */
-    private long sleepUntil(int clock, long seconds, long nanos) {
+    /**
+     * Waits {@code nanos}, then returns {@code result}. Woken before that, it leaves the
+     * time still to wait in the restart block and has the guest call restart_syscall.
+     */
+    private long sleepFor(int call, long nanos, long result) {
+        long start = System.nanoTime();
+        if (wakeup.await(-1, 0, nanos) != Wakeup.Result.WOKEN) return result;
+        restart = new KernelState.Restart(call, Math.max(0, nanos - (System.nanoTime() - start)));
+        throw new Interrupted(Nr.RESTART_SYSCALL);
+    }
+
+    /**
+     * Sleeps until {@code clock} reads at least the given time (TIMER_ABSTIME). Woken
+     * before that, the guest makes the same call again: the deadline does not move.
+     */
+    private long sleepUntil(int call, int clock, long seconds, long nanos, long result) {
         long r = Libc.clockGettime(clock, now);
         if (r < 0) return r;
         long left = toNanos(seconds - now.get(JAVA_LONG, 0), nanos - now.get(JAVA_LONG, 8));
-        return left <= 0 ? 0 : sleepNanos(left);
+        if (left <= 0) return result;
+        if (wakeup.await(-1, 0, left) != Wakeup.Result.WOKEN) return result;
+        throw new Interrupted(call);
     }
 
     /** seconds and nanoseconds as nanoseconds, saturating instead of overflowing (timeouts can be huge). */
@@ -91,11 +124,6 @@ final class TimeCalls {
         return seconds >= Long.MAX_VALUE / NANOS - 1 ? Long.MAX_VALUE : seconds * NANOS + nanos;
     }
 
-    private long sleepNanos(long nanos) {
-        request.set(JAVA_LONG, 0, nanos / NANOS);
-        request.set(JAVA_LONG, 8, nanos % NANOS);
-        return Libc.nanosleep(request, MemorySegment.NULL);
-    }
 
     /** futex(2) for a single thread: there is never a waiter to wake, and a wait can only time out. */
     private long futex(Call c) {
@@ -114,15 +142,16 @@ final class TimeCalls {
                 if (seconds < 0 || nanos < 0 || nanos >= NANOS) yield -EINVAL;
                 // FUTEX_WAIT's timeout is relative; FUTEX_WAIT_BITSET's is absolute, on the chosen clock.
                 int clock = (c.a1() & FUTEX_CLOCK_REALTIME) != 0 ? CLOCK_REALTIME : CLOCK_MONOTONIC;
-                long r = op == FUTEX_WAIT ? sleepNanos(toNanos(seconds, nanos)) : sleepUntil(clock, seconds, nanos);
-                yield r < 0 ? r : -ETIMEDOUT;
+                yield op == FUTEX_WAIT ? sleepFor(Nr.FUTEX, toNanos(seconds, nanos), -ETIMEDOUT)
+                        : sleepUntil(Nr.FUTEX, clock, seconds, nanos, -ETIMEDOUT);
             }
             default -> -ENOSYS;
         };
     }
 
-    /** A single-threaded program waiting on itself without a timeout hangs on Linux too. */
+    /** A single-threaded program waiting on itself without a timeout hangs on Linux too, until paused. */
     private long waitForever() {
-        while (true) sleepNanos(3600 * NANOS);
+        wakeup.await(-1, 0, -1);
+        throw new Interrupted(Nr.FUTEX);
     }
 }

@@ -7,7 +7,7 @@ public final class Errno {
             EEXIST = 17, EXDEV = 18, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENFILE = 23,
             EMFILE = 24, ENOTTY = 25, EFBIG = 27, ENOSPC = 28, ESPIPE = 29, EROFS = 30, EPIPE = 32,
             ERANGE = 34, ENAMETOOLONG = 36, ENOSYS = 38, ENOTEMPTY = 39, ELOOP = 40, EOVERFLOW = 75,
-            ENOTSUP = 95, ETIMEDOUT = 110, ECONNREFUSED = 111;
+            ENOTSUP = 95, EOPNOTSUPP = 95, ETIMEDOUT = 110, ECONNREFUSED = 111;
 
     private Errno() {
     }

@@ -115,7 +115,7 @@ public final class Libc {
                 STATX = fixed("statx"), DUP = fixed("dup"), UNLINKAT = fixed("unlinkat"), MKDIRAT = fixed("mkdirat"),
                 RENAMEAT = fixed("renameat"), FACCESSAT = fixed("faccessat"), READLINKAT = fixed("readlinkat"),
                 GETDENTS64 = fixed("getdents64"), IOCTL = variadic("ioctl"), FCNTL = variadic("fcntl"),
-                SYSCALL = variadic("syscall");
+                SYSCALL = variadic("syscall"), PWRITEV2 = fixed("pwritev2");
     }
 
     private static final class Memory {
@@ -299,6 +299,73 @@ public final class Libc {
 
     public static int nanosleep(MemorySegment req, MemorySegment rem) {
         return asInt(call(Misc.NANOSLEEP, a(req), a(rem), 0, 0, 0, 0));
+    }
+
+    // ---- threads, signals and waiting -------------------------------------------------------
+
+    private static final long SYS_RT_SIGACTION = 13, SYS_RT_SIGPROCMASK = 14, SYS_RT_SIGTIMEDWAIT = 128,
+            SYS_GETTID = 186, SYS_TGKILL = 234, SYS_PPOLL = 271, SYS_EVENTFD2 = 290;
+    public static final int SIG_BLOCK = 0, SIG_UNBLOCK = 1, SIG_SETMASK = 2;
+    public static final int POLLIN = 1, POLLOUT = 4, POLLERR = 8, POLLHUP = 16, POLLNVAL = 32;
+    public static final int EFD_CLOEXEC = 02000000, EFD_NONBLOCK = 04000;
+    public static final int RWF_NOWAIT = 8;
+
+    private static long sys(long nr, long a, long b, long c, long d, long e) {
+        return asLong(call(Files.SYSCALL, nr, a, b, c, d, e));
+    }
+
+    /** Whether {@code fd} is a pipe, socket or character device, where reads and writes wait on someone else. */
+    public static boolean waitsOnPeer(int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(144, 8);
+            if (fstat(fd, st) < 0) return false;
+            int type = st.get(java.lang.foreign.ValueLayout.JAVA_INT, 24) & 0170000; // st_mode
+            return type == 0010000 || type == 0140000 || type == 0020000;
+        }
+    }
+
+    /** The calling thread's kernel thread id. */
+    public static int gettid() {
+        return (int) sys(SYS_GETTID, 0, 0, 0, 0, 0);
+    }
+
+    /** Sends {@code signal} to one thread of this process. */
+    public static int tgkill(int tid, int signal) {
+        return (int) sys(SYS_TGKILL, getpid(), tid, signal, 0, 0);
+    }
+
+    /** rt_sigprocmask(2) for the calling thread only; sets are 64-bit masks (bit n-1 = signal n). */
+    public static int sigprocmask(int how, MemorySegment set, MemorySegment old) {
+        return (int) sys(SYS_RT_SIGPROCMASK, how, set.equals(MemorySegment.NULL) ? 0 : a(set),
+                old.equals(MemorySegment.NULL) ? 0 : a(old), 8, 0);
+    }
+
+    /** Sets {@code signal}'s disposition to SIG_IGN, process-wide. */
+    public static int ignoreSignal(int signal) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment act = arena.allocate(32, 8); // struct kernel_sigaction: handler, flags, restorer, mask
+            act.set(JAVA_LONG, 0, 1); // SIG_IGN
+            return (int) sys(SYS_RT_SIGACTION, signal, act.address(), 0, 8, 0);
+        }
+    }
+
+    /** Takes one pending signal of {@code set} without waiting: its number, or -EAGAIN when none is pending. */
+    public static int sigtimedwaitNow(MemorySegment set, MemorySegment zeroTimespec) {
+        return (int) sys(SYS_RT_SIGTIMEDWAIT, a(set), 0, a(zeroTimespec), 8, 0);
+    }
+
+    public static int eventfd(int initial, int flags) {
+        return (int) sys(SYS_EVENTFD2, initial, flags, 0, 0, 0);
+    }
+
+    /** ppoll(2) without a signal mask; {@code timeout} is a struct timespec, or NULL to wait without limit. */
+    public static int ppoll(MemorySegment fds, int count, MemorySegment timeout) {
+        return (int) sys(SYS_PPOLL, a(fds), count, timeout.equals(MemorySegment.NULL) ? 0 : a(timeout), 0, 8);
+    }
+
+    /** pwritev2(2) at the current offset (-1) with RWF_ flags. */
+    public static long pwritev2(int fd, MemorySegment iov, int count, int flags) {
+        return asLong(call(Files.PWRITEV2, fd, a(iov), count, -1, flags, 0));
     }
 
     private static RuntimeException rethrow(Throwable t) {

@@ -12,12 +12,14 @@ import dev.scratchvm.kvm.VcpuRegisters;
 import dev.scratchvm.kvm.Vm;
 import dev.scratchvm.kvm.VmExit;
 import dev.scratchvm.linux.Call;
+import dev.scratchvm.linux.Control;
 import dev.scratchvm.linux.CpuAccess;
 import dev.scratchvm.linux.GuestRoot;
 import dev.scratchvm.linux.KernelRestoreException;
 import dev.scratchvm.linux.LinuxKernel;
 import dev.scratchvm.linux.Signals;
 import dev.scratchvm.memory.GuestMemory;
+import dev.scratchvm.sys.Libc;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.MemoryState;
 import dev.scratchvm.state.VcpuState;
@@ -45,8 +47,7 @@ import static dev.scratchvm.kvm.VcpuRegisters.Gpr.RSI;
  */
 public final class Machine implements AutoCloseable {
     /** System call number of the guest's SAVE request (guest/include/scratchvm.h). */
-    public static final long SYS_SAVE = 0x5c00;
-    private static final int SYS_EXIT = 60, SYS_EXIT_GROUP = 231;
+    public static final long SYS_SAVE = LinuxKernel.SYS_SAVE;
 
     private final Kvm kvm;
     private final Vm vm;
@@ -66,6 +67,12 @@ public final class Machine implements AutoCloseable {
     private Boolean syscallEntersRing0;
     /** Wall-clock time (ns since the epoch) of the first KVM_RUN, for start-up measurements. */
     private long firstEntryEpochNanos;
+    /** The thread that runs the guest (kernel tid), once it has; what {@link #kick} signals. */
+    private volatile int vcpuTid;
+    /** A kick not yet answered by {@link #run} returning {@link Outcome.Interrupted}. */
+    private volatile boolean kicked;
+    /** System calls served; read by other threads for status, so only ever written by the vCPU thread. */
+    private volatile long syscalls;
 
     private Machine(Kvm kvm, Vm vm, Vcpu vcpu, GuestMemory memory, MachineConfig config, List<CpuidEntry> cpuid) {
         this.kvm = kvm;
@@ -194,13 +201,23 @@ public final class Machine implements AutoCloseable {
         return kernel;
     }
 
-    /** Runs the guest until it exits, requests SAVE, or can no longer run. */
+    /**
+     * Runs the guest until it exits, requests SAVE, can no longer run, or is kicked
+     * ({@link Outcome.Interrupted}). Runs on the calling thread, which becomes the one
+     * {@link #kick} interrupts.
+     */
     public Outcome run() {
+        int tid = Libc.gettid();
+        if (tid != vcpuTid) {
+            KickSignal.prepare(vcpu);
+            vcpuTid = tid;
+        }
         if (firstEntryEpochNanos == 0) {
             java.time.Instant now = java.time.Instant.now();
             firstEntryEpochNanos = now.getEpochSecond() * 1_000_000_000L + now.getNano();
         }
         while (true) {
+            if (kicked) return acknowledgeKick();
             VmExit exit = vcpu.run();
             switch (exit) {
                 case VmExit.Io io when io.port() == BootLayout.SYSCALL_PORT && fromSyscallStub() -> {
@@ -211,6 +228,8 @@ public final class Machine implements AutoCloseable {
                     return GuestFaults.describe(memory, regs, config.verbose());
                 }
                 case VmExit.Interrupted i -> {
+                    if (kicked) return acknowledgeKick();
+                    KickSignal.drain(); // a kick already answered, arriving late
                 }
                 default -> {
                     return new Outcome.Failed(exit.describe() + " at rip 0x" + Long.toHexString(regs.get(RIP))
@@ -225,29 +244,71 @@ public final class Machine implements AutoCloseable {
         return rip == BootLayout.SYSCALL_ENTRY || rip == BootLayout.SYSCALL_ENTRY + 2;
     }
 
+    /**
+     * Takes the vCPU out of the guest as soon as possible, from any thread: now if it is in
+     * KVM_RUN (a signal), at its next entry otherwise (immediate_exit), and out of any
+     * host wait a system call is in (the kernel's wakeup). {@link #run} then returns
+     * {@link Outcome.Interrupted}, with the guest at an instruction boundary or about to
+     * make the interrupted call again.
+     */
+    public void kick() {
+        kicked = true;
+        vcpu.setImmediateExit(true);
+        kernel.wakeup().wake();
+        int tid = vcpuTid;
+        if (tid != 0) KickSignal.send(tid);
+    }
+
+    private Outcome acknowledgeKick() {
+        kicked = false;
+        vcpu.setImmediateExit(false);
+        KickSignal.drain();
+        kernel.wakeup().clear();
+        return new Outcome.Interrupted();
+    }
+
+    /**
+     * Completes the exit the vCPU stopped at (a system call's return, a restart) without
+     * running guest code, so that its state can be read, saved or left as it is. Call on
+     * the thread that ran the guest.
+     */
+    public void settle() {
+        vcpu.completePendingExit();
+    }
+
+    /** How many system calls the guest has made in this VMM. */
+    public long syscallCount() {
+        return syscalls;
+    }
+
     /** Serves one system call; null means "keep running". */
     private Outcome syscall() {
         long nr = regs.get(RAX);
-        if (nr == SYS_EXIT_GROUP || nr == SYS_EXIT) {
-            int status = (int) (regs.get(RDI) & 0xff);
-            config.trace().event("EXIT " + status);
-            return new Outcome.Exited(status);
-        }
-        if (nr == SYS_SAVE) {
-            // The resumed guest sees SAVE return 0. Completing the exit now makes the state consistent.
-            complete(0);
-            vcpu.completePendingExit();
-            return new Outcome.SaveRequested();
-        }
+        syscalls++;
         Call call = new Call(nr, regs.get(RDI), regs.get(RSI), regs.get(RDX), regs.get(R10), regs.get(R8), regs.get(R9));
-        long result;
+        Control control;
         try {
-            result = kernel.syscall(call);
+            control = kernel.syscall(call);
         } catch (RuntimeException e) {
             // A VMM bug or a broken invariant: stop this VM cleanly rather than let the exception escape.
             return new Outcome.Failed("internal error serving system call " + nr + ": " + e.getMessage());
         }
-        complete(result);
+        switch (control) {
+            case Control.Return r -> complete(r.value());
+            case Control.Restart r -> {
+                restart(r.nr());
+                return kicked ? acknowledgeKick() : null;
+            }
+            case Control.Exit e -> {
+                return new Outcome.Exited(e.status());
+            }
+            case Control.Save s -> {
+                // The resumed guest sees SAVE return 0. Completing the exit now makes the state consistent.
+                complete(0);
+                vcpu.completePendingExit();
+                return new Outcome.SaveRequested();
+            }
+        }
         int signal = kernel.signals().pendingTermination();
         if (signal != 0) {
             if (kernel.signals().pendingNeedsHandler()) {
@@ -275,6 +336,16 @@ public final class Machine implements AutoCloseable {
         regs.set(RAX, result);
         regs.set(RIP, regs.get(RCX));
         regs.set(RFLAGS, regs.get(R11));
+    }
+
+    /**
+     * Leaves the guest about to execute its {@code syscall} instruction (two bytes before
+     * the return address SYSCALL put in rcx) with rax = {@code nr}, as Linux does for
+     * -ERESTARTSYS: flags and privilege level as SYSRET would restore them.
+     */
+    private void restart(long nr) {
+        complete(nr);
+        regs.set(RIP, regs.get(RIP) - 2);
     }
 
     /**

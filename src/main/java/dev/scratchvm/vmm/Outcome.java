@@ -18,6 +18,13 @@ public sealed interface Outcome {
     record SaveRequested() implements Outcome {
     }
 
+    /**
+     * {@link Machine#kick} took the vCPU out of the guest: act on whatever asked for it,
+     * then run again (the guest continues as if nothing happened).
+     */
+    record Interrupted() implements Outcome {
+    }
+
     /** The VM cannot continue (triple fault, failed entry, unexpected exit). */
     record Failed(String reason) implements Outcome {
     }

@@ -1,0 +1,298 @@
+package dev.scratchvm.control;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import jdk.net.ExtendedSocketOptions;
+import jdk.net.UnixDomainPrincipal;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The control socket: a Unix domain socket, mode 0600, that only the VMM's own user may
+ * use, speaking HTTP/1.1 with JSON bodies in the manner of Firecracker's API socket:
+ * <pre>
+ *   GET /vm                 status
+ *   PUT /vm/pause           PUT /vm/resume           PUT /vm/stop
+ *   PUT /vm/snapshot        {"path": "/abs/file", "diff": false, "leave_running": false}
+ * </pre>
+ * Answers are JSON; an error is {@code {"error": "one line"}} with a 4xx/5xx status.
+ */
+public final class ApiServer implements AutoCloseable {
+    /** Connections served at once; more wait in the listen queue. Each is one short request. */
+    private static final int MAX_CONNECTIONS = 8;
+    private static final long REQUEST_DEADLINE_MS = 5_000;
+    static final JsonFactory JSON = JsonFactory.builder()
+            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(4).maxStringLength(8192).build())
+            .build();
+
+    private final Path path;
+    private final ServerSocketChannel server;
+    private final Controller controller;
+    private final UserPrincipal owner;
+    private final Semaphore slots = new Semaphore(MAX_CONNECTIONS);
+    private final Thread acceptor;
+
+    private ApiServer(Path path, ServerSocketChannel server, Controller controller, UserPrincipal owner) {
+        this.path = path;
+        this.server = server;
+        this.controller = controller;
+        this.owner = owner;
+        this.acceptor = Thread.ofPlatform().name("api").daemon().unstarted(this::acceptLoop);
+    }
+
+    /**
+     * Binds the socket at {@code path} and starts answering. A leftover socket file nobody
+     * listens on is replaced; a live one, or any other file, is refused.
+     */
+    public static ApiServer open(Path path, Controller controller) throws IOException {
+        if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            if (!Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isOther()) {
+                throw new IOException(path + " exists and is not a socket");
+            }
+            if (listening(path)) throw new IOException(path + " is in use by another VMM");
+            Files.delete(path); // nobody listens: left by a VMM that ended without cleaning up
+        }
+        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            server.bind(UnixDomainSocketAddress.of(path), MAX_CONNECTIONS);
+            // Between bind and chmod another user could connect; the peer check below refuses them anyway.
+            Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
+            ApiServer api = new ApiServer(path, server, controller, Files.getOwner(path));
+            api.acceptor.start();
+            return api;
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            Files.deleteIfExists(path);
+            throw e;
+        }
+    }
+
+    private static boolean listening(Path path) {
+        try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    private void acceptLoop() {
+        while (server.isOpen()) {
+            try {
+                SocketChannel ch = server.accept();
+                slots.acquireUninterruptibly();
+                Thread.ofVirtual().name("api-request").start(() -> {
+                    try {
+                        serve(ch);
+                    } finally {
+                        slots.release();
+                    }
+                });
+            } catch (ClosedChannelException e) {
+                return;
+            } catch (IOException e) {
+                // a connection that failed before it was accepted: keep serving the others
+            }
+        }
+    }
+
+    private void serve(SocketChannel ch) {
+        // A client that stalls mid-request loses its connection, not a slot for good.
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        CompletableFuture.delayedExecutor(REQUEST_DEADLINE_MS, TimeUnit.MILLISECONDS).execute(() -> {
+            if (!done.isDone()) closeQuietly(ch);
+        });
+        try (ch) {
+            InputStream in = Channels.newInputStream(ch);
+            OutputStream out = Channels.newOutputStream(ch);
+            UnixDomainPrincipal peer = ch.getOption(ExtendedSocketOptions.SO_PEERCRED);
+            if (!peer.user().equals(owner)) {
+                Http.writeResponse(out, 403, error("only " + owner.getName() + " may control this VM"));
+                return;
+            }
+            Http.Request request;
+            try {
+                request = Http.readRequest(in);
+            } catch (Http.HttpException e) {
+                Http.writeResponse(out, e.status, error(e.getMessage()));
+                return;
+            }
+            done.complete(null); // the operation itself may take as long as it takes
+            Http.Response response = handle(request);
+            Http.writeResponse(out, response.status(), response.body());
+        } catch (IOException e) {
+            // the client went away; nothing to answer
+        } finally {
+            done.complete(null);
+        }
+    }
+
+    Http.Response handle(Http.Request r) {
+        try {
+            return switch (r.path()) {
+                case "/vm" -> method(r, "GET") ? ok(status(controller.status())) : notAllowed("GET");
+                case "/vm/pause" -> {
+                    if (!method(r, "PUT")) yield notAllowed("PUT");
+                    long latency = controller.pause();
+                    yield ok(object(g -> g.writeNumberField("latency_us", latency / 1000)));
+                }
+                case "/vm/resume" -> {
+                    if (!method(r, "PUT")) yield notAllowed("PUT");
+                    controller.resume();
+                    yield ok(object(g -> { }));
+                }
+                case "/vm/stop" -> {
+                    if (!method(r, "PUT")) yield notAllowed("PUT");
+                    controller.stop();
+                    yield ok(object(g -> { }));
+                }
+                case "/vm/snapshot" -> method(r, "PUT") ? snapshot(r.body()) : notAllowed("PUT");
+                default -> new Http.Response(404, error("no such resource: " + printable(r.path())));
+            };
+        } catch (ControlException e) {
+            return new Http.Response(409, error(e.getMessage()));
+        } catch (IOException e) {
+            return new Http.Response(500, error(e.getMessage()));
+        }
+    }
+
+    private Http.Response snapshot(byte[] body) throws ControlException, IOException {
+        String path = null;
+        boolean diff = false, leaveRunning = false;
+        try (JsonParser p = JSON.createParser(body)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) return badRequest("the body must be a JSON object");
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken value = p.nextToken();
+                switch (field) {
+                    case "path" -> {
+                        if (value != JsonToken.VALUE_STRING) return badRequest("\"path\" must be a string");
+                        path = p.getText();
+                    }
+                    case "diff", "leave_running" -> {
+                        if (!value.isBoolean()) return badRequest("\"" + field + "\" must be true or false");
+                        if (field.equals("diff")) diff = p.getBooleanValue();
+                        else leaveRunning = p.getBooleanValue();
+                    }
+                    default -> {
+                        return badRequest("unknown field \"" + printable(field) + "\"");
+                    }
+                }
+            }
+            if (p.currentToken() != JsonToken.END_OBJECT || p.nextToken() != null) return badRequest("malformed JSON body");
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            return badRequest("malformed JSON body: " + e.getOriginalMessage());
+        }
+        if (path == null) return badRequest("\"path\" is required");
+        if (path.isEmpty() || path.indexOf('\0') >= 0 || !Path.of(path).isAbsolute()) {
+            return badRequest("\"path\" must be an absolute file name");
+        }
+        Controller.Snapshotted s = controller.snapshot(Path.of(path), diff ? Snapshot.Kind.DIFF : Snapshot.Kind.FULL, leaveRunning);
+        Snapshot.Taken t = s.taken();
+        return ok(object(g -> {
+            g.writeStringField("path", t.image().toString());
+            g.writeStringField("kind", t.kind().name().toLowerCase());
+            g.writeNumberField("pages", t.pagesStored());
+            g.writeNumberField("bytes", t.bytesWritten());
+            g.writeNumberField("write_us", t.totalNanos() / 1000);
+            g.writeNumberField("fsync_us", t.syncNanos() / 1000);
+            g.writeNumberField("paused_us", s.pausedNanos() / 1000);
+            g.writeStringField("state", s.after().name().toLowerCase());
+        }));
+    }
+
+    static byte[] status(Controller.Status s) throws IOException {
+        return object(g -> {
+            g.writeStringField("state", s.state().name().toLowerCase());
+            g.writeNumberField("memory_bytes", s.memoryBytes());
+            g.writeNumberField("dirty_pages", s.dirtyPages());
+            g.writeNumberField("uptime_ms", s.uptimeNanos() / 1_000_000);
+            g.writeNumberField("syscalls", s.syscalls());
+        });
+    }
+
+    private static boolean method(Http.Request r, String wanted) {
+        return r.method().equals(wanted);
+    }
+
+    private static Http.Response ok(byte[] body) {
+        return new Http.Response(200, body);
+    }
+
+    private static Http.Response notAllowed(String allowed) throws IOException {
+        return new Http.Response(405, error("use " + allowed + " for this resource"));
+    }
+
+    private static Http.Response badRequest(String message) throws IOException {
+        return new Http.Response(400, error(message));
+    }
+
+    /** Echoed names are cut short and stripped of control characters: error lines stay one line. */
+    private static String printable(String s) {
+        String cut = s.length() > 64 ? s.substring(0, 64) + "..." : s;
+        return cut.replaceAll("\\p{Cntrl}", "?");
+    }
+
+    @FunctionalInterface
+    interface Fields {
+        void write(JsonGenerator g) throws IOException;
+    }
+
+    static byte[] object(Fields fields) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (JsonGenerator g = JSON.createGenerator(out)) {
+            g.writeStartObject();
+            fields.write(g);
+            g.writeEndObject();
+        }
+        out.write('\n');
+        return out.toByteArray();
+    }
+
+    static byte[] error(String message) {
+        try {
+            return object(g -> g.writeStringField("error", message));
+        } catch (IOException e) {
+            throw new IllegalStateException(e); // writing to memory cannot fail
+        }
+    }
+
+    private static void closeQuietly(SocketChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // already closed
+        }
+    }
+
+    /** Stops answering and removes the socket file. */
+    @Override
+    public void close() throws IOException {
+        server.close();
+        Files.deleteIfExists(path);
+    }
+}

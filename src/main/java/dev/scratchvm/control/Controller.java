@@ -1,0 +1,299 @@
+package dev.scratchvm.control;
+
+import dev.scratchvm.linux.Signals;
+import dev.scratchvm.vmm.Machine;
+import dev.scratchvm.vmm.Outcome;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+
+/**
+ * The lifecycle of one VM: its vCPU thread, and the operations an operator, a command or
+ * a test drives it with. Every operation is a request that the vCPU thread carries out
+ * between two guest runs, so the machine (registers, memory, fds) has one owner; a
+ * request kicks the vCPU out of the guest, or out of a system call it waits in.
+ *
+ * <pre>
+ *  CREATED --start--> RUNNING <--pause/resume--> PAUSED
+ *                        |  exit, SAVE, snapshot, stop  |
+ *                        +-------------> EXITED <-------+
+ * </pre>
+ */
+public final class Controller implements AutoCloseable {
+    public enum State { CREATED, RUNNING, PAUSED, EXITED }
+
+    /** Where a VM goes when the guest asks for SAVE: an image file, or a migration peer. */
+    public interface SaveHandler {
+        /**
+         * Saves the stopped machine. Returns true when the VM now lives on elsewhere and this
+         * VMM must stop; false when saving failed and the guest must continue here.
+         */
+        boolean save(Machine machine);
+    }
+
+    /** What happened to the VM; listeners run on the vCPU thread and must be quick. */
+    public sealed interface Event {
+        /** The guest ran its first instruction in this VMM (ns since the epoch). */
+        record Started(long epochNanos) implements Event {
+        }
+
+        /** The vCPU stopped {@code latencyNanos} after the pause was asked for. */
+        record Paused(long latencyNanos) implements Event {
+        }
+
+        record Resumed() implements Event {
+        }
+
+        /** A snapshot is durable; the guest was stopped for {@code pausedNanos} if it went on running. */
+        record SnapshotTaken(Snapshot.Taken snapshot, long pausedNanos) implements Event {
+        }
+
+        record Ended(Ending ending) implements Event {
+        }
+    }
+
+    public interface Listener {
+        void on(Event event);
+    }
+
+    /**
+     * How the VM ended, as the VMM reports it: the exit status (the program's, 128 + a
+     * signal, or {@link #VM_FAILED}), and a one-line message for the user, if any.
+     */
+    public record Ending(int exitStatus, String message) {
+    }
+
+    /** Exit status when the VMM itself gave up on the VM (EX_SOFTWARE). */
+    public static final int VM_FAILED = 70;
+
+    /** A snapshot that was written, how long a guest that went on was stopped for it, and the state after. */
+    public record Snapshotted(Snapshot.Taken taken, long pausedNanos, State after) {
+    }
+
+    /** What {@code status} reports. */
+    public record Status(State state, long memoryBytes, long dirtyPages, long uptimeNanos, long syscalls) {
+    }
+
+    private final Machine machine;
+    private final SaveHandler onSave;
+    private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+    private final LinkedBlockingQueue<Request> requests = new LinkedBlockingQueue<>();
+    private final CompletableFuture<Ending> ending = new CompletableFuture<>();
+    private final Thread vcpuThread;
+    private final long createdNanos = System.nanoTime();
+    /** Written only by the vCPU thread. */
+    private volatile State state = State.CREATED;
+
+    private Controller(Machine machine, SaveHandler onSave) {
+        this.machine = machine;
+        this.onSave = onSave;
+        this.vcpuThread = Thread.ofPlatform().name("vcpu0").daemon().unstarted(this::loop);
+    }
+
+    /** A controller for {@code machine}; the guest does not run until {@link #start}. */
+    public static Controller of(Machine machine, SaveHandler onSave) {
+        return new Controller(machine, onSave);
+    }
+
+    public Controller listen(Listener listener) {
+        listeners.add(listener);
+        return this;
+    }
+
+    /** Starts the vCPU thread: the guest runs. */
+    public Controller start() {
+        if (state != State.CREATED) throw new IllegalStateException("already started");
+        state = State.RUNNING;
+        vcpuThread.start();
+        return this;
+    }
+
+    public State state() {
+        return state;
+    }
+
+    /** Waits for the VM to end. */
+    public Ending awaitEnd() throws InterruptedException {
+        try {
+            return ending.get();
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    // ---- operations --------------------------------------------------------------------------
+
+    /** Stops the guest; returns how long after the request the vCPU stopped (ns). */
+    public long pause() throws ControlException {
+        long asked = System.nanoTime();
+        return call(() -> {
+            expect(State.RUNNING, "pause");
+            machine.settle();
+            state = State.PAUSED;
+            long latency = System.nanoTime() - asked;
+            emit(new Event.Paused(latency));
+            return latency;
+        });
+    }
+
+    public void resume() throws ControlException {
+        call(() -> {
+            expect(State.PAUSED, "resume");
+            state = State.RUNNING;
+            emit(new Event.Resumed());
+            return null;
+        });
+    }
+
+    /**
+     * Writes a snapshot of the VM. A running guest stops for it; afterwards it goes on if
+     * {@code leaveRunning}, or else the VM ends here, living on in the image (as after
+     * SAVE). A paused guest stays paused unless {@code leaveRunning}. If the write fails,
+     * nothing changes: the guest goes on as before and the next diff still holds every page
+     * changed since the last snapshot that was written.
+     */
+    public Snapshotted snapshot(Path image, Snapshot.Kind kind, boolean leaveRunning) throws ControlException {
+        long asked = System.nanoTime();
+        return call(() -> {
+            if (state != State.RUNNING && state != State.PAUSED) throw new ControlException("the VM has ended");
+            boolean wasRunning = state == State.RUNNING;
+            if (wasRunning) machine.settle();
+            Snapshot.Taken taken = Snapshot.take(machine, image, kind);
+            long paused = wasRunning ? System.nanoTime() - asked : 0;
+            emit(new Event.SnapshotTaken(taken, paused));
+            if (wasRunning && !leaveRunning) {
+                end(new Ending(0, null));
+                return new Snapshotted(taken, paused, State.EXITED);
+            }
+            state = leaveRunning ? State.RUNNING : State.PAUSED;
+            if (!wasRunning && leaveRunning) emit(new Event.Resumed());
+            return new Snapshotted(taken, paused, state);
+        });
+    }
+
+    /** Ends the VM at once, as if the program were killed (exit status 128 + SIGKILL). */
+    public void stop() throws ControlException {
+        call(() -> {
+            if (state == State.EXITED) throw new ControlException("the VM has ended");
+            end(new Ending(128 + Signals.SIGKILL, "the VM was stopped by its operator"));
+            return null;
+        });
+    }
+
+    public Status status() {
+        return new Status(state, machine.memory().size(), Snapshot.dirtyPages(machine), System.nanoTime() - createdNanos,
+                machine.syscallCount());
+    }
+
+    private void expect(State wanted, String operation) throws ControlException {
+        if (state != wanted) {
+            throw new ControlException("cannot " + operation + ": the VM is " + state.name().toLowerCase());
+        }
+    }
+
+    // ---- the vCPU thread ---------------------------------------------------------------------
+
+    @FunctionalInterface
+    private interface Body<T> {
+        T run() throws ControlException;
+    }
+
+    private record Request(Body<?> body, CompletableFuture<Object> done) {
+        void run() {
+            try {
+                done.complete(body.run());
+            } catch (ControlException e) {
+                done.completeExceptionally(e);
+            } catch (RuntimeException e) {
+                done.completeExceptionally(new ControlException("internal error: " + e));
+            }
+        }
+    }
+
+    /** Has the vCPU thread run {@code body} between two guest runs, and waits for it. */
+    @SuppressWarnings("unchecked")
+    private <T> T call(Body<T> body) throws ControlException {
+        if (state == State.CREATED) throw new ControlException("the VM has not started");
+        if (ending.isDone()) throw new ControlException("the VM has ended");
+        Request r = new Request(body, new CompletableFuture<>());
+        requests.add(r);
+        if (state == State.RUNNING) machine.kick();
+        try {
+            // Either the vCPU thread runs it, or the VM ends first and the request is refused.
+            CompletableFuture.anyOf(r.done, ending).get();
+            if (!r.done.isDone()) throw new ControlException("the VM has ended");
+            return (T) r.done.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ControlException("interrupted while waiting for the VM");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof ControlException c) throw c;
+            throw new ControlException(String.valueOf(e.getCause()));
+        }
+    }
+
+    private void loop() {
+        try {
+            boolean started = false;
+            while (!ending.isDone()) {
+                Request r = state == State.PAUSED ? requests.take() : requests.poll();
+                if (r != null) {
+                    r.run();
+                    continue;
+                }
+                Outcome outcome = machine.run();
+                if (!started) {
+                    started = true;
+                    emit(new Event.Started(machine.firstEntryEpochNanos()));
+                }
+                Ending end = after(outcome);
+                if (end != null) end(end);
+            }
+        } catch (InterruptedException e) {
+            end(new Ending(VM_FAILED, "scratchvm: the vCPU thread was interrupted"));
+        } catch (RuntimeException | Error e) {
+            end(new Ending(VM_FAILED, "scratchvm: internal error: " + e));
+        } finally {
+            // Nothing more will run: refuse what is still queued.
+            for (Request r; (r = requests.poll()) != null; ) r.done.completeExceptionally(new ControlException("the VM has ended"));
+        }
+    }
+
+    /** What an outcome of a guest run means; null to keep running. */
+    private Ending after(Outcome outcome) {
+        return switch (outcome) {
+            case Outcome.Interrupted i -> null;
+            case Outcome.Exited e -> new Ending(e.status(), null);
+            case Outcome.Killed k -> new Ending(k.exitCode(),
+                    k.signal() == Signals.SIGPIPE ? null : "scratchvm: " + k.reason()); // quiet like a shell
+            case Outcome.Failed f -> new Ending(VM_FAILED, "scratchvm: " + f.reason());
+            case Outcome.SaveRequested s -> onSave.save(machine) ? new Ending(0, null) : null;
+        };
+    }
+
+    private void end(Ending e) {
+        state = State.EXITED;
+        if (ending.complete(e)) emit(new Event.Ended(e));
+    }
+
+    private void emit(Event e) {
+        for (Listener l : listeners) l.on(e);
+    }
+
+    /** Ends the VM if it still runs and waits for the vCPU thread; the machine stays the caller's to close. */
+    @Override
+    public void close() throws InterruptedException {
+        if (state == State.RUNNING || state == State.PAUSED) {
+            try {
+                stop();
+            } catch (ControlException ignored) {
+                // it ended meanwhile
+            }
+        }
+        if (vcpuThread.isAlive()) vcpuThread.join();
+    }
+}

@@ -1,0 +1,36 @@
+package dev.scratchvm.control;
+
+import dev.scratchvm.image.ImageException;
+import dev.scratchvm.linux.KernelRestoreException;
+import dev.scratchvm.vmm.Machine;
+import dev.scratchvm.vmm.Snapshots;
+
+import java.nio.file.Path;
+
+/** Snapshots taken from outside the guest, by the controller, of a stopped vCPU. */
+public final class Snapshot {
+    private Snapshot() {
+    }
+
+    public enum Kind { FULL, DIFF }
+
+    /** A durable snapshot: where, what kind, how much was written and how long it took (ns). */
+    public record Taken(Path image, Kind kind, long pagesStored, long bytesWritten, long totalNanos, long syncNanos) {
+    }
+
+    static Taken take(Machine machine, Path image, Kind kind) throws ControlException {
+        try {
+            Snapshots.SaveStats stats = Snapshots.save(machine, image);
+            return new Taken(image, kind, stats.write().pagesStored(), stats.write().bytesWritten(), stats.totalNanos(),
+                    stats.write().syncNanos());
+        } catch (KernelRestoreException e) {
+            throw new ControlException("cannot snapshot the VM: " + e.getMessage());
+        } catch (ImageException e) {
+            throw new ControlException(e.getMessage());
+        }
+    }
+
+    static long dirtyPages(Machine machine) {
+        return -1;
+    }
+}
