@@ -139,6 +139,7 @@ public final class ApiServer implements AutoCloseable {
                 request = Http.readRequest(in);
             } catch (Http.HttpException e) {
                 Http.writeResponse(out, e.status, error(e.getMessage()));
+                lingeringClose(ch, in);
                 return;
             }
             done.complete(null); // the operation itself may take as long as it takes
@@ -278,6 +279,21 @@ public final class ApiServer implements AutoCloseable {
             return object(g -> g.writeStringField("error", message));
         } catch (IOException e) {
             throw new IllegalStateException(e); // writing to memory cannot fail
+        }
+    }
+
+    /**
+     * After refusing a request that was not read to its end: closing with unread input would
+     * reset the connection and could destroy the answer before the client reads it. So stop
+     * writing, and read (a bounded amount, within the deadline) until the client closes.
+     */
+    private static void lingeringClose(SocketChannel ch, InputStream in) throws IOException {
+        ch.shutdownOutput();
+        byte[] sink = new byte[8192];
+        for (long total = 0; total < Http.MAX_BODY * 16L; ) {
+            int n = in.read(sink);
+            if (n < 0) return;
+            total += n;
         }
     }
 
