@@ -6,7 +6,7 @@
  *   read           blocks in read(0); prints what it read
  *   sleep MS       nanosleep of MS ms; checks it lasted at least that long
  *   futex MS       a futex wait that times out after MS ms
- *   writer N FILE  appends N numbered lines to FILE, computing between them
+ *   writer N FILE [WORK]  appends N numbered lines to FILE, WORK rounds of computing before each
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -83,7 +83,7 @@ static int do_futex(long ms)
     return 0;
 }
 
-static int writer(long n, const char *file)
+static int writer(long n, const char *file, long work)
 {
     int fd = open(file, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd < 0) {
@@ -92,7 +92,7 @@ static int writer(long n, const char *file)
     }
     unsigned long long h = 1;
     for (long i = 0; i < n; i++) {
-        for (int k = 0; k < 20000; k++)
+        for (long k = 0; k < work; k++)
             h = mix(h, (unsigned long long)k);
         char line[64];
         int len = snprintf(line, sizeof line, "line %ld %016llx\n", i, h);
@@ -117,7 +117,7 @@ int main(int argc, char **argv)
     if (argc >= 3 && strcmp(argv[1], "futex") == 0)
         return do_futex(atol(argv[2]));
     if (argc >= 4 && strcmp(argv[1], "writer") == 0)
-        return writer(atol(argv[2]), argv[3]);
-    fprintf(stderr, "usage: steer compute N | read | sleep MS | futex MS | writer N FILE\n");
+        return writer(atol(argv[2]), argv[3], argc >= 5 ? atol(argv[4]) : 20000);
+    fprintf(stderr, "usage: steer compute N | read | sleep MS | futex MS | writer N FILE [WORK]\n");
     return 2;
 }

@@ -217,7 +217,13 @@ public final class Machine implements AutoCloseable {
             firstEntryEpochNanos = now.getEpochSecond() * 1_000_000_000L + now.getNano();
         }
         while (true) {
-            if (kicked) return acknowledgeKick();
+            if (kicked) {
+                // A kick can land between the guest's SYSCALL and the stub's OUT: the vCPU is in
+                // the VMM's own code then, no state to save. Let it reach its exit first.
+                if (!inVmmCode()) return acknowledgeKick();
+                vcpu.setImmediateExit(false);
+                KickSignal.drain();
+            }
             VmExit exit = vcpu.run();
             switch (exit) {
                 case VmExit.Io io when io.port() == BootLayout.SYSCALL_PORT && fromSyscallStub() -> {
@@ -228,8 +234,7 @@ public final class Machine implements AutoCloseable {
                     return GuestFaults.describe(memory, regs, config.verbose());
                 }
                 case VmExit.Interrupted i -> {
-                    if (kicked) return acknowledgeKick();
-                    KickSignal.drain(); // a kick already answered, arriving late
+                    if (!kicked) KickSignal.drain(); // a kick already answered, arriving late
                 }
                 default -> {
                     return new Outcome.Failed(exit.describe() + " at rip 0x" + Long.toHexString(regs.get(RIP))
@@ -237,6 +242,11 @@ public final class Machine implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** Whether the vCPU is in the VMM's stubs (below the guest's memory), not in the program. */
+    private boolean inVmmCode() {
+        return regs.get(RIP) < memory.guestBase();
     }
 
     private boolean fromSyscallStub() {

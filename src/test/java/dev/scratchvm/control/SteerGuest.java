@@ -73,6 +73,15 @@ final class SteerGuest implements AutoCloseable {
         }
     }
 
+    /** Waits until the guest has written something to {@code file}. */
+    void awaitOutputFile(Path file) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!Files.exists(file) || Files.size(file) == 0) {
+            if (System.nanoTime() > deadline) throw new AssertionError("the guest never wrote to " + file);
+            Thread.sleep(1);
+        }
+    }
+
     /** What {@code steer ARGS} prints natively with {@code input} on stdin. */
     String nativeOutput(byte[] input, String... args) {
         var run = GuestPrograms.runNatively(GuestPrograms.build("steer", GuestPrograms.Libc.MUSL), dir, List.of(args), Map.of(),
