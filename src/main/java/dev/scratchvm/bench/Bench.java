@@ -39,6 +39,8 @@ public final class Bench {
         results.addAll(new SyscallBench(profile, work, programs).run());
         progress("save and restore");
         results.addAll(new SnapshotBench(profile, work, programs).run());
+        progress("pause and snapshot of a running VM");
+        results.addAll(new ControlBench(profile, work, programs).run());
         progress("migration over loopback (two VMM processes)");
         results.addAll(new MigrationBench(profile, home, work, programs).run());
         progress("start-up and memory overhead (fresh VMM processes)");
@@ -97,14 +99,16 @@ public final class Bench {
     }
 
     /** The guest programs the suite runs, compiled once into the work directory. */
-    record Programs(Path lab, Path syscallLoop, Path touchMemory) {
+    record Programs(Path lab, Path syscallLoop, Path touchMemory, Path steer) {
         static Programs build(Path home, Path work) throws IOException, InterruptedException {
             Path include = home.resolve("guest/include");
-            Path lab = work.resolve("app"), loop = work.resolve("syscall_loop"), touch = work.resolve("touch_memory");
+            Path lab = work.resolve("app"), loop = work.resolve("syscall_loop"), touch = work.resolve("touch_memory"),
+                    steer = work.resolve("steer");
             GuestCompiler.compile(home.resolve("examples/lab3/app.c"), include, lab);
             GuestCompiler.compile(home.resolve("guest/tests/syscall_loop.c"), include, loop);
             GuestCompiler.compile(home.resolve("guest/tests/touch_memory.c"), include, touch);
-            return new Programs(lab, loop, touch);
+            GuestCompiler.compile(home.resolve("guest/tests/steer.c"), include, steer);
+            return new Programs(lab, loop, touch, steer);
         }
     }
 }

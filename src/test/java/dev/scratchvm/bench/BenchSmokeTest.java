@@ -31,6 +31,7 @@ class BenchSmokeTest {
 
         assertThat(p.exitValue()).as(out).isZero();
         assertThat(out).contains("raw VM exit", "guest write(/dev/null", "save 256 MiB VM", "restore 1 GiB VM",
+                "pause of a compute loop", "pause + full snapshot durable + resume",
                 "migrate 16 MiB lab VM: downtime", "start: launch to first guest instruction", "VMM RSS beyond guest memory");
         String report = Files.readString(json);
         assertThat(report).startsWith("[").contains("\"scenario\"", "\"median\"", "\"floor_name\"");
