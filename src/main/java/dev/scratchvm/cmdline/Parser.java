@@ -61,8 +61,9 @@ public final class Parser {
                     throw new UsageException(path, "Invalid value for " + p.label() + ": " + e.getMessage());
                 }
                 given = Math.max(given, next + 1);
-                if (p.rest()) inRest = true;
-                else next++;
+                if (!p.rest()) next++;
+                // From here on every argument is the rest's, even one that looks like an option.
+                inRest = next < positionals.size() && positionals.get(next).rest();
                 continue;
             }
             if (!spec.subcommands().isEmpty()) {

@@ -4,7 +4,7 @@ import java.util.function.BiConsumer;
 
 /**
  * A positional parameter. {@code required}: must be given; {@code rest}: takes every argument
- * left, and once it has started, arguments that look like options are its own too (so
+ * after the parameters before it, including those that look like options (so
  * {@code run PROGRAM -v} passes -v to the program).
  */
 public record Positional<T>(String label, String help, boolean required, boolean rest, BiConsumer<T, String> set) {
