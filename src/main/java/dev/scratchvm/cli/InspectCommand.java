@@ -1,9 +1,9 @@
 package dev.scratchvm.cli;
 
-import dev.scratchvm.image.ImageInspector;
 import dev.scratchvm.cmdline.Command;
 import dev.scratchvm.cmdline.Spec;
 import dev.scratchvm.cmdline.Values;
+import dev.scratchvm.image.ImageInspector;
 
 import java.nio.file.Path;
 

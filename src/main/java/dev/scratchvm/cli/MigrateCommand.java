@@ -1,18 +1,18 @@
 package dev.scratchvm.cli;
 
 import dev.scratchvm.boot.BootLayout;
+import dev.scratchvm.cmdline.Command;
+import dev.scratchvm.cmdline.Spec;
+import dev.scratchvm.cmdline.Values;
 import dev.scratchvm.image.ImageReader;
 import dev.scratchvm.image.PageMap;
 import dev.scratchvm.memory.GuestMemory;
 import dev.scratchvm.migration.Endpoint;
 import dev.scratchvm.migration.InFlight;
-import dev.scratchvm.migration.MigrationException;
-import dev.scratchvm.migration.MigrationClient;
 import dev.scratchvm.migration.MigrationClient.Result;
+import dev.scratchvm.migration.MigrationClient;
+import dev.scratchvm.migration.MigrationException;
 import dev.scratchvm.migration.Timeouts;
-import dev.scratchvm.cmdline.Command;
-import dev.scratchvm.cmdline.Spec;
-import dev.scratchvm.cmdline.Values;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

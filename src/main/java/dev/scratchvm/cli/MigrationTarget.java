@@ -1,13 +1,15 @@
 package dev.scratchvm.cli;
 
+import dev.scratchvm.cmdline.Option;
+import dev.scratchvm.cmdline.Values;
 import dev.scratchvm.image.ImageException;
 import dev.scratchvm.image.ImageWriter;
 import dev.scratchvm.image.PageFilter;
 import dev.scratchvm.linux.KernelRestoreException;
 import dev.scratchvm.linux.Trace;
 import dev.scratchvm.migration.Endpoint;
-import dev.scratchvm.migration.MigrationClient;
 import dev.scratchvm.migration.MigrationClient.Result;
+import dev.scratchvm.migration.MigrationClient;
 import dev.scratchvm.migration.MigrationException;
 import dev.scratchvm.migration.MigrationKey;
 import dev.scratchvm.migration.Timeouts;
@@ -15,8 +17,6 @@ import dev.scratchvm.state.MachineState;
 import dev.scratchvm.sys.Errno;
 import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.Snapshots;
-import dev.scratchvm.cmdline.Option;
-import dev.scratchvm.cmdline.Values;
 
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,13 +1,13 @@
 package dev.scratchvm.cli;
 
+import dev.scratchvm.cmdline.Command;
+import dev.scratchvm.cmdline.Spec;
+import dev.scratchvm.cmdline.Values;
 import dev.scratchvm.image.ImageReader;
 import dev.scratchvm.migration.InFlight;
 import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.MachineConfig;
 import dev.scratchvm.vmm.Snapshots;
-import dev.scratchvm.cmdline.Command;
-import dev.scratchvm.cmdline.Spec;
-import dev.scratchvm.cmdline.Values;
 
 import java.nio.file.Path;
 

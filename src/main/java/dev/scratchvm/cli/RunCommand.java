@@ -2,12 +2,12 @@ package dev.scratchvm.cli;
 
 import dev.scratchvm.boot.ElfException;
 import dev.scratchvm.boot.ElfImage;
-import dev.scratchvm.vmm.Machine;
-import dev.scratchvm.vmm.MachineConfig;
-import dev.scratchvm.vmm.WarmUp;
 import dev.scratchvm.cmdline.Command;
 import dev.scratchvm.cmdline.Spec;
 import dev.scratchvm.cmdline.Values;
+import dev.scratchvm.vmm.Machine;
+import dev.scratchvm.vmm.MachineConfig;
+import dev.scratchvm.vmm.WarmUp;
 
 import java.io.IOException;
 import java.nio.file.Files;

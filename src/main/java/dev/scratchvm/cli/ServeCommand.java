@@ -1,5 +1,8 @@
 package dev.scratchvm.cli;
 
+import dev.scratchvm.cmdline.Command;
+import dev.scratchvm.cmdline.Spec;
+import dev.scratchvm.cmdline.Values;
 import dev.scratchvm.image.ImageException;
 import dev.scratchvm.migration.Endpoint;
 import dev.scratchvm.migration.Handoffs;
@@ -10,9 +13,6 @@ import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.MachineConfig;
 import dev.scratchvm.vmm.Snapshots;
 import dev.scratchvm.vmm.WarmUp;
-import dev.scratchvm.cmdline.Command;
-import dev.scratchvm.cmdline.Spec;
-import dev.scratchvm.cmdline.Values;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,9 +1,9 @@
 package dev.scratchvm.cli;
 
-import dev.scratchvm.linux.Trace;
-import dev.scratchvm.vmm.MachineConfig;
 import dev.scratchvm.cmdline.Option;
 import dev.scratchvm.cmdline.Values;
+import dev.scratchvm.linux.Trace;
+import dev.scratchvm.vmm.MachineConfig;
 
 import java.nio.file.Path;
 import java.util.List;
