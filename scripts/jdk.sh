@@ -9,7 +9,14 @@ jdk_version() {
     local home=$1 version=
     [[ -x $home/bin/java ]] || return 0
     if [[ -r $home/release ]]; then
-        version=$(sed -n 's/^JAVA_VERSION="\([^"]*\)".*/\1/p' "$home/release")
+        # Read with bash alone: the launcher runs this for every JDK on every start.
+        local line
+        while IFS= read -r line || [[ -n $line ]]; do
+            if [[ $line =~ ^JAVA_VERSION=\"([^\"]*)\" ]]; then
+                version=${BASH_REMATCH[1]}
+                break
+            fi
+        done <"$home/release"
     fi
     if [[ -z $version ]]; then
         version=$("$home/bin/java" -version 2>&1 | sed -n '1s/.*version "\([^"]*\)".*/\1/p') || true

@@ -1,6 +1,7 @@
 package dev.scratchvm.bench;
 
-import dev.scratchvm.image.Json;
+import dev.scratchvm.util.GuestCompiler;
+import dev.scratchvm.util.Json;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -36,9 +36,9 @@ record StartBench(Bench.Profile profile, Path home, Path work, Bench.Programs pr
         String how = VmmCommand.viaLauncher() ? null : "not started through ./scratchvm: no AOT cache, so slower than users see";
         return List.of(
                 new Result("start: launch to first guest instruction", "ms", runStats, "JVM start (java -version)", floor,
-                        "<= 150 ms", runStats.median() <= 150, how),
+                        "<= 120 ms", runStats.median() <= 120, how),
                 new Result("restore: launch to first guest instruction", "ms", restoreStats, "JVM start (java -version)", floor,
-                        "<= 150 ms", restoreStats.median() <= 150, how),
+                        "<= 120 ms", restoreStats.median() <= 120, how),
                 new Result("VMM RSS beyond guest memory, lab VM", "MiB", Stats.of(rss), null, null, null, null, null));
     }
 

@@ -23,7 +23,7 @@ final class VmmCommand {
             cmd.add(home.resolve("scratchvm").toString());
         } else {
             cmd.addAll(List.of(ProcessHandle.current().info().command().orElse("java"), "--enable-native-access=ALL-UNNAMED",
-                    "-cp", System.getProperty("java.class.path"), "dev.scratchvm.cli.Main"));
+                    "-cp", System.getProperty("java.class.path"), "dev.scratchvm.Main"));
         }
         cmd.addAll(List.of(args));
         return cmd;

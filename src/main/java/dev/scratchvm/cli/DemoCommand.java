@@ -1,41 +1,41 @@
 package dev.scratchvm.cli;
 
-import dev.scratchvm.bench.GuestCompiler;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import dev.scratchvm.cmdline.Command;
+import dev.scratchvm.cmdline.Spec;
+import dev.scratchvm.cmdline.Values;
+import dev.scratchvm.util.GuestCompiler;
+import dev.scratchvm.util.Home;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 
 /**
  * {@code scratchvm demo}: the lab scenario end to end. Builds examples/lab3/app.c, runs it
  * until it asks for SAVE, shows the image, resumes it in a brand-new VMM process, shows
  * the file it wrote, then migrates a second run to a local server over TCP.
  */
-@Command(name = "demo", mixinStandardHelpOptions = true, version = Main.VERSION, description = "Save a running program, restore it in a new VMM, then migrate one over TCP.")
-final class DemoCommand implements Callable<Integer> {
-    @Option(names = "--dir", paramLabel = "DIR", description = "Work directory (default: a new temporary one).")
+final class DemoCommand implements Command {
+    static final Spec<DemoCommand> SPEC = Spec.of("demo", "Save a running program, restore it in a new VMM, then migrate one over TCP.", DemoCommand::new)
+            .option("--dir", "DIR", "Work directory (default: a new temporary one).", (c, v) -> c.dir = Values.path(v))
+            .flag("Skip the migration part.", c -> c.noMigration = true, "--no-migration")
+            // Handled by the ./scratchvm launcher, which starts the test VM; declared here for --help.
+            .flag("Run the demo inside the test VM (QEMU with nested SVM), e.g. on a machine without /dev/kvm. Slow: a few minutes.",
+                    c -> c.emulated = true, "--emulated");
+
     Path dir;
-
-    @Option(names = "--no-migration", description = "Skip the migration part.")
     boolean noMigration;
-
-    // Handled by the ./scratchvm launcher, which starts the test VM; declared here for --help.
-    @Option(names = "--emulated", description = "Run the demo inside the test VM (QEMU with nested SVM), "
-            + "e.g. on a machine without /dev/kvm. Slow: a few minutes.")
     boolean emulated;
 
     private static final String FILE = "ay_caramba";
 
     @Override
-    public Integer call() throws Exception {
+    public int call() throws Exception {
         if (emulated) throw new IllegalArgumentException("--emulated is handled by the ./scratchvm launcher; run it through that");
         Path work = dir != null ? Files.createDirectories(dir) : Files.createTempDirectory("scratchvm-demo-");
-        Path source = SelfProcess.home().resolve("examples/lab3/app.c");
+        Path source = Home.directory().resolve("examples/lab3/app.c");
         if (!Files.exists(source)) throw new IllegalArgumentException(source + ": not found (run the demo from the repository)");
         say("ScratchVM demo in " + work);
 
@@ -70,7 +70,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private static String compile(Path source, Path work) throws IOException, InterruptedException {
-        GuestCompiler.compile(source, SelfProcess.home().resolve("guest/include"), work.resolve("app"));
+        GuestCompiler.compile(source, Home.directory().resolve("guest/include"), work.resolve("app"));
         return GuestCompiler.compiler() + " -static -O1 ... app.c";
     }
 

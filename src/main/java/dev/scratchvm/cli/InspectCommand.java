@@ -1,24 +1,23 @@
 package dev.scratchvm.cli;
 
+import dev.scratchvm.cmdline.Command;
+import dev.scratchvm.cmdline.Spec;
+import dev.scratchvm.cmdline.Values;
 import dev.scratchvm.image.ImageInspector;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
 
 /** {@code scratchvm inspect FILE [--json]}. */
-@Command(name = "inspect", mixinStandardHelpOptions = true, version = Main.VERSION, description = "Validate an image and print what it holds.")
-final class InspectCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "FILE", description = "Image file.")
-    Path image;
+final class InspectCommand implements Command {
+    static final Spec<InspectCommand> SPEC = Spec.of("inspect", "Validate an image and print what it holds.", InspectCommand::new)
+            .parameter("FILE", "Image file.", (c, v) -> c.image = Values.path(v))
+            .flag("Machine-readable output.", c -> c.json = true, "--json");
 
-    @Option(names = "--json", description = "Machine-readable output.")
+    Path image;
     boolean json;
 
     @Override
-    public Integer call() throws Exception {
+    public int call() throws Exception {
         System.out.print(ImageInspector.inspect(image, json));
         System.out.flush();
         return 0;

@@ -1,21 +1,13 @@
 package dev.scratchvm.cli;
 
 import dev.scratchvm.boot.BootLayout;
-import picocli.CommandLine.ITypeConverter;
-
 import java.util.Locale;
 
 /** Parses sizes such as 16M, 1G, 512K or a byte count, rounded up to whole 2 MiB pages. */
-final class MemorySize implements ITypeConverter<Long> {
+final class MemorySize {
     static final long MIN = 4L << 20;
 
-    @Override
-    public Long convert(String value) {
-        try {
-            return parse(value);
-        } catch (IllegalArgumentException e) {
-            throw new picocli.CommandLine.TypeConversionException(e.getMessage());
-        }
+    private MemorySize() {
     }
 
     static long parse(String value) {

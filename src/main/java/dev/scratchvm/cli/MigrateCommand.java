@@ -1,55 +1,48 @@
 package dev.scratchvm.cli;
 
 import dev.scratchvm.boot.BootLayout;
+import dev.scratchvm.cmdline.Command;
+import dev.scratchvm.cmdline.Spec;
+import dev.scratchvm.cmdline.Values;
 import dev.scratchvm.image.ImageReader;
 import dev.scratchvm.image.PageMap;
 import dev.scratchvm.memory.GuestMemory;
 import dev.scratchvm.migration.Endpoint;
 import dev.scratchvm.migration.InFlight;
-import dev.scratchvm.migration.MigrationException;
-import dev.scratchvm.migration.MigrationClient;
 import dev.scratchvm.migration.MigrationClient.Result;
+import dev.scratchvm.migration.MigrationClient;
+import dev.scratchvm.migration.MigrationException;
 import dev.scratchvm.migration.Timeouts;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.BitSet;
-import java.util.concurrent.Callable;
 
 /** {@code scratchvm migrate FILE --to HOST:PORT}: moves a saved VM to a server. */
-@Command(name = "migrate", mixinStandardHelpOptions = true, version = Main.VERSION, description = "Send a VM saved in an image file to 'scratchvm serve'; the image is removed once the server has it.")
-final class MigrateCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "FILE", description = "Image file.")
+final class MigrateCommand implements Command {
+    static final Spec<MigrateCommand> SPEC = Spec.of("migrate",
+                    "Send a VM saved in an image file to 'scratchvm serve'; the image is removed once the server has it.", MigrateCommand::new)
+            .parameter("FILE", "Image file.", (c, v) -> c.image = Values.path(v))
+            .required("--to", "HOST:PORT", "The server.", (c, v) -> c.to = v)
+            .option("--key-file", "FILE", MigrationTarget.KEY_FILE_HELP, (c, v) -> c.keyFile = Values.path(v))
+            .flag("Also send the VM's open files (read below --root) if the server lacks them.", c -> c.withFiles = true, "--with-files")
+            .option("--root", "DIR", "The guest root the image was saved from (default: current directory).", (c, v) -> c.root = Values.path(v))
+            .flag("Keep the image after the server took the VM (then it exists twice: restore with care).", c -> c.keep = true, "--keep")
+            .option("--timeout", "SECONDS", "Give up on a server silent this long (default: 30).", (c, v) -> c.timeout = Values.integer(v))
+            .flag("Print what was sent, and timings.", c -> c.verbose = true, "-v", "--verbose");
+
     Path image;
-
-    @Option(names = "--to", required = true, paramLabel = "HOST:PORT", description = "The server.")
     String to;
-
-    @Option(names = "--key-file", paramLabel = "FILE",
-            description = "Shared migration key (default: ~/.config/scratchvm/migration.key, created on first use).")
     Path keyFile;
-
-    @Option(names = "--with-files", description = "Also send the VM's open files (read below --root) if the server lacks them.")
     boolean withFiles;
-
-    @Option(names = "--root", paramLabel = "DIR", description = "The guest root the image was saved from (default: current directory).")
     Path root = Path.of(".");
-
-    @Option(names = "--keep", description = "Keep the image after the server took the VM (then it exists twice: restore with care).")
     boolean keep;
-
-    @Option(names = "--timeout", paramLabel = "SECONDS", description = "Give up on a server silent this long (default: ${DEFAULT-VALUE}).")
     int timeout = 30;
-
-    @Option(names = {"-v", "--verbose"}, description = "Print what was sent, and timings.")
     boolean verbose;
 
     @Override
-    public Integer call() throws Exception {
+    public int call() throws Exception {
         Endpoint at = Endpoint.parse(to, "--to", false);
         if (timeout < 1) throw new IllegalArgumentException("--timeout must be at least 1 second");
         var key = MigrationTarget.loadKey(keyFile, MigrationTarget.PREFIX);

@@ -1,13 +1,15 @@
 package dev.scratchvm.cli;
 
+import dev.scratchvm.cmdline.Option;
+import dev.scratchvm.cmdline.Values;
 import dev.scratchvm.image.ImageException;
 import dev.scratchvm.image.ImageWriter;
 import dev.scratchvm.image.PageFilter;
 import dev.scratchvm.linux.KernelRestoreException;
 import dev.scratchvm.linux.Trace;
 import dev.scratchvm.migration.Endpoint;
-import dev.scratchvm.migration.MigrationClient;
 import dev.scratchvm.migration.MigrationClient.Result;
+import dev.scratchvm.migration.MigrationClient;
 import dev.scratchvm.migration.MigrationException;
 import dev.scratchvm.migration.MigrationKey;
 import dev.scratchvm.migration.Timeouts;
@@ -15,10 +17,10 @@ import dev.scratchvm.state.MachineState;
 import dev.scratchvm.sys.Errno;
 import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.Snapshots;
-import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 
 /**
  * Sends the VM to a {@code scratchvm serve} when the guest asks for SAVE (VMM_CLIENT). If the
@@ -29,22 +31,21 @@ final class MigrationTarget implements SaveTarget {
     static final String PREFIX = "VMM_CLIENT: ", TRACE_PREFIX = PREFIX + "VM_APP - ";
     /** Exit status when the migration is in doubt (EX_TEMPFAIL): see docs/migration-protocol.md. */
     static final int IN_DOUBT = 75;
+    static final String KEY_FILE_HELP = "Shared migration key (default: ~/.config/scratchvm/migration.key, created on first use).";
 
     /** The options of {@code run} that turn SAVE into a migration. */
     static final class Options {
-        @Option(names = "--migrate-to", paramLabel = "HOST:PORT",
-                description = "On SAVE, migrate the VM to 'scratchvm serve' at HOST:PORT instead of writing an image.")
+        static final List<Option<Options>> OPTIONS = List.of(
+                Option.value("--migrate-to", "HOST:PORT",
+                        "On SAVE, migrate the VM to 'scratchvm serve' at HOST:PORT instead of writing an image.", (o, v) -> o.migrateTo = v),
+                Option.value("--key-file", "FILE", KEY_FILE_HELP, (o, v) -> o.keyFile = Values.path(v)),
+                Option.flag("Also send the guest's open files if the server lacks them.", o -> o.withFiles = true, "--with-files"),
+                Option.value("--migrate-timeout", "SECONDS", "Give up on a server silent this long (default: 30).",
+                        (o, v) -> o.timeout = Values.integer(v)));
+
         String migrateTo;
-
-        @Option(names = "--key-file", paramLabel = "FILE",
-                description = "Shared migration key (default: ~/.config/scratchvm/migration.key, created on first use).")
         Path keyFile;
-
-        @Option(names = "--with-files", description = "Also send the guest's open files if the server lacks them.")
         boolean withFiles;
-
-        @Option(names = "--migrate-timeout", paramLabel = "SECONDS",
-                description = "Give up on a server silent this long (default: ${DEFAULT-VALUE}).")
         int timeout = 30;
 
         boolean enabled() {

@@ -1,36 +1,32 @@
 package dev.scratchvm.cli;
 
+import dev.scratchvm.cmdline.Command;
+import dev.scratchvm.cmdline.Spec;
+import dev.scratchvm.cmdline.Values;
 import dev.scratchvm.image.ImageReader;
 import dev.scratchvm.migration.InFlight;
 import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.MachineConfig;
 import dev.scratchvm.vmm.Snapshots;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
 
 /** {@code scratchvm restore [FILE]}: resume a saved VM in this new VMM. */
-@Command(name = "restore", mixinStandardHelpOptions = true, version = Main.VERSION, description = "Resume a VM saved in an image file; exit with the guest's status.")
-final class RestoreCommand implements Callable<Integer> {
-    @Mixin
-    VmOptions vm;
+final class RestoreCommand implements Command {
+    static final Spec<RestoreCommand> SPEC = Spec.of("restore", "Resume a VM saved in an image file; exit with the guest's status.", RestoreCommand::new)
+            .include(VmOptions.OPTIONS, c -> c.vm)
+            .optionalParameter("FILE", "Image file (default: vm.img).", (c, v) -> c.image = Values.path(v))
+            .option("--image", "FILE", "Where a later SAVE writes (default: the image restored from).", (c, v) -> c.saveTo = Values.path(v))
+            .option("--memory-mode", "auto|map|copy", "map: map the image's pages copy-on-write (lazy); copy: copy them in; "
+                    + "auto: copy small images, map large ones (default: auto).", (c, v) -> c.memoryMode = v);
 
-    @Parameters(index = "0", arity = "0..1", paramLabel = "FILE", description = "Image file (default: vm.img).")
+    final VmOptions vm = new VmOptions();
     Path image = Path.of("vm.img");
-
-    @Option(names = "--image", paramLabel = "FILE", description = "Where a later SAVE writes (default: the image restored from).")
     Path saveTo;
-
-    @Option(names = "--memory-mode", paramLabel = "auto|map|copy",
-            description = "map: map the image's pages copy-on-write (lazy); copy: copy them in; auto: copy small images, map large ones (default: ${DEFAULT-VALUE}).")
     String memoryMode = "auto";
 
     @Override
-    public Integer call() throws Exception {
+    public int call() throws Exception {
         ImageReader.Mode mode = switch (memoryMode) {
             case "auto" -> null;
             case "map" -> ImageReader.Mode.MAP;

@@ -2,13 +2,12 @@ package dev.scratchvm.cli;
 
 import dev.scratchvm.boot.ElfException;
 import dev.scratchvm.boot.ElfImage;
+import dev.scratchvm.cmdline.Command;
+import dev.scratchvm.cmdline.Spec;
+import dev.scratchvm.cmdline.Values;
 import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.MachineConfig;
 import dev.scratchvm.vmm.WarmUp;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -17,36 +16,30 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 
 /** {@code scratchvm run [OPTIONS] PROGRAM [ARGS...]}. */
-@Command(name = "run", mixinStandardHelpOptions = true, version = Main.VERSION, description = "Run a static x86-64 Linux program in a new VM; exit with its status.")
-final class RunCommand implements Callable<Integer> {
-    @Mixin
-    VmOptions vm;
+final class RunCommand implements Command {
+    static final Spec<RunCommand> SPEC = Spec.of("run", "Run a static x86-64 Linux program in a new VM; exit with its status.", RunCommand::new)
+            .include(VmOptions.OPTIONS, c -> c.vm)
+            .option("--memory", "SIZE", "Guest memory, e.g. 16M or 1G (default: 16M).", (c, v) -> c.memory = MemorySize.parse(v))
+            .repeatable("--env", "K=V", "Environment variable for the program (repeatable).", (c, v) -> c.env.add(v))
+            .option("--image", "FILE", "Where SAVE writes the VM; with --migrate-to, only if the migration is in doubt (default: vm.img).",
+                    (c, v) -> c.image = Values.path(v))
+            .include(MigrationTarget.Options.OPTIONS, c -> c.migration)
+            .parameter("PROGRAM", "Static ELF executable.", (c, v) -> c.program = Values.path(v))
+            // Everything after the program belongs to it: "run prog -v" passes -v to the program.
+            .rest("ARGS", "Arguments for the program.", (c, v) -> c.args.add(v));
 
-    @Option(names = "--memory", paramLabel = "SIZE", converter = MemorySize.class,
-            description = "Guest memory, e.g. 16M or 1G (default: 16M).")
+    final VmOptions vm = new VmOptions();
     long memory = MachineConfig.DEFAULT_MEMORY;
-
-    @Option(names = "--env", paramLabel = "K=V", description = "Environment variable for the program (repeatable).")
-    List<String> env = new ArrayList<>();
-
-    @Option(names = "--image", paramLabel = "FILE",
-            description = "Where SAVE writes the VM; with --migrate-to, only if the migration is in doubt (default: ${DEFAULT-VALUE}).")
+    final List<String> env = new ArrayList<>();
     Path image = Path.of("vm.img");
-
-    @Mixin
-    MigrationTarget.Options migration;
-
-    @Parameters(index = "0", paramLabel = "PROGRAM", description = "Static ELF executable.")
+    final MigrationTarget.Options migration = new MigrationTarget.Options();
     Path program;
-
-    @Parameters(index = "1..*", paramLabel = "ARGS", description = "Arguments for the program.")
-    List<String> args = new ArrayList<>();
+    final List<String> args = new ArrayList<>();
 
     @Override
-    public Integer call() throws Exception {
+    public int call() throws Exception {
         byte[] file;
         try {
             file = Files.readAllBytes(program);

@@ -21,17 +21,4 @@ final class SelfProcess {
         cmd.addAll(List.of(args));
         return cmd;
     }
-
-    /** The repository (examples/, guest/), from the launcher or from where the classes were loaded. */
-    static Path home() {
-        String home = System.getProperty("scratchvm.home");
-        if (home != null) return Path.of(home);
-        try {
-            Path p = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toAbsolutePath();
-            for (; p != null; p = p.getParent()) if (p.resolve("examples").toFile().isDirectory()) return p;
-        } catch (Exception ignored) {
-            // fall through
-        }
-        return Path.of(".").toAbsolutePath();
-    }
 }

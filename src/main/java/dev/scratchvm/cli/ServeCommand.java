@@ -1,5 +1,8 @@
 package dev.scratchvm.cli;
 
+import dev.scratchvm.cmdline.Command;
+import dev.scratchvm.cmdline.Spec;
+import dev.scratchvm.cmdline.Values;
 import dev.scratchvm.image.ImageException;
 import dev.scratchvm.migration.Endpoint;
 import dev.scratchvm.migration.Handoffs;
@@ -10,47 +13,38 @@ import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.MachineConfig;
 import dev.scratchvm.vmm.Snapshots;
 import dev.scratchvm.vmm.WarmUp;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.Callable;
 
 /** {@code scratchvm serve}: the VMM_SERVER, which receives migrated VMs and runs them. */
-@Command(name = "serve", mixinStandardHelpOptions = true, version = Main.VERSION, description = "Wait for VMs migrated over TCP ('run --migrate-to', 'migrate'); restore and run them.")
-final class ServeCommand implements Callable<Integer> {
+final class ServeCommand implements Command {
     static final String PREFIX = "VMM_SERVER: ";
+    private static final String DEFAULT_LISTEN = "127.0.0.1:" + Endpoint.DEFAULT_PORT;
 
-    @Mixin
-    VmOptions vm;
+    static final Spec<ServeCommand> SPEC = Spec.of("serve", "Wait for VMs migrated over TCP ('run --migrate-to', 'migrate'); restore and run them.", ServeCommand::new)
+            .include(VmOptions.OPTIONS, c -> c.vm)
+            .option("--listen", "HOST:PORT", "Address to listen on; port 0 picks one (default: " + DEFAULT_LISTEN + ").", (c, v) -> c.listen = v)
+            .flag("Exit when the first migrated VM exits, with its exit status.", c -> c.once = true, "--once")
+            .option("--key-file", "FILE", MigrationTarget.KEY_FILE_HELP, (c, v) -> c.keyFile = Values.path(v))
+            .option("--timeout", "SECONDS", "Drop a peer silent this long (default: 30).", (c, v) -> c.timeout = Values.integer(v))
+            .option("--image", "FILE", "Where a SAVE by a migrated VM writes it (default: vm.img).", (c, v) -> c.image = Values.path(v))
+            .option("--state-dir", "DIR", "Where arriving VMs are kept durably until they run, and a restarted server finds them "
+                    + "(default: $XDG_STATE_HOME/scratchvm/serve/PORT, else ~/.local/state/...).", (c, v) -> c.stateDir = Values.path(v));
 
-    @Option(names = "--listen", paramLabel = "HOST:PORT", description = "Address to listen on; port 0 picks one (default: ${DEFAULT-VALUE}).")
-    String listen = "127.0.0.1:" + Endpoint.DEFAULT_PORT;
-
-    @Option(names = "--once", description = "Exit when the first migrated VM exits, with its exit status.")
+    final VmOptions vm = new VmOptions();
+    String listen = DEFAULT_LISTEN;
     boolean once;
-
-    @Option(names = "--key-file", paramLabel = "FILE",
-            description = "Shared migration key (default: ~/.config/scratchvm/migration.key, created on first use).")
     Path keyFile;
-
-    @Option(names = "--timeout", paramLabel = "SECONDS", description = "Drop a peer silent this long (default: ${DEFAULT-VALUE}).")
     int timeout = 30;
-
-    @Option(names = "--image", paramLabel = "FILE", description = "Where a SAVE by a migrated VM writes it (default: ${DEFAULT-VALUE}).")
     Path image = Path.of("vm.img");
-
-    @Option(names = "--state-dir", paramLabel = "DIR", description = "Where arriving VMs are kept durably until they run, "
-            + "and a restarted server finds them (default: $XDG_STATE_HOME/scratchvm/serve/PORT, else ~/.local/state/...).")
     Path stateDir;
 
     @Override
-    public Integer call() throws Exception {
+    public int call() throws Exception {
         try {
             return serve();
         } catch (IOException | IllegalArgumentException e) {

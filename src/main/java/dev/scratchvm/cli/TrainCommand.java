@@ -1,12 +1,13 @@
 package dev.scratchvm.cli;
 
-import dev.scratchvm.bench.GuestCompiler;
-import picocli.CommandLine.Command;
+import dev.scratchvm.cmdline.Command;
+import dev.scratchvm.cmdline.Spec;
+import dev.scratchvm.util.GuestCompiler;
+import dev.scratchvm.util.Home;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
-import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
 /**
@@ -14,8 +15,10 @@ import java.util.stream.Stream;
  * runs it once after each build with -XX:AOTCacheOutput, so the classes, linked call sites
  * and FFM downcall stubs that run, save, restore and inspect need are ready at the next start.
  */
-@Command(name = "train", hidden = true, description = "Exercise run, save, restore and inspect for the JVM's AOT cache.")
-final class TrainCommand implements Callable<Integer> {
+final class TrainCommand implements Command {
+    static final Spec<TrainCommand> SPEC = Spec.of("train", "Exercise run, save, restore and inspect for the JVM's AOT cache.", TrainCommand::new)
+            .hidden();
+
     /** Both ends of a migration in this one process: serve in a thread, run --migrate-to here. */
     private static int migrate(Path dir, Path app) throws Exception {
         Path key = dir.resolve("train.key");
@@ -35,11 +38,11 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     @Override
-    public Integer call() throws Exception {
+    public int call() throws Exception {
         Path dir = Files.createTempDirectory("scratchvm-train-");
         try {
             Path app = dir.resolve("app"), image = dir.resolve("train.img");
-            GuestCompiler.compile(SelfProcess.home().resolve("examples/lab3/app.c"), SelfProcess.home().resolve("guest/include"), app);
+            GuestCompiler.compile(Home.directory().resolve("examples/lab3/app.c"), Home.directory().resolve("guest/include"), app);
             String root = dir.toString();
             int rc = Main.execute("run", "--root", root, "--image", image.toString(), app.toString());
             rc |= Main.execute("inspect", image.toString());

@@ -1,34 +1,34 @@
 package dev.scratchvm.cli;
 
+import dev.scratchvm.cmdline.Option;
+import dev.scratchvm.cmdline.Values;
 import dev.scratchvm.linux.Trace;
 import dev.scratchvm.vmm.MachineConfig;
-import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.util.List;
 
 /** Options shared by the commands that run a VM. */
 final class VmOptions {
-    @Option(names = "--root", paramLabel = "DIR", description = "Directory the guest sees as / (default: current directory).")
+    static final List<Option<VmOptions>> OPTIONS = List.of(
+            Option.value("--root", "DIR", "Directory the guest sees as / (default: current directory).",
+                    (o, v) -> o.root = Values.path(v)),
+            Option.value("--trace", "files|all|none", "System call trace on stderr: file calls, all calls, or none (default: files).",
+                    (o, v) -> o.trace = traceLevel(v)),
+            Option.flag("Registers with errors, and timings.", o -> o.verbose = true, "-v", "--verbose"));
+
     Path root = Path.of(".");
-
-    @Option(names = "--trace", paramLabel = "files|all|none", converter = TraceLevelConverter.class,
-            description = "System call trace on stderr: file calls, all calls, or none (default: files).")
     Trace.Level trace = Trace.Level.FILES;
-
-    @Option(names = {"-v", "--verbose"}, description = "Registers with errors, and timings.")
     boolean verbose;
 
     /** Parses files|all|none; anything else is a usage error. */
-    static final class TraceLevelConverter implements picocli.CommandLine.ITypeConverter<Trace.Level> {
-        @Override
-        public Trace.Level convert(String value) {
-            return switch (value) {
-                case "files" -> Trace.Level.FILES;
-                case "all" -> Trace.Level.ALL;
-                case "none" -> Trace.Level.NONE;
-                default -> throw new picocli.CommandLine.TypeConversionException("must be files, all or none, not '" + value + "'");
-            };
-        }
+    private static Trace.Level traceLevel(String value) {
+        return switch (value) {
+            case "files" -> Trace.Level.FILES;
+            case "all" -> Trace.Level.ALL;
+            case "none" -> Trace.Level.NONE;
+            default -> throw new IllegalArgumentException("must be files, all or none, not '" + value + "'");
+        };
     }
 
     MachineConfig config(long memory, String prefix) {

@@ -5,6 +5,7 @@ import dev.scratchvm.state.KernelState.FdState;
 import dev.scratchvm.state.KernelState.OpenFileState;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.VcpuState;
+import dev.scratchvm.util.Json;
 
 import java.nio.file.Path;
 import java.util.HashMap;

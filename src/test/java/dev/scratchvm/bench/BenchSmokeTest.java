@@ -23,7 +23,7 @@ class BenchSmokeTest {
     void quickBenchRunsEveryScenario(@TempDir Path dir) throws Exception {
         Path json = dir.resolve("bench.json");
         List<String> cmd = List.of(ProcessHandle.current().info().command().orElseThrow(), "--enable-native-access=ALL-UNNAMED",
-                "-cp", System.getProperty("java.class.path"), "dev.scratchvm.cli.Main", "bench", "--quick",
+                "-cp", System.getProperty("java.class.path"), "dev.scratchvm.Main", "bench", "--quick",
                 "--dir", dir.resolve("work").toString(), "--json", json.toString());
         Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

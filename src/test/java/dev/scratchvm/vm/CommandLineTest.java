@@ -75,4 +75,45 @@ class CommandLineTest {
     void unknownOption() {
         Guest.assertOneLineError(refused("run", "--frobnicate", hello), "Unknown option", "--frobnicate");
     }
+
+    @Test
+    @DisplayName("usage mistakes exit 2: an unknown command, an option given twice, a bad number")
+    void usageExitCode() {
+        Result unknown = refused("frobnicate");
+        Guest.assertOneLineError(unknown, "'frobnicate'", "scratchvm --help");
+        assertThat(unknown.exit()).isEqualTo(2);
+        Result twice = refused("run", "--image", "a.img", "--image=b.img", hello);
+        Guest.assertOneLineError(twice, "--image", "only once");
+        assertThat(twice.exit()).isEqualTo(2);
+        Result notInt = refused("serve", "--timeout", "soon");
+        Guest.assertOneLineError(notInt, "--timeout", "'soon'", "scratchvm serve --help");
+        assertThat(notInt.exit()).isEqualTo(2);
+    }
+
+    @Test
+    @DisplayName("options before PROGRAM are the VMM's, everything after it the program's")
+    void programArguments() {
+        Result r = VmmProcess.run(dir, "run", "--trace=none", "--env=GREETING=hi", hello, "-v", "--memory", "--", "x");
+        assertThat(r.exit()).as(r.describe()).isEqualTo(3);
+        assertThat(r.stdout()).contains("argc=5\n", "argv[1]=-v\n", "argv[2]=--memory\n", "argv[3]=--\n", "argv[4]=x\n",
+                "GREETING=hi\n");
+        assertThat(r.stderr()).as("-v after PROGRAM is not the VMM's --verbose").doesNotContain("launch to first guest instruction");
+    }
+
+    @Test
+    @DisplayName("--help and --version: on stdout, exit 0, the guest never runs")
+    void helpAndVersion() {
+        Result help = VmmProcess.run(dir, "run", "--help");
+        assertThat(help.exit()).as(help.describe()).isZero();
+        assertThat(help.stderr()).isEmpty();
+        assertThat(help.stdout()).startsWith("Usage: scratchvm run ")
+                .contains("--memory=SIZE", "(default: 16M)", "--migrate-to=HOST:PORT", "-v, --verbose", "PROGRAM", "[ARGS...]");
+        Result top = VmmProcess.run(dir, "--help");
+        assertThat(top.exit()).isZero();
+        assertThat(top.stdout()).contains("  run ", "  restore ", "  inspect ", "  serve ", "  migrate ", "  demo ")
+                .doesNotContain("train");
+        Result version = VmmProcess.run(dir, "restore", "-V");
+        assertThat(version.exit()).isZero();
+        assertThat(version.stdout()).isEqualTo("scratchvm 0.1.0\n");
+    }
 }

@@ -1,4 +1,4 @@
-package dev.scratchvm.image;
+package dev.scratchvm.util;
 
 /**
  * A minimal JSON writer: objects, arrays, strings, numbers and booleans, pretty-printed
@@ -113,7 +113,7 @@ public final class Json {
         out.append("  ".repeat(depth));
     }
 
-    static void string(StringBuilder b, String s) {
+    public static void string(StringBuilder b, String s) {
         b.append('"');
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);

@@ -1,4 +1,4 @@
-package dev.scratchvm.bench;
+package dev.scratchvm.util;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

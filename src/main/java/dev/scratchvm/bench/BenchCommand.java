@@ -1,0 +1,32 @@
+package dev.scratchvm.bench;
+
+import dev.scratchvm.cmdline.Command;
+import dev.scratchvm.cmdline.Spec;
+import dev.scratchvm.cmdline.Values;
+import dev.scratchvm.util.Home;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/** {@code scratchvm bench [--quick] [--json FILE] [--dir DIR]}. */
+public final class BenchCommand implements Command {
+    public static final Spec<BenchCommand> SPEC = Spec.of("bench",
+                    "Measure system calls, start-up, save, restore and migration against floors measured in the same run.", BenchCommand::new)
+            .flag("Few repetitions: proves the suite runs (under a minute), numbers are rough.", c -> c.quick = true, "--quick")
+            .option("--json", "FILE", "Also write the results as JSON.", (c, v) -> c.json = Values.path(v))
+            .option("--dir", "DIR", "Work directory for programs and images (default: a new temporary one).", (c, v) -> c.dir = Values.path(v));
+
+    boolean quick;
+    Path json;
+    Path dir;
+
+    @Override
+    public int call() throws Exception {
+        Path work = dir != null ? Files.createDirectories(dir) : Files.createTempDirectory("scratchvm-bench-");
+        List<Result> results = new Bench(Bench.Profile.of(quick), Home.directory(), work).run();
+        System.out.print(Bench.table(results));
+        if (json != null) Files.writeString(json, Bench.json(results));
+        return 0;
+    }
+}
