@@ -64,7 +64,7 @@ final class RunCommand implements Command {
         SaveTarget target = MigrationTarget.of(migration, config.trace(), vm.root, image, vm.verbose);
         if (target instanceof MigrationTarget m) m.prepare(WarmUp.inBackground());
         try (Machine machine = Machine.boot(config, elf, argv, env, program.toString(), random)) {
-            int status = Session.run(machine, target, config.trace().prefix(), vm.verbose);
+            int status = Session.run(machine, target, config.trace().prefix(), vm.verbose, vm.apiSock);
             return target instanceof MigrationTarget m ? m.finish(status) : status;
         }
     }

@@ -114,7 +114,7 @@ final class ServeCommand implements Command {
     private int run(Handoffs handoffs, String id, Machine machine, MachineConfig config) throws IOException {
         handoffs.started(id);
         System.err.println(config.trace().prefix() + "RESTORE OPERATION");
-        int status = Session.run(machine, new ImageTarget(image, config.trace(), vm.verbose), config.trace().prefix(), vm.verbose);
+        int status = Session.run(machine, new ImageTarget(image, config.trace(), vm.verbose), config.trace().prefix(), vm.verbose, vm.apiSock);
         line("VM exited with status " + status);
         return status;
     }

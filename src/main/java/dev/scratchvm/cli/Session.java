@@ -15,10 +15,6 @@ final class Session {
     private Session() {
     }
 
-    static int run(Machine machine, SaveTarget saveTarget, String prefix, boolean verbose) {
-        return run(machine, saveTarget, prefix, verbose, null);
-    }
-
     /**
      * @param prefix  what the guest's own lines start with (trace, SAVE OPERATION); the VMM's
      *                reports drop its {@code VM_APP - } part, since they are not the guest's

@@ -15,11 +15,15 @@ final class VmOptions {
                     (o, v) -> o.root = Values.path(v)),
             Option.value("--trace", "files|all|none", "System call trace on stderr: file calls, all calls, or none (default: files).",
                     (o, v) -> o.trace = traceLevel(v)),
-            Option.flag("Registers with errors, and timings.", o -> o.verbose = true, "-v", "--verbose"));
+            Option.flag("Registers with errors, and timings.", o -> o.verbose = true, "-v", "--verbose"),
+            Option.value("--api-sock", "PATH", "Serve the control API on this Unix socket (see 'scratchvm ctl').",
+                    (o, v) -> o.apiSock = Values.path(v)));
 
     Path root = Path.of(".");
     Trace.Level trace = Trace.Level.FILES;
     boolean verbose;
+    /** Where to serve the control API, or null. */
+    Path apiSock;
 
     /** Parses files|all|none; anything else is a usage error. */
     private static Trace.Level traceLevel(String value) {

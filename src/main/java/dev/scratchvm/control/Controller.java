@@ -179,7 +179,7 @@ public final class Controller implements AutoCloseable {
     public void stop() throws ControlException {
         call(() -> {
             if (state == State.EXITED) throw new ControlException("the VM has ended");
-            end(new Ending(128 + Signals.SIGKILL, "the VM was stopped by its operator"));
+            end(new Ending(128 + Signals.SIGKILL, "scratchvm: the VM was stopped by its operator"));
             return null;
         });
     }

@@ -125,7 +125,7 @@ class ControllerTest {
             c.pause();
             assertThatThrownBy(c::pause).hasMessage("cannot pause: the VM is paused");
             c.stop();
-            assertThat(c.awaitEnd()).isEqualTo(new Controller.Ending(128 + Signals.SIGKILL, "the VM was stopped by its operator"));
+            assertThat(c.awaitEnd()).isEqualTo(new Controller.Ending(128 + Signals.SIGKILL, "scratchvm: the VM was stopped by its operator"));
             assertThatThrownBy(c::resume).hasMessage("the VM has ended");
             assertThatThrownBy(() -> c.snapshot(dir.resolve("x.img"), Snapshot.Kind.FULL, false)).hasMessage("the VM has ended");
             c.close();
