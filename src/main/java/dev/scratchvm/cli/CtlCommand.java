@@ -84,9 +84,9 @@ final class CtlCommand {
             if (!r.ok()) return ctl.refused(r);
             var f = r.fields();
             System.out.println(json ? r.json() : String.format(Locale.ROOT,
-                    "snapshot %s (%s): %d pages, %d bytes, guest paused %.2f ms; the VM is %s", f.get("path"), f.get("kind"),
+                    "snapshot %s (%s): %d pages, %d bytes, guest paused %.2f ms; %s", f.get("path"), f.get("kind"),
                     (Long) f.get("pages"), (Long) f.get("bytes"), (Long) f.get("paused_us") / 1000.0,
-                    "exited".equals(f.get("state")) ? "ended, living on in the image" : f.get("state")));
+                    "exited".equals(f.get("state")) ? "the VM has ended here and lives on in the image" : "the VM is " + f.get("state")));
             return 0;
         }
     }
