@@ -305,10 +305,20 @@ public final class ApiServer implements AutoCloseable {
         }
     }
 
-    /** Stops answering and removes the socket file. */
+    /**
+     * Stops taking connections, lets the requests in flight send their answers (the one
+     * that stopped the VM among them; bounded, as the VM has ended they finish at once),
+     * and removes the socket file.
+     */
     @Override
     public void close() throws IOException {
         server.close();
-        Files.deleteIfExists(path);
+        try {
+            if (slots.tryAcquire(MAX_CONNECTIONS, 2, TimeUnit.SECONDS)) slots.release(MAX_CONNECTIONS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            Files.deleteIfExists(path);
+        }
     }
 }

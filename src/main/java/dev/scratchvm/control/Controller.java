@@ -10,6 +10,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * The lifecycle of one VM: its vCPU thread, and the operations an operator, a command or
@@ -223,10 +225,15 @@ public final class Controller implements AutoCloseable {
         requests.add(r);
         if (state == State.RUNNING) machine.kick();
         try {
-            // Either the vCPU thread runs it, or the VM ends first and the request is refused.
-            CompletableFuture.anyOf(r.done, ending).get();
-            if (!r.done.isDone()) throw new ControlException("the VM has ended");
-            return (T) r.done.get();
+            // The vCPU thread runs every request it takes, and refuses those left when it ends;
+            // one added just after that is refused here.
+            while (true) {
+                try {
+                    return (T) r.done.get(50, TimeUnit.MILLISECONDS);
+                } catch (TimeoutException e) {
+                    if (!vcpuThread.isAlive() && requests.remove(r)) throw new ControlException("the VM has ended");
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ControlException("interrupted while waiting for the VM");

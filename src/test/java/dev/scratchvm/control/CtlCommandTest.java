@@ -33,7 +33,8 @@ class CtlCommandTest {
             assertThat(twice.stderr()).isEqualTo("scratchvm: cannot pause: the VM is paused\n");
             assertThat(ctl("vm.sock", "snapshot", "snap.img", "--leave-running").stdout())
                     .matches("snapshot .*/snap.img \\(full\\): \\d+ pages, \\d+ bytes, guest paused .* ms; the VM is running\\n");
-            assertThat(ctl("vm.sock", "stop").stdout()).isEqualTo("stopped\n");
+            VmmProcess.Result stop = ctl("vm.sock", "stop");
+            assertThat(stop.stdout()).as(stop + "\n" + vm).isEqualTo("stopped\n");
             assertThat(vm.awaitExit()).isEqualTo(137);
             assertThat(vm.stderrLines()).contains("scratchvm: the VM was stopped by its operator");
         }
