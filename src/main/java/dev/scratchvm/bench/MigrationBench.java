@@ -1,30 +1,21 @@
 package dev.scratchvm.bench;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.LocalTime;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Migration over loopback between two real VMM processes ({@code serve} and
  * {@code run --migrate-to}, through the launcher): total time and bytes on the wire from
  * the client, downtime from the client's SAVE to the server resuming the guest (both
- * stamp the wall clock), next to raw TCP between two JVM processes in the same run.
+ * stamp the wall clock in their {@code --metrics} files), next to raw TCP between two JVM
+ * processes in the same run.
  */
 record MigrationBench(Bench.Profile profile, Path home, Path work, Bench.Programs programs) {
-    private static final Pattern LISTENING = Pattern.compile("listening on (\\S+)");
-    private static final Pattern PAUSED = Pattern.compile("guest paused for SAVE at ([0-9:.]+)");
-    private static final Pattern SENT = Pattern.compile("([0-9]+) bytes on the wire, in ([0-9.]+) ms");
-    private static final Pattern RESUMES = Pattern.compile("guest resumes at ([0-9:.]+)");
-
     private record Shape(String name, Path program, String memory, String[] args, Double downtimeTargetMs) {
     }
 
@@ -73,52 +64,33 @@ record MigrationBench(Bench.Profile profile, Path home, Path work, Bench.Program
         return results;
     }
 
-    /** One migration; returns {total ms, downtime ms, bytes on the wire}. */
+    /** One migration; returns {total ms, downtime ms, bytes on the wire}, from both VMMs' metrics files. */
     private double[] migrate(Path dir, Path key, Shape shape) throws Exception {
-        Process server = new ProcessBuilder(VmmCommand.of(home, "serve", "--once", "-v", "--trace=none", "--listen", "127.0.0.1:0",
-                "--key-file", key.toString())).directory(dir.toFile()).redirectErrorStream(true).start();
+        Path serverMetrics = dir.resolve("server-metrics.jsonl"), clientMetrics = dir.resolve("client-metrics.jsonl");
+        Files.deleteIfExists(serverMetrics);
+        Process server = new ProcessBuilder(VmmCommand.of(home, "serve", "--once", "--trace=none", "--listen", "127.0.0.1:0",
+                "--key-file", key.toString(), "--metrics", serverMetrics.toString())).directory(dir.toFile())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("server.log").toFile()).start();
         try {
-            BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
-            String address = null;
-            StringBuilder serverLog = new StringBuilder();
-            for (String line; address == null && (line = out.readLine()) != null; ) {
-                serverLog.append(line).append('\n');
-                Matcher m = LISTENING.matcher(line);
-                if (m.find()) address = m.group(1);
-            }
-            if (address == null) throw new IllegalStateException("serve did not start:\n" + serverLog);
-            CompletableFuture<String> rest = CompletableFuture.supplyAsync(() -> {
-                StringBuilder b = new StringBuilder();
-                out.lines().forEach(l -> b.append(l).append('\n'));
-                return b.toString();
-            });
-            List<String> cmd = new ArrayList<>(VmmCommand.of(home, "run", "-v", "--trace=none", "--memory", shape.memory(),
-                    "--key-file", key.toString(), "--migrate-to", address, shape.program().toString()));
+            String address = (String) MetricsFile.await(serverMetrics, "listening", server, Duration.ofSeconds(60)).get("address");
+            List<String> cmd = new ArrayList<>(VmmCommand.of(home, "run", "--trace=none", "--memory", shape.memory(),
+                    "--key-file", key.toString(), "--migrate-to", address, "--metrics", clientMetrics.toString(),
+                    shape.program().toString()));
             cmd.addAll(List.of(shape.args()));
             Process client = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
             String clientLog = new String(client.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!client.waitFor(120, TimeUnit.SECONDS)) throw new IllegalStateException("migrating client did not finish:\n" + clientLog);
             if (client.exitValue() != 0) {
                 throw new IllegalStateException("migrating client failed (exit " + client.exitValue() + "):\n" + clientLog
-                        + "server:\n" + serverLog);
+                        + "server:\n" + Files.readString(dir.resolve("server.log")));
             }
             if (!server.waitFor(120, TimeUnit.SECONDS)) throw new IllegalStateException("serve did not finish");
-            String serverOut = serverLog + rest.get();
-            Matcher sent = find(SENT, clientLog);
-            double paused = seconds(find(PAUSED, clientLog).group(1)), resumed = seconds(find(RESUMES, serverOut).group(1));
-            return new double[]{Double.parseDouble(sent.group(2)), (resumed - paused) * 1000, Double.parseDouble(sent.group(1))};
+            var sent = MetricsFile.event(clientMetrics, "migration_sent");
+            var received = MetricsFile.event(serverMetrics, "migration_received");
+            double downtimeMs = (MetricsFile.number(received, "epoch_ns") - MetricsFile.number(sent, "guest_paused_epoch_ns")) / 1e6;
+            return new double[]{MetricsFile.number(sent, "elapsed_ns") / 1e6, downtimeMs, MetricsFile.number(sent, "bytes_on_wire")};
         } finally {
             server.destroy();
         }
-    }
-
-    private static Matcher find(Pattern p, String text) {
-        Matcher m = p.matcher(text);
-        if (!m.find()) throw new IllegalStateException("expected '" + p.pattern() + "' in:\n" + text);
-        return m;
-    }
-
-    private static double seconds(String clock) {
-        return LocalTime.parse(clock).toNanoOfDay() / 1e9;
     }
 }

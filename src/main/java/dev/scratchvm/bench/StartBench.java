@@ -6,8 +6,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Cold start of real VMM processes through the launcher: launch to the guest's first
@@ -15,19 +13,20 @@ import java.util.regex.Pattern;
  * memory. The floor is starting the same JVM to print its version.
  */
 record StartBench(Bench.Profile profile, Path home, Path work, Bench.Programs programs) {
-    private static final Pattern START = Pattern.compile("launch to first guest instruction: ([0-9.]+) ms");
-    private static final Pattern RSS = Pattern.compile("VMM RSS ([0-9.]+) MiB, guest memory resident ([0-9.]+) MiB");
 
     List<Result> run() throws Exception {
         List<Double> run = new ArrayList<>(), restore = new ArrayList<>(), jvm = new ArrayList<>(), rss = new ArrayList<>();
         for (int i = 0; i < profile.startRuns(); i++) {
             Files.deleteIfExists(work.resolve("ay_caramba"));
-            String out = launch(VmmCommand.of(home, "run", "-v", "--trace=none", "--image", "start.img", programs.lab().toString()));
-            run.add(number(START, out, 1));
+            Path metrics = work.resolve("start-metrics.jsonl");
+            launch(VmmCommand.of(home, "run", "--trace=none", "--metrics", metrics.toString(), "--image", "start.img",
+                    programs.lab().toString()));
+            run.add(MetricsFile.number(MetricsFile.event(metrics, "started"), "launch_to_first_instruction_ms"));
             resetLabFile("Hello World !!!\n");
-            String again = launch(VmmCommand.of(home, "restore", "-v", "--trace=none", "start.img"));
-            restore.add(number(START, again, 1));
-            rss.add(number(RSS, again, 1) - number(RSS, again, 2));
+            launch(VmmCommand.of(home, "restore", "--trace=none", "--metrics", metrics.toString(), "start.img"));
+            var started = MetricsFile.event(metrics, "started");
+            restore.add(MetricsFile.number(started, "launch_to_first_instruction_ms"));
+            rss.add((MetricsFile.number(started, "vmm_rss_bytes") - MetricsFile.number(started, "guest_resident_bytes")) / 1048576.0);
             long t = System.nanoTime();
             launch(List.of(javaBinary(), "-Xshare:auto", "-version"));
             jvm.add((System.nanoTime() - t) / 1e6);
@@ -63,11 +62,5 @@ record StartBench(Bench.Profile profile, Path home, Path work, Bench.Programs pr
             throw new IllegalStateException(String.join(" ", cmd) + ": timed out");
         }
         return out;
-    }
-
-    private static double number(Pattern pattern, String output, int group) {
-        Matcher m = pattern.matcher(output);
-        if (!m.find()) throw new IllegalStateException("expected '" + pattern.pattern() + "' in:\n" + output);
-        return Double.parseDouble(m.group(group));
     }
 }

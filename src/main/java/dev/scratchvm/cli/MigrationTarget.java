@@ -63,9 +63,12 @@ final class MigrationTarget implements SaveTarget {
     private final Path root;
     private final Path fallback;
     private final boolean verbose;
+    private final Metrics metrics;
     private boolean inDoubt;
 
-    private MigrationTarget(MigrationClient client, Endpoint to, Trace trace, Path root, Path fallback, boolean verbose) {
+    private MigrationTarget(MigrationClient client, Endpoint to, Trace trace, Path root, Path fallback, boolean verbose,
+                            Metrics metrics) {
+        this.metrics = metrics;
         this.client = client;
         this.to = to;
         this.trace = trace;
@@ -75,7 +78,7 @@ final class MigrationTarget implements SaveTarget {
     }
 
     /** Checks the options and loads the key before the guest starts, so mistakes show up at once. */
-    static SaveTarget of(Options o, Trace trace, Path root, Path fallbackImage, boolean verbose) {
+    static SaveTarget of(Options o, Trace trace, Path root, Path fallbackImage, boolean verbose, Metrics metrics) {
         if (!o.enabled()) {
             if (o.keyFile != null || o.withFiles) throw new IllegalArgumentException("--key-file and --with-files need --migrate-to");
             return new ImageTarget(fallbackImage, trace, verbose);
@@ -84,7 +87,7 @@ final class MigrationTarget implements SaveTarget {
         if (o.timeout < 1) throw new IllegalArgumentException("--migrate-timeout must be at least 1 second");
         MigrationKey key = loadKey(o.keyFile, PREFIX);
         MigrationClient client = new MigrationClient(to, key, Timeouts.ofIdle(Duration.ofSeconds(o.timeout)), MigrationTarget::line);
-        return new MigrationTarget(client, to, trace, o.withFiles ? root : null, fallbackImage, verbose);
+        return new MigrationTarget(client, to, trace, o.withFiles ? root : null, fallbackImage, verbose, metrics);
     }
 
     static MigrationKey loadKey(Path keyFile, String prefix) {
@@ -112,7 +115,7 @@ final class MigrationTarget implements SaveTarget {
 
     @Override
     public boolean save(Machine machine) {
-        long start = System.nanoTime();
+        long start = System.nanoTime(), pausedEpochNanos = Metrics.epochNanos();
         String pausedAt = ServeCommand.clock(); // the guest's last instruction ran just before this
         MachineState state;
         try {
@@ -133,8 +136,15 @@ final class MigrationTarget implements SaveTarget {
         switch (r) {
             case Result.Committed c -> {
                 System.err.println(trace.prefix() + "VM STATE SENT");
+                var sent = c.stats();
+                metrics.event("migration_sent", g -> {
+                    g.writeNumberField("guest_paused_epoch_ns", pausedEpochNanos);
+                    g.writeNumberField("pages", sent.memoryPages());
+                    g.writeNumberField("bytes_on_wire", sent.bytesSent());
+                    g.writeNumberField("elapsed_ns", sent.elapsedNanos());
+                });
                 if (verbose) {
-                    var s = c.stats();
+                    var s = sent;
                     line(String.format("sent %d pages in %d runs%s, %d bytes on the wire, in %.1f ms (%s); guest paused %.1f ms from SAVE to commit",
                             s.memoryPages(), s.runs(), s.files() > 0 ? " and " + s.files() + " files" : "", s.bytesSent(),
                             s.elapsedNanos() / 1e6, s.phases(), (System.nanoTime() - start) / 1e6));

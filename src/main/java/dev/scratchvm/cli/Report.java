@@ -36,28 +36,38 @@ final class Report implements Controller.Listener {
         }
     }
 
-    /** Launch (as stamped by the launcher) to the guest's first instruction in this VMM. */
     private void launchToFirstInstruction(long firstEntryEpochNanos) {
+        Double ms = launchToFirstInstructionMs(firstEntryEpochNanos);
+        if (ms != null) System.err.printf("%slaunch to first guest instruction: %.1f ms%n", prefix, ms);
+    }
+
+    /** Launch (as stamped by the launcher) to the guest's first instruction in this VMM; null if not stamped. */
+    static Double launchToFirstInstructionMs(long firstEntryEpochNanos) {
         String launch = System.getenv("SCRATCHVM_LAUNCH_NS");
-        if (launch == null || firstEntryEpochNanos == 0) return;
+        if (launch == null || firstEntryEpochNanos == 0) return null;
         try {
-            double ms = (firstEntryEpochNanos - Long.parseLong(launch.trim())) / 1e6;
-            System.err.printf("%slaunch to first guest instruction: %.1f ms%n", prefix, ms);
-        } catch (NumberFormatException ignored) {
-            // not stamped by our launcher
+            return (firstEntryEpochNanos - Long.parseLong(launch.trim())) / 1e6;
+        } catch (NumberFormatException e) {
+            return null; // not stamped by our launcher
         }
     }
 
     /** The VMM's resident memory next to the part of it that is guest memory. */
     private void memory() {
+        long rss = vmmRssBytes();
+        if (rss < 0) return;
+        double guest = machine.memory().residentBytes() / (double) (1 << 20);
+        System.err.printf("%sVMM RSS %.1f MiB, guest memory resident %.1f MiB%n", prefix, rss / 1048576.0, guest);
+    }
+
+    /** This process's resident memory, or -1 without /proc. */
+    static long vmmRssBytes() {
         try {
-            long rssKb = Files.readAllLines(Path.of("/proc/self/status")).stream()
+            return 1024 * Files.readAllLines(Path.of("/proc/self/status")).stream()
                     .filter(l -> l.startsWith("VmRSS:")).map(l -> l.replaceAll("[^0-9]", "")).mapToLong(Long::parseLong)
                     .findFirst().orElse(0);
-            double guest = machine.memory().residentBytes() / (double) (1 << 20);
-            System.err.printf("%sVMM RSS %.1f MiB, guest memory resident %.1f MiB%n", prefix, rssKb / 1024.0, guest);
-        } catch (IOException ignored) {
-            // no /proc: nothing to report
+        } catch (IOException e) {
+            return -1;
         }
     }
 }

@@ -43,9 +43,9 @@ final class RestoreCommand implements Command {
         MachineConfig config = vm.config(0, "");
         Machine machine = restore(image, config, mode);
         System.err.println(config.trace().prefix() + "RESTORE OPERATION");
-        try (machine) {
+        try (machine; Metrics metrics = vm.metrics()) {
             return Session.run(machine, new ImageTarget(saveTo != null ? saveTo : image, config.trace(), vm.verbose),
-                    config.trace().prefix(), vm.verbose, vm.apiSock);
+                    config.trace().prefix(), vm.verbose, vm.apiSock, metrics);
         }
     }
 

@@ -61,11 +61,13 @@ final class RunCommand implements Command {
         byte[] random = new byte[16];
         new SecureRandom().nextBytes(random);
         MachineConfig config = vm.config(memory, migration.tracePrefix());
-        SaveTarget target = MigrationTarget.of(migration, config.trace(), vm.root, image, vm.verbose);
-        if (target instanceof MigrationTarget m) m.prepare(WarmUp.inBackground());
-        try (Machine machine = Machine.boot(config, elf, argv, env, program.toString(), random)) {
-            int status = Session.run(machine, target, config.trace().prefix(), vm.verbose, vm.apiSock);
-            return target instanceof MigrationTarget m ? m.finish(status) : status;
+        try (Metrics metrics = vm.metrics()) {
+            SaveTarget target = MigrationTarget.of(migration, config.trace(), vm.root, image, vm.verbose, metrics);
+            if (target instanceof MigrationTarget m) m.prepare(WarmUp.inBackground());
+            try (Machine machine = Machine.boot(config, elf, argv, env, program.toString(), random)) {
+                int status = Session.run(machine, target, config.trace().prefix(), vm.verbose, vm.apiSock, metrics);
+                return target instanceof MigrationTarget m ? m.finish(status) : status;
+            }
         }
     }
 }

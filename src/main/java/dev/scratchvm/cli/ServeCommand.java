@@ -42,6 +42,7 @@ final class ServeCommand implements Command {
     int timeout = 30;
     Path image = Path.of("vm.img");
     Path stateDir;
+    private Metrics metrics = Metrics.NONE;
 
     @Override
     public int call() throws Exception {
@@ -65,7 +66,8 @@ final class ServeCommand implements Command {
             // Ctrl-C is how a server usually ends; its throw-away directory goes with it unless it holds a VM.
             Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteIfEmptied(dir)));
         }
-        try (Handoffs handoffs = Handoffs.open(dir)) {
+        try (Handoffs handoffs = Handoffs.open(dir); Metrics metrics = vm.metrics()) {
+            this.metrics = metrics;
             handoffs.recovered().forEach(ServeCommand::line);
             // VMs this server acknowledged before it was stopped run first: they are its own.
             Integer status = null;
@@ -77,9 +79,15 @@ final class ServeCommand implements Command {
             try (MigrationServer server = MigrationServer.listen(at, new MigrationServer.Config(key, timeouts, config, handoffs, ServeCommand::line))) {
                 WarmUp.inBackground(); // so the first VM's restore, part of its downtime, runs warm code
                 line("listening on " + Endpoint.format(server.address()));
+                metrics.event("listening", g -> g.writeStringField("address", Endpoint.format(server.address())));
                 while (true) {
                     MigrationServer.Arrival a = server.next();
                     try (Machine machine = a.machine()) {
+                        metrics.event("migration_received", g -> {
+                            g.writeNumberField("memory_bytes", a.memoryBytes());
+                            g.writeNumberField("bytes_on_wire", a.bytesReceived());
+                            g.writeNumberField("elapsed_ns", a.elapsedNanos());
+                        });
                         if (vm.verbose) {
                             line(String.format("received %.1f MiB, %d bytes on the wire, in %.1f ms; guest resumes at %s",
                                     a.memoryBytes() / 1048576.0, a.bytesReceived(), a.elapsedNanos() / 1e6, clock()));
@@ -114,7 +122,8 @@ final class ServeCommand implements Command {
     private int run(Handoffs handoffs, String id, Machine machine, MachineConfig config) throws IOException {
         handoffs.started(id);
         System.err.println(config.trace().prefix() + "RESTORE OPERATION");
-        int status = Session.run(machine, new ImageTarget(image, config.trace(), vm.verbose), config.trace().prefix(), vm.verbose, vm.apiSock);
+        int status = Session.run(machine, new ImageTarget(image, config.trace(), vm.verbose), config.trace().prefix(), vm.verbose, vm.apiSock,
+                metrics);
         line("VM exited with status " + status);
         return status;
     }

@@ -20,9 +20,9 @@ final class Session {
      *                reports drop its {@code VM_APP - } part, since they are not the guest's
      * @param apiSock where to serve the control API, or null for none
      */
-    static int run(Machine machine, SaveTarget saveTarget, String prefix, boolean verbose, Path apiSock) {
+    static int run(Machine machine, SaveTarget saveTarget, String prefix, boolean verbose, Path apiSock, Metrics metrics) {
         String vmmPrefix = prefix.replace("VM_APP - ", "");
-        Controller controller = Controller.of(machine, saveTarget::save);
+        Controller controller = Controller.of(machine, saveTarget::save).listen(metrics.of(machine));
         if (verbose) controller.listen(new Report(machine, vmmPrefix));
         ApiServer api = null;
         try {

@@ -17,13 +17,27 @@ final class VmOptions {
                     (o, v) -> o.trace = traceLevel(v)),
             Option.flag("Registers with errors, and timings.", o -> o.verbose = true, "-v", "--verbose"),
             Option.value("--api-sock", "PATH", "Serve the control API on this Unix socket (see 'scratchvm ctl').",
-                    (o, v) -> o.apiSock = Values.path(v)));
+                    (o, v) -> o.apiSock = Values.path(v)),
+            Option.value("--metrics", "FILE", "Write what the VMM measures to FILE, one JSON object per line.",
+                    (o, v) -> o.metricsFile = Values.path(v)));
 
     Path root = Path.of(".");
     Trace.Level trace = Trace.Level.FILES;
     boolean verbose;
     /** Where to serve the control API, or null. */
     Path apiSock;
+    /** Where --metrics writes, or null. */
+    Path metricsFile;
+
+    /** The metrics file, opened (truncated) now. */
+    Metrics metrics() {
+        if (metricsFile == null) return Metrics.NONE;
+        try {
+            return Metrics.open(metricsFile);
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("--metrics " + metricsFile + ": " + e.getMessage());
+        }
+    }
 
     /** Parses files|all|none; anything else is a usage error. */
     private static Trace.Level traceLevel(String value) {

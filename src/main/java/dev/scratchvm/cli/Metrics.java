@@ -1,0 +1,104 @@
+package dev.scratchvm.cli;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.scratchvm.control.Controller;
+import dev.scratchvm.vmm.Machine;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+
+/**
+ * {@code --metrics FILE}: what the VMM measured, as it happens, one JSON object per line
+ * (in the spirit of Firecracker's metrics file). Programs read this, not the human-readable
+ * lines of {@code -v}: the benchmark does.
+ */
+final class Metrics implements Controller.Listener, AutoCloseable {
+    private static final JsonFactory JSON = new JsonFactory();
+
+    /** Discards everything: no --metrics. */
+    static final Metrics NONE = new Metrics(null, null);
+
+    private final OutputStream out;
+    private final Machine machine;
+
+    private Metrics(OutputStream out, Machine machine) {
+        this.out = out;
+        this.machine = machine;
+    }
+
+    static Metrics open(Path file) throws IOException {
+        return new Metrics(Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE), null);
+    }
+
+    /** The same file, reporting on {@code machine} too (its memory, at start). */
+    Metrics of(Machine machine) {
+        return new Metrics(out, machine);
+    }
+
+    @FunctionalInterface
+    interface Fields {
+        void write(JsonGenerator g) throws IOException;
+    }
+
+    /** One line: {@code {"event": EVENT, "epoch_ns": now, ...fields}}. */
+    synchronized void event(String event, Fields fields) {
+        if (out == null) return;
+        try {
+            StringWriter line = new StringWriter();
+            try (JsonGenerator g = JSON.createGenerator(line)) {
+                g.writeStartObject();
+                g.writeStringField("event", event);
+                g.writeNumberField("epoch_ns", epochNanos());
+                fields.write(g);
+                g.writeEndObject();
+            }
+            out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+            out.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the metrics file: " + e.getMessage(), e);
+        }
+    }
+
+    static long epochNanos() {
+        Instant now = Instant.now();
+        return now.getEpochSecond() * 1_000_000_000L + now.getNano();
+    }
+
+    @Override
+    public void on(Controller.Event event) {
+        switch (event) {
+            case Controller.Event.Started s -> event("started", g -> {
+                g.writeNumberField("first_instruction_epoch_ns", s.epochNanos());
+                Double launch = Report.launchToFirstInstructionMs(s.epochNanos());
+                if (launch != null) g.writeNumberField("launch_to_first_instruction_ms", launch);
+                g.writeNumberField("vmm_rss_bytes", Report.vmmRssBytes());
+                if (machine != null) g.writeNumberField("guest_resident_bytes", machine.memory().residentBytes());
+            });
+            case Controller.Event.Paused p -> event("paused", g -> g.writeNumberField("latency_ns", p.latencyNanos()));
+            case Controller.Event.Resumed r -> event("resumed", g -> { });
+            case Controller.Event.SnapshotTaken t -> event("snapshot", g -> {
+                g.writeStringField("path", t.snapshot().image().toString());
+                g.writeStringField("kind", t.snapshot().kind().name().toLowerCase());
+                g.writeNumberField("pages", t.snapshot().pagesStored());
+                g.writeNumberField("bytes", t.snapshot().bytesWritten());
+                g.writeNumberField("total_ns", t.snapshot().totalNanos());
+                g.writeNumberField("paused_ns", t.pausedNanos());
+            });
+            case Controller.Event.Ended e -> event("ended", g -> g.writeNumberField("exit_status", e.ending().exitStatus()));
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (out != null) out.close();
+    }
+}
