@@ -5,7 +5,7 @@ import dev.scratchvm.state.KernelState.FdState;
 import dev.scratchvm.state.KernelState.OpenFileState;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.VcpuState;
-import dev.scratchvm.state.VcpuState.SpecialRegisters;
+import dev.scratchvm.x86.SpecialRegisters;
 
 import java.util.HashSet;
 import java.util.Set;

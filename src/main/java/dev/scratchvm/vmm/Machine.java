@@ -21,7 +21,8 @@ import dev.scratchvm.memory.GuestMemory;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.MemoryState;
 import dev.scratchvm.state.VcpuState;
-import dev.scratchvm.state.VcpuState.CpuidEntry;
+import dev.scratchvm.x86.CpuidEntry;
+import dev.scratchvm.x86.Registers;
 
 import java.util.List;
 
@@ -102,7 +103,7 @@ public final class Machine implements AutoCloseable {
             root = GuestRoot.open(config.root());
             m.kernel = LinuxKernel.boot(memory, root, config.trace(), m.new Cpu(), config.stdio(),
                     program.imageEnd(), program.stackBottom());
-            m.regs.setRegs(VcpuState.Registers.atEntry(program.entry(), program.stackPointer()));
+            m.regs.setRegs(Registers.atEntry(program.entry(), program.stackPointer()));
             return m;
         } catch (RuntimeException | ElfException e) {
             cleanUp(kvm, vm, vcpu, memory, root);
