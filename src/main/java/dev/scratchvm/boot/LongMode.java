@@ -2,12 +2,12 @@ package dev.scratchvm.boot;
 
 import dev.scratchvm.kvm.Vcpu;
 import dev.scratchvm.memory.GuestMemory;
-import dev.scratchvm.state.VcpuState.CpuidEntry;
-import dev.scratchvm.state.VcpuState.Xcr;
-import dev.scratchvm.state.VcpuState.DescriptorTable;
-import dev.scratchvm.state.VcpuState.Msr;
-import dev.scratchvm.state.VcpuState.Segment;
-import dev.scratchvm.state.VcpuState.SpecialRegisters;
+import dev.scratchvm.x86.CpuidEntry;
+import dev.scratchvm.x86.Xcr;
+import dev.scratchvm.x86.DescriptorTable;
+import dev.scratchvm.x86.Msr;
+import dev.scratchvm.x86.Segment;
+import dev.scratchvm.x86.SpecialRegisters;
 
 import java.util.List;
 

@@ -1,7 +1,7 @@
 package dev.scratchvm.image;
 
 import dev.scratchvm.boot.LongMode;
-import dev.scratchvm.state.VcpuState.Msr;
+import dev.scratchvm.x86.Msr;
 
 import java.util.HashMap;
 import java.util.List;

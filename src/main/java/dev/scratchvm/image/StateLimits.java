@@ -1,11 +1,13 @@
 package dev.scratchvm.image;
 
+import com.google.protobuf.Descriptors.Descriptor;
+import dev.scratchvm.image.schema.StateProto;
 import dev.scratchvm.state.KernelState;
 import dev.scratchvm.state.KernelState.FdState;
 import dev.scratchvm.state.KernelState.OpenFileState;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.VcpuState;
-import dev.scratchvm.state.VcpuState.SpecialRegisters;
+import dev.scratchvm.x86.SpecialRegisters;
 
 import java.util.HashSet;
 import java.util.Set;
@@ -16,16 +18,23 @@ import java.util.Set;
  * rules a restorer relies on (every fd names a known open file, no duplicate fd numbers).
  */
 public final class StateLimits {
-    public static final int MAX_ENCODED_BYTES = 16 << 20;
-    public static final long MAX_MEMORY_BYTES = 64L << 30;
-    public static final int MAX_CPUID_ENTRIES = 4096;
-    public static final int MAX_MSRS = 1024;
-    public static final int MAX_XCRS = 64;
-    public static final int MAX_XSAVE_BYTES = 64 << 10;
-    public static final int MAX_MAPPINGS = 65536;
-    public static final int MAX_FILES = 65536;
-    public static final int MAX_FDS = 65536;
-    public static final int MAX_PATH_BYTES = 4096;
+    // Every bound comes from scratchvm/state.proto, the one definition of the format.
+    public static final int MAX_ENCODED_BYTES = StateSchema.maxMessageBytes(StateProto.State.getDescriptor());
+    public static final long MAX_MEMORY_BYTES =
+            StateSchema.maxValue(StateSchema.field(StateProto.Memory.getDescriptor(), "size"));
+    public static final int MAX_CPUID_ENTRIES = count(StateProto.Vcpu.getDescriptor(), "cpuid");
+    public static final int MAX_MSRS = count(StateProto.Vcpu.getDescriptor(), "msrs");
+    public static final int MAX_XCRS = count(StateProto.Vcpu.getDescriptor(), "xcrs");
+    public static final int MAX_XSAVE_BYTES = StateSchema.maxBytes(StateSchema.field(StateProto.Vcpu.getDescriptor(), "xsave"));
+    public static final int MAX_MAPPINGS = count(StateProto.Kernel.getDescriptor(), "mappings");
+    public static final int MAX_FILES = count(StateProto.Kernel.getDescriptor(), "files");
+    public static final int MAX_FDS = count(StateProto.Kernel.getDescriptor(), "fds");
+    public static final int MAX_SIGNAL_ACTIONS = count(StateProto.Kernel.getDescriptor(), "signal_actions");
+    public static final int MAX_PATH_BYTES = StateSchema.maxBytes(StateSchema.field(StateProto.File.getDescriptor(), "path"));
+
+    private static int count(Descriptor d, String field) {
+        return StateSchema.maxCount(StateSchema.field(d, field));
+    }
 
     private StateLimits() {
     }
@@ -67,6 +76,9 @@ public final class StateLimits {
         if (k.mappings().size() > MAX_MAPPINGS) return k.mappings().size() + " mappings exceed the limit of " + MAX_MAPPINGS;
         if (k.files().size() > MAX_FILES) return k.files().size() + " open files exceed the limit of " + MAX_FILES;
         if (k.fds().size() > MAX_FDS) return k.fds().size() + " fds exceed the limit of " + MAX_FDS;
+        if (k.signalActions().size() > MAX_SIGNAL_ACTIONS) {
+            return k.signalActions().size() + " signal actions exceed the limit of " + MAX_SIGNAL_ACTIONS;
+        }
         Set<Integer> ids = new HashSet<>();
         for (OpenFileState f : k.files()) {
             if (f.kind() == null || f.path() == null || f.fingerprint() == null) {

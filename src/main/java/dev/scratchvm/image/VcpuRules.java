@@ -3,10 +3,10 @@ package dev.scratchvm.image;
 import dev.scratchvm.boot.BootLayout;
 import dev.scratchvm.boot.LongMode;
 import dev.scratchvm.state.VcpuState;
-import dev.scratchvm.state.VcpuState.Registers;
-import dev.scratchvm.state.VcpuState.Segment;
-import dev.scratchvm.state.VcpuState.SpecialRegisters;
-import dev.scratchvm.state.VcpuState.VcpuEvents;
+import dev.scratchvm.x86.Registers;
+import dev.scratchvm.x86.Segment;
+import dev.scratchvm.x86.SpecialRegisters;
+import dev.scratchvm.x86.VcpuEvents;
 
 import static dev.scratchvm.image.KernelRules.hex;
 

@@ -1,6 +1,6 @@
 package dev.scratchvm.kvm;
 
-import dev.scratchvm.state.VcpuState.CpuidEntry;
+import dev.scratchvm.x86.CpuidEntry;
 import dev.scratchvm.sys.Libc;
 
 import java.lang.foreign.Arena;

@@ -1,12 +1,12 @@
 package dev.scratchvm.kvm;
 
-import dev.scratchvm.state.VcpuState.CpuidEntry;
-import dev.scratchvm.state.VcpuState.DebugRegisters;
-import dev.scratchvm.state.VcpuState.DescriptorTable;
-import dev.scratchvm.state.VcpuState.Registers;
-import dev.scratchvm.state.VcpuState.Segment;
-import dev.scratchvm.state.VcpuState.SpecialRegisters;
-import dev.scratchvm.state.VcpuState.VcpuEvents;
+import dev.scratchvm.x86.CpuidEntry;
+import dev.scratchvm.x86.DebugRegisters;
+import dev.scratchvm.x86.DescriptorTable;
+import dev.scratchvm.x86.Registers;
+import dev.scratchvm.x86.Segment;
+import dev.scratchvm.x86.SpecialRegisters;
+import dev.scratchvm.x86.VcpuEvents;
 
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;

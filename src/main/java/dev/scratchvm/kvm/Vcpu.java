@@ -1,11 +1,11 @@
 package dev.scratchvm.kvm;
 
-import dev.scratchvm.state.VcpuState.CpuidEntry;
-import dev.scratchvm.state.VcpuState.DebugRegisters;
-import dev.scratchvm.state.VcpuState.Msr;
-import dev.scratchvm.state.VcpuState.SpecialRegisters;
-import dev.scratchvm.state.VcpuState.VcpuEvents;
-import dev.scratchvm.state.VcpuState.Xcr;
+import dev.scratchvm.x86.CpuidEntry;
+import dev.scratchvm.x86.DebugRegisters;
+import dev.scratchvm.x86.Msr;
+import dev.scratchvm.x86.SpecialRegisters;
+import dev.scratchvm.x86.VcpuEvents;
+import dev.scratchvm.x86.Xcr;
 import dev.scratchvm.sys.Errno;
 import dev.scratchvm.sys.Libc;
 

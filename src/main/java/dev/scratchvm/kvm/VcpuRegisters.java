@@ -1,7 +1,7 @@
 package dev.scratchvm.kvm;
 
-import dev.scratchvm.state.VcpuState.Registers;
-import dev.scratchvm.state.VcpuState.SpecialRegisters;
+import dev.scratchvm.x86.Registers;
+import dev.scratchvm.x86.SpecialRegisters;
 
 import java.lang.foreign.MemorySegment;
 

@@ -8,7 +8,7 @@ import dev.scratchvm.migration.Messages.Hello;
 import dev.scratchvm.migration.Messages.StateOffer;
 import dev.scratchvm.migration.Messages.Verdict;
 import dev.scratchvm.state.MachineState;
-import dev.scratchvm.state.VcpuState.CpuidEntry;
+import dev.scratchvm.x86.CpuidEntry;
 import dev.scratchvm.sys.Errno;
 import dev.scratchvm.vmm.CpuFeatures;
 import dev.scratchvm.vmm.Machine;

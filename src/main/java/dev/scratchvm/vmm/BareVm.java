@@ -6,8 +6,8 @@ import dev.scratchvm.kvm.Kvm;
 import dev.scratchvm.kvm.Vcpu;
 import dev.scratchvm.kvm.Vm;
 import dev.scratchvm.memory.GuestMemory;
-import dev.scratchvm.state.VcpuState.CpuidEntry;
-import dev.scratchvm.state.VcpuState.Registers;
+import dev.scratchvm.x86.CpuidEntry;
+import dev.scratchvm.x86.Registers;
 
 import java.util.List;
 

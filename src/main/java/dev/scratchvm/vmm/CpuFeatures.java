@@ -1,7 +1,7 @@
 package dev.scratchvm.vmm;
 
-import dev.scratchvm.state.VcpuState.CpuidEntry;
-import dev.scratchvm.state.VcpuState.Xcr;
+import dev.scratchvm.x86.CpuidEntry;
+import dev.scratchvm.x86.Xcr;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -23,7 +23,8 @@ import dev.scratchvm.sys.Libc;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.MemoryState;
 import dev.scratchvm.state.VcpuState;
-import dev.scratchvm.state.VcpuState.CpuidEntry;
+import dev.scratchvm.x86.CpuidEntry;
+import dev.scratchvm.x86.Registers;
 
 import java.util.List;
 
@@ -109,7 +110,7 @@ public final class Machine implements AutoCloseable {
             root = GuestRoot.open(config.root());
             m.kernel = LinuxKernel.boot(memory, root, config.trace(), m.new Cpu(), config.stdio(),
                     program.imageEnd(), program.stackBottom());
-            m.regs.setRegs(VcpuState.Registers.atEntry(program.entry(), program.stackPointer()));
+            m.regs.setRegs(Registers.atEntry(program.entry(), program.stackPointer()));
             return m;
         } catch (RuntimeException | ElfException e) {
             cleanUp(kvm, vm, vcpu, memory, root);

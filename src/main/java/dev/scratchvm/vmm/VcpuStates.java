@@ -4,8 +4,8 @@ import dev.scratchvm.image.StateRules;
 import dev.scratchvm.kvm.Kvm;
 import dev.scratchvm.kvm.Vcpu;
 import dev.scratchvm.state.VcpuState;
-import dev.scratchvm.state.VcpuState.CpuidEntry;
-import dev.scratchvm.state.VcpuState.Msr;
+import dev.scratchvm.x86.CpuidEntry;
+import dev.scratchvm.x86.Msr;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -10,6 +10,7 @@ import dev.scratchvm.state.KernelState;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.MemoryState;
 import dev.scratchvm.state.VcpuState;
+import dev.scratchvm.x86.Registers;
 import dev.scratchvm.sys.Libc;
 
 import java.io.IOException;
@@ -57,7 +58,7 @@ public final class WarmUp {
     private static void run() {
         try (BareVm vm = new BareVm(); Vcpu first = vm.longModeVcpu(0); Vcpu second = vm.blankVcpu(1)) {
             GuestMemory memory = vm.memory();
-            first.registers().setRegs(VcpuState.Registers.atEntry(BootLayout.GUEST_BASE, memory.size() - 64));
+            first.registers().setRegs(Registers.atEntry(BootLayout.GUEST_BASE, memory.size() - 64));
             VcpuState cpu = VcpuStates.capture(first, VcpuStates.savableMsrs(vm.kvm()), vm.cpuid());
             KernelState kernel = new KernelState(BootLayout.GUEST_BASE, BootLayout.GUEST_BASE, BootLayout.GUEST_BASE,
                     memory.size() - (1 << 20), List.of(), "/", 0, 0, List.of(), List.of());

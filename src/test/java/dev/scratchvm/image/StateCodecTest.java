@@ -4,7 +4,7 @@ import dev.scratchvm.state.KernelState;
 import dev.scratchvm.state.KernelState.FdState;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.VcpuState;
-import dev.scratchvm.state.VcpuState.CpuidEntry;
+import dev.scratchvm.x86.CpuidEntry;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 

@@ -1,9 +1,10 @@
 package dev.scratchvm.image;
 
+import dev.scratchvm.x86.SpecialRegisters;
 import dev.scratchvm.state.KernelState;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.VcpuState;
-import dev.scratchvm.state.VcpuState.Registers;
+import dev.scratchvm.x86.Registers;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
@@ -62,7 +63,7 @@ class StateRulesProperties {
     void cr3(@ForAll("addresses") long v) {
         VcpuState c = GOOD.vcpu();
         var x = c.sregs();
-        var sregs = new VcpuState.SpecialRegisters(x.cs(), x.ds(), x.es(), x.fs(), x.gs(), x.ss(), x.tr(), x.ldt(), x.gdt(),
+        var sregs = new SpecialRegisters(x.cs(), x.ds(), x.es(), x.fs(), x.gs(), x.ss(), x.tr(), x.ldt(), x.gdt(),
                 x.idt(), x.cr0(), x.cr2(), v, x.cr4(), x.cr8(), x.efer(), x.apicBase(), x.interruptBitmap());
         MachineState s = new MachineState(new VcpuState(c.mpState(), c.regs(), sregs, c.xsave(), c.xcrs(), c.debug(), c.msrs(),
                 c.events(), c.cpuid(), c.tscKhz()), GOOD.memory(), GOOD.kernel());

@@ -1,10 +1,11 @@
 package dev.scratchvm.image;
 
+import dev.scratchvm.x86.Registers;
 import dev.scratchvm.state.KernelState;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.VcpuState;
-import dev.scratchvm.state.VcpuState.Segment;
-import dev.scratchvm.state.VcpuState.SpecialRegisters;
+import dev.scratchvm.x86.Segment;
+import dev.scratchvm.x86.SpecialRegisters;
 import dev.scratchvm.testing.HostileStates;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -113,7 +114,7 @@ class StateRulesTest {
     void guest_owned_registers_may_hold_any_value_in_their_range() {
         VcpuState v = GOOD.vcpu();
         var r = v.regs();
-        var regs = new VcpuState.Registers(-1, -1, -1, -1, -1, -1, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, SIZE - 1,
+        var regs = new Registers(-1, -1, -1, -1, -1, -1, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, SIZE - 1,
                 0x2 | 0x1 | 0x100 | 0x400 | 0x800 | 0x40000 | 0x200000 | 0x200);
         MachineState s = new MachineState(new VcpuState(v.mpState(), regs, v.sregs().withFs(v.sregs().fs().withBase(-4096)),
                 v.xsave(), v.xcrs(), v.debug(), v.msrs(), v.events(), v.cpuid(), v.tscKhz()), GOOD.memory(), GOOD.kernel());

@@ -1,7 +1,7 @@
 package dev.scratchvm.kvm;
 
 import dev.scratchvm.kvm.VcpuRegisters.Gpr;
-import dev.scratchvm.state.VcpuState.Registers;
+import dev.scratchvm.x86.Registers;
 import dev.scratchvm.testing.KvmTest;
 import dev.scratchvm.vmm.BareVm;
 import org.junit.jupiter.api.Tag;

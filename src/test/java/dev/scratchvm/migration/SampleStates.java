@@ -8,11 +8,11 @@ import dev.scratchvm.state.KernelState.OpenFileState;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.MemoryState;
 import dev.scratchvm.state.VcpuState;
-import dev.scratchvm.state.VcpuState.DebugRegisters;
-import dev.scratchvm.state.VcpuState.Registers;
-import dev.scratchvm.state.VcpuState.SpecialRegisters;
-import dev.scratchvm.state.VcpuState.VcpuEvents;
-import dev.scratchvm.state.VcpuState.Xcr;
+import dev.scratchvm.x86.DebugRegisters;
+import dev.scratchvm.x86.Registers;
+import dev.scratchvm.x86.SpecialRegisters;
+import dev.scratchvm.x86.VcpuEvents;
+import dev.scratchvm.x86.Xcr;
 import dev.scratchvm.testing.MachineStates;
 
 import java.util.ArrayList;

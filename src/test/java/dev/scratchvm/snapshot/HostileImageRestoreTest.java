@@ -9,7 +9,7 @@ import dev.scratchvm.image.PageFilter;
 import dev.scratchvm.memory.GuestMemory;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.VcpuState;
-import dev.scratchvm.state.VcpuState.VcpuEvents;
+import dev.scratchvm.x86.VcpuEvents;
 import dev.scratchvm.testing.HostileStates;
 import dev.scratchvm.testing.KvmTest;
 import dev.scratchvm.testing.TestFiles;

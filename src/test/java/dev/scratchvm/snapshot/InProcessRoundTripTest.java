@@ -5,7 +5,7 @@ import dev.scratchvm.boot.BootLayout;
 import dev.scratchvm.image.ImageReader;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.VcpuState;
-import dev.scratchvm.state.VcpuState.Msr;
+import dev.scratchvm.x86.Msr;
 import dev.scratchvm.testing.GuestPrograms;
 import dev.scratchvm.testing.GuestPrograms.Libc;
 import dev.scratchvm.vmm.Machine;

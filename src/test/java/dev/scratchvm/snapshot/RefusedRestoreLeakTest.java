@@ -6,7 +6,7 @@ import dev.scratchvm.image.ImageWriter;
 import dev.scratchvm.image.PageFilter;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.VcpuState;
-import dev.scratchvm.state.VcpuState.Msr;
+import dev.scratchvm.x86.Msr;
 import dev.scratchvm.testing.GuestPrograms;
 import dev.scratchvm.testing.GuestPrograms.Libc;
 import dev.scratchvm.testing.KvmTest;

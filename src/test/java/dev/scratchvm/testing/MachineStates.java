@@ -4,9 +4,9 @@ import dev.scratchvm.state.KernelState.FdState;
 import dev.scratchvm.state.KernelState.FileFingerprint;
 import dev.scratchvm.state.KernelState.FileKind;
 import dev.scratchvm.state.KernelState.OpenFileState;
-import dev.scratchvm.state.VcpuState.DescriptorTable;
-import dev.scratchvm.state.VcpuState.Segment;
-import dev.scratchvm.state.VcpuState.SpecialRegisters;
+import dev.scratchvm.x86.DescriptorTable;
+import dev.scratchvm.x86.Segment;
+import dev.scratchvm.x86.SpecialRegisters;
 import java.util.List;
 
 /** Parts of plausible machine states, shared by the state fixtures of the tests that build them by hand. */

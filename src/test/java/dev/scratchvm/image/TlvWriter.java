@@ -8,7 +8,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
- * Builds one TLV message (see docs/image-format.md, "State encoding"): each field is a
+ * Writes protobuf wire format by hand (see docs/image-format.md, "STATE"), for tests that need
+ * bytes no encoder would produce: each field is a
  * key varint {@code tag << 3 | wireType} followed by its value. Signed integers are
  * zigzag varints, 64-bit values fixed little-endian, strings/bytes/nested messages are
  * length-prefixed.
@@ -22,6 +23,21 @@ final class TlvWriter {
     TlvWriter int32(int tag, int value) {
         key(tag, VARINT);
         return rawVarint(zigzag(value));
+    }
+
+    /** A VARINT field holding {@code raw} as it is, without zigzag: for values no encoder would write. */
+    TlvWriter rawVarint(int tag, long raw) {
+        key(tag, VARINT);
+        return rawVarint(raw);
+    }
+
+    /** Just a key with any wire type (its value, if any, must follow). */
+    TlvWriter field(int tag, int wire, byte... value) {
+        key(tag, wire);
+        ensure(value.length);
+        System.arraycopy(value, 0, buf, size, value.length);
+        size += value.length;
+        return this;
     }
 
     TlvWriter bool(int tag, boolean value) {
