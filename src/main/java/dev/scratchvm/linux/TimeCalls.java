@@ -32,7 +32,7 @@ final class TimeCalls {
     void register(SyscallTable t) {
         t.register(Nr.CLOCK_GETTIME, "clock_gettime", c -> {
             if (c.a0() < 0 || c.a0() > MAX_CLOCK) return -EINVAL;
-            return Libc.clockGettime((int) c.a0(), args.buffer(c.a1(), 16));
+            return Libc.clockGettime((int) c.a0(), args.output(c.a1(), 16));
         });
         t.register(Nr.CLOCK_GETRES, "clock_getres", c -> {
             if (c.a0() < 0 || c.a0() > MAX_CLOCK) return -EINVAL;
@@ -50,7 +50,7 @@ final class TimeCalls {
                 args.writeLong(c.a0(), now.get(JAVA_LONG, 0));
                 args.writeLong(c.a0() + 8, now.get(JAVA_LONG, 8) / 1000);
             }
-            if (c.a1() != 0) args.buffer(c.a1(), 8).fill((byte) 0);
+            if (c.a1() != 0) args.output(c.a1(), 8).fill((byte) 0);
             return 0;
         });
         t.register(Nr.TIME, "time", c -> {
@@ -75,7 +75,7 @@ final class TimeCalls {
     private long sleep(long reqAddr, long remAddr) {
         long seconds = args.readLong(reqAddr), nanos = args.readLong(reqAddr + 8);
         if (seconds < 0 || nanos < 0 || nanos >= NANOS) return -EINVAL;
-        return Libc.nanosleep(args.buffer(reqAddr, 16), remAddr == 0 ? MemorySegment.NULL : args.buffer(remAddr, 16));
+        return Libc.nanosleep(args.buffer(reqAddr, 16), remAddr == 0 ? MemorySegment.NULL : args.output(remAddr, 16));
     }
 
     /** Sleeps until {@code clock} reads at least the given time (TIMER_ABSTIME). */

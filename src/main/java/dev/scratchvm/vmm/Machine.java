@@ -6,6 +6,7 @@ import dev.scratchvm.boot.ElfImage;
 import dev.scratchvm.boot.LongMode;
 import dev.scratchvm.boot.ProgramLoader;
 import dev.scratchvm.image.StateRules;
+import dev.scratchvm.kvm.DirtyLog;
 import dev.scratchvm.kvm.Kvm;
 import dev.scratchvm.kvm.Vcpu;
 import dev.scratchvm.kvm.VcpuRegisters;
@@ -66,6 +67,10 @@ public final class Machine implements AutoCloseable {
     private Boolean syscallEntersRing0;
     /** Wall-clock time (ns since the epoch) of the first KVM_RUN, for start-up measurements. */
     private long firstEntryEpochNanos;
+    /** KVM's log of guest writes (null when the config turned it off); merged into memory.dirtyPages(). */
+    private DirtyLog dirtyLog;
+    /** The image this machine's memory equals apart from its dirty pages: a diff's parent (vmm.Snapshots). */
+    private SnapshotParent snapshotParent;
 
     private Machine(Kvm kvm, Vm vm, Vcpu vcpu, GuestMemory memory, MachineConfig config, List<CpuidEntry> cpuid) {
         this.kvm = kvm;
@@ -90,10 +95,11 @@ public final class Machine implements AutoCloseable {
         try {
             memory = GuestMemory.allocate(config.memorySize(), BootLayout.GUEST_BASE);
             vm = kvm.createVm();
-            vm.setUserMemoryRegion(0, 0, memory.segment());
+            DirtyLog log = registerMemory(vm, memory, config);
             vcpu = vm.createVcpu(0);
             List<CpuidEntry> cpuid = kvm.supportedCpuid();
             Machine m = new Machine(kvm, vm, vcpu, memory, config, cpuid);
+            m.dirtyLog = log;
             m.setUpCpu();
             int[] ids = dev.scratchvm.sys.Libc.ids();
             long stackSize = Math.min(8L << 20, config.memorySize() / 8) & ~0xfffL;
@@ -153,9 +159,10 @@ public final class Machine implements AutoCloseable {
             // boot put it, just above the mmap area (LinuxKernel.boot).
             LongMode.rewriteTables(memory, state.kernel().mmapTop());
             vm = kvm.createVm();
-            vm.setUserMemoryRegion(0, 0, memory.segment());
+            DirtyLog log = registerMemory(vm, memory, config);
             vcpu = vm.createVcpu(0);
             Machine m = new Machine(kvm, vm, vcpu, memory, config, state.vcpu().cpuid());
+            m.dirtyLog = log;
             VcpuStates.restore(vcpu, state.vcpu());
             root = GuestRoot.open(config.root());
             m.kernel = LinuxKernel.restore(memory, root, config.trace(), m.new Cpu(), config.stdio(), state.kernel());
@@ -170,6 +177,31 @@ public final class Machine implements AutoCloseable {
             cleanUp(kvm, vm, vcpu, memory, root);
             throw new RestoreException(e.getMessage() == null ? e.toString() : e.getMessage());
         }
+    }
+
+    /** Registers guest memory as slot 0, with KVM logging the guest's writes unless the config says not to. */
+    private static DirtyLog registerMemory(Vm vm, GuestMemory memory, MachineConfig config) {
+        if (!config.dirtyLog()) {
+            vm.setUserMemoryRegion(0, 0, memory.segment());
+            return null;
+        }
+        DirtyLog log = vm.dirtyLog(0, memory.size() / GuestMemory.PAGE_SIZE);
+        vm.setUserMemoryRegion(0, 0, memory.segment(), Vm.MEM_LOG_DIRTY_PAGES);
+        return log;
+    }
+
+    /** KVM's dirty log of guest memory, or null when dirty logging is off. */
+    public DirtyLog dirtyLog() {
+        return dirtyLog;
+    }
+
+    /** The parent a diff snapshot of this machine would name, or null (set by vmm.Snapshots). */
+    SnapshotParent snapshotParent() {
+        return snapshotParent;
+    }
+
+    void snapshotParent(SnapshotParent parent) {
+        this.snapshotParent = parent;
     }
 
     /** Releases what a failed boot or restore had built, the vCPU and the guest root included. */
@@ -323,6 +355,7 @@ public final class Machine implements AutoCloseable {
             kernel.root().close();
         }
         vcpu.close();
+        if (dirtyLog != null) dirtyLog.close();
         vm.close();
         memory.close();
         kvm.close();
