@@ -8,6 +8,7 @@ import dev.scratchvm.boot.ProgramLoader;
 import dev.scratchvm.image.StateRules;
 import dev.scratchvm.kvm.DirtyLog;
 import dev.scratchvm.kvm.Kvm;
+import dev.scratchvm.kvm.KvmException;
 import dev.scratchvm.kvm.Vcpu;
 import dev.scratchvm.kvm.VcpuRegisters;
 import dev.scratchvm.kvm.Vm;
@@ -186,7 +187,13 @@ public final class Machine implements AutoCloseable {
             return null;
         }
         DirtyLog log = vm.dirtyLog(0, memory.size() / GuestMemory.PAGE_SIZE);
-        vm.setUserMemoryRegion(0, 0, memory.segment(), Vm.MEM_LOG_DIRTY_PAGES);
+        try {
+            vm.setUserMemoryRegion(0, 0, memory.segment(), Vm.MEM_LOG_DIRTY_PAGES);
+            log.fetch(new long[(int) ((log.pages() + 63) / 64)]);   // proves the host can log, before anything runs
+        } catch (KvmException e) {
+            log.close();
+            throw new IllegalStateException("this host's KVM cannot log dirty pages, which diff snapshots need: " + e.getMessage());
+        }
         return log;
     }
 
