@@ -73,7 +73,7 @@ class ImageChainTest {
                 assertThat(c.images()).hasSize(2);
                 c.restoreMemory(rebuilt.segment, ImageReader.Mode.COPY);
             }
-            assertThat(MemorySegment.mismatch(rebuilt.segment, m.segment)).isEqualTo(-1);
+            assertThat(rebuilt.segment.mismatch(m.segment)).isEqualTo(-1);
         }
     }
 
