@@ -180,6 +180,28 @@ class ImageChainTest {
         }
     }
 
+    @Test
+    void inspect_shows_the_chain_or_what_breaks_it() throws Exception {
+        try (GuestMemory m = new GuestMemory(SIZE)) {
+            Path base = full("base.img", m);
+            m.fillPage(601, 1);
+            Path d1 = diff("d1.img", m, base, pages(601));
+            m.fillPage(602, 1);
+            Path d2 = diff("d2.img", m, d1, pages(601, 602));
+            String text = ImageInspector.inspect(d2, false);
+            assertThat(text).contains("diff of sha256:" + java.util.HexFormat.of().formatHex(ImageHash.of(d1)) + " (d1.img)")
+                    .contains(base + " <- " + d1 + " <- " + d2 + " (3 images, parents verified by SHA-256)");
+            @SuppressWarnings("unchecked") var json = (java.util.Map<String, Object>) MiniJson.parse(ImageInspector.inspect(d2, true));
+            assertThat(json).containsEntry("kind", "diff").containsEntry("chainOk", true);
+            assertThat((List<?>) json.get("chain")).hasSize(3);
+            assertThat(ImageInspector.inspect(base, false)).contains("full image").doesNotContain("chain");
+
+            Files.delete(base);
+            assertThat(ImageInspector.inspect(d2, false)).contains("chain        BROKEN: " + d1 + ": parent image " + base + " not found");
+            assertThat(((java.util.Map<?, ?>) MiniJson.parse(ImageInspector.inspect(d2, true))).get("chainOk")).isEqualTo(false);
+        }
+    }
+
     private static void fixHeaderCrc(ByteBuffer b) {
         CRC32C crc = new CRC32C();
         crc.update(b.array(), 0, 4092);
