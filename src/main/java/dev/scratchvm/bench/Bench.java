@@ -97,14 +97,16 @@ public final class Bench {
     }
 
     /** The guest programs the suite runs, compiled once into the work directory. */
-    record Programs(Path lab, Path syscallLoop, Path touchMemory) {
+    record Programs(Path lab, Path syscallLoop, Path touchMemory, Path dirtyLoop) {
         static Programs build(Path home, Path work) throws IOException, InterruptedException {
             Path include = home.resolve("guest/include");
             Path lab = work.resolve("app"), loop = work.resolve("syscall_loop"), touch = work.resolve("touch_memory");
             GuestCompiler.compile(home.resolve("examples/lab3/app.c"), include, lab);
             GuestCompiler.compile(home.resolve("guest/tests/syscall_loop.c"), include, loop);
             GuestCompiler.compile(home.resolve("guest/tests/touch_memory.c"), include, touch);
-            return new Programs(lab, loop, touch);
+            Path dirty = work.resolve("dirty_loop");
+            GuestCompiler.compile(home.resolve("guest/tests/dirty_loop.c"), include, dirty);
+            return new Programs(lab, loop, touch, dirty);
         }
     }
 }
