@@ -199,6 +199,31 @@ class DiffSnapshotTest {
         }
     }
 
+    @Test
+    void theCliRestoresAChainAndRefusesABrokenOneWithOneLine(@TempDir Path dir) throws Exception {
+        try (Machine m = boot(dir)) {
+            Snapshots.save(m, dir.resolve("base.img"), Kind.FULL);
+            for (int i = 1; i <= 2; i++) {
+                runToNextSave(m);
+                Snapshots.save(m, dir.resolve("d" + i + ".img"), Kind.DIFF);
+            }
+        }
+        String inspect = Steps.vmm(dir, "inspect", "d2.img").stdout();
+        assertThat(inspect).contains("diff of sha256:").contains("(3 images, parents verified by SHA-256)");
+
+        Path copy = Files.createDirectory(dir.resolve("copy"));
+        for (String f : List.of("base.img", "d1.img", "d2.img", "input", "dirty_pages")) {
+            Files.copy(dir.resolve(f), copy.resolve(f), StandardCopyOption.COPY_ATTRIBUTES);
+        }
+        // The restored guest runs on through its remaining SAVEs (each saved in full over d2.img) to its end.
+        var r = Steps.vmm(copy, "restore", "d2.img");
+        assertThat(r.stderr()).as("%s", r).contains(Steps.RESTORED);
+
+        Files.delete(dir.resolve("d1.img"));
+        var refused = Steps.restoreRefused(dir, "d2.img");
+        assertThat(refused.stderr()).contains("d2.img: parent image " + dir.resolve("d1.img") + " not found");
+    }
+
     static void assertSameMemory(GuestMemory a, GuestMemory b, long from) {
         assertThat(a.size()).isEqualTo(b.size());
         long at = MemorySegment.mismatch(a.segment(), from, a.size(), b.segment(), from, b.size());
