@@ -1,6 +1,5 @@
 package dev.scratchvm.memory;
 
-import java.util.Arrays;
 import java.util.BitSet;
 
 /**
@@ -37,13 +36,6 @@ public final class DirtyPages {
             return;
         }
         for (long p = first; p <= last; p++) pending[(int) (p >>> 6)] |= 1L << p;
-    }
-
-    /** Everything: after a restore from an unknown source, or to force the next diff to be complete. */
-    public void markAll() {
-        Arrays.fill(pending, -1L);
-        int tail = (int) (pages & 63);
-        if (tail != 0) pending[pending.length - 1] = (1L << tail) - 1;
     }
 
     /**

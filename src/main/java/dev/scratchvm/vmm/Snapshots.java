@@ -93,7 +93,12 @@ public final class Snapshots {
         if (parent.chain().contains(target)) {
             throw new ImageException(image + ": no diff snapshot: it would replace an image of its own parent chain");
         }
-        return new ParentRef(parent.sha256(), ImageChain.hint(target, parent.path()));
+        String hint = ImageChain.hint(target, parent.path());
+        try {
+            return new ParentRef(parent.sha256(), hint);
+        } catch (IllegalArgumentException e) {
+            throw new ImageException(image + ": no diff snapshot: the path to its parent is too long to record (" + e.getMessage() + ")");
+        }
     }
 
     /** The written image as the next diff's parent; null (no diffs until a full snapshot) if it cannot be stat'ed. */
