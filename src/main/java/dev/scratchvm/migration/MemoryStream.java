@@ -3,6 +3,7 @@ package dev.scratchvm.migration;
 import dev.scratchvm.image.PageFilter;
 import dev.scratchvm.image.PageMap;
 import dev.scratchvm.image.PageRuns;
+import dev.scratchvm.image.Snapshot;
 import dev.scratchvm.migration.Messages.MemoryRun;
 
 import java.lang.foreign.MemorySegment;
@@ -28,9 +29,18 @@ final class MemoryStream {
     }
 
     static Stats send(FrameWriter out, MemorySegment guest, PageFilter filter) throws MigrationException {
+        return send(out, new PageRuns(guest, filter, false));
+    }
+
+    /** The memory of a snapshot, as the image writer would store it in a full image. */
+    static Stats send(FrameWriter out, Snapshot snapshot) throws MigrationException {
+        return send(out, snapshot.runs(false));
+    }
+
+    private static Stats send(FrameWriter out, PageRuns r) throws MigrationException {
         ByteBuffer head = ByteBuffer.allocateDirect(MemoryRun.BYTES);
         long runs = 0, sent = 0;
-        for (PageRuns r = new PageRuns(guest, filter, false); r.next(); ) {
+        while (r.next()) {
             out.send(MessageType.MEMORY, new MemoryRun(r.first(), r.count()).encode(head), r.bytes().asByteBuffer());
             runs++;
             sent += r.count();
