@@ -132,12 +132,18 @@ public final class ImageWriter {
         return out.runs.build();
     }
 
-    /** The batch of finished runs waiting for one gathering write. */
+    /**
+     * The batch of finished runs waiting for one gathering write. A large batch is checksummed
+     * on another thread while the kernel copies it into the page cache: the two passes over the
+     * same memory overlap instead of adding up.
+     */
     private static final class MemoryWriter {
+        /** Below this a batch is checksummed inline: handing it to another thread would cost more. */
+        static final long PARALLEL_CRC_BYTES = 4L << 20;
         final FileChannel ch;
         final PageMap.Builder runs = new PageMap.Builder(64);
-        final CRC32C crc = new CRC32C();
         final ByteBuffer[] batch = new ByteBuffer[MAX_IOVECS];
+        final int[] batchRun = new int[MAX_IOVECS];
         int batched;
         long batchBytes;
 
@@ -145,21 +151,40 @@ public final class ImageWriter {
             this.ch = ch;
         }
 
-        /** Checksums the run now, while the zero check has just pulled it into cache. */
         void add(long first, int pages, MemorySegment bytes) throws IOException {
-            crc.reset();
-            ByteBuffer b = bytes.asByteBuffer();
-            crc.update(b.duplicate());
-            runs.add(first, pages, (int) crc.getValue(), false);
-            batch[batched++] = b;
+            batchRun[batched] = runs.add(first, pages, 0, false);
+            batch[batched++] = bytes.asByteBuffer();
             batchBytes += bytes.byteSize();
             if (batched == MAX_IOVECS || batchBytes >= MAX_BATCH_BYTES) flush();
         }
 
         void flush() throws IOException {
-            writeFully(ch, batch, batched);
+            int n = batched;
+            ByteBuffer[] views = new ByteBuffer[n];
+            for (int i = 0; i < n; i++) views[i] = batch[i].duplicate();
+            int[] which = java.util.Arrays.copyOf(batchRun, n);
+            if (batchBytes < PARALLEL_CRC_BYTES) {
+                checksum(views, which);
+                writeFully(ch, batch, n);
+            } else {
+                var sums = java.util.concurrent.CompletableFuture.runAsync(() -> checksum(views, which));
+                try {
+                    writeFully(ch, batch, n);
+                } finally {
+                    sums.join();
+                }
+            }
             batched = 0;
             batchBytes = 0;
+        }
+
+        private void checksum(ByteBuffer[] views, int[] which) {
+            CRC32C crc = new CRC32C();
+            for (int i = 0; i < views.length; i++) {
+                crc.reset();
+                crc.update(views[i]);
+                runs.setCrc(which[i], (int) crc.getValue());
+            }
         }
     }
 

@@ -166,7 +166,8 @@ public final class PageMap {
             crc = new int[c];
         }
 
-        void add(long firstPage, int pages, int crc32c, boolean zero) {
+        /** Appends a run; returns its index. */
+        int add(long firstPage, int pages, int crc32c, boolean zero) {
             if (size == first.length) {
                 int c = size * 2;
                 first = Arrays.copyOf(first, c);
@@ -176,7 +177,12 @@ public final class PageMap {
             first[size] = firstPage;
             count[size] = zero ? pages | ZERO_RUN : pages;
             crc[size] = zero ? 0 : crc32c;
-            size++;
+            return size++;
+        }
+
+        /** Sets the checksum of run {@code i}, computed after it was added (possibly on another thread). */
+        void setCrc(int i, int crc32c) {
+            crc[i] = crc32c;
         }
 
         PageMap build() {
