@@ -100,7 +100,7 @@ public final class Bench {
     }
 
     /** The guest programs the suite runs, compiled once into the work directory. */
-    record Programs(Path lab, Path syscallLoop, Path touchMemory, Path steer) {
+    record Programs(Path lab, Path syscallLoop, Path touchMemory, Path steer, Path dirtyLoop) {
         static Programs build(Path home, Path work) throws IOException, InterruptedException {
             Path include = home.resolve("guest/include");
             Path lab = work.resolve("app"), loop = work.resolve("syscall_loop"), touch = work.resolve("touch_memory"),
@@ -109,7 +109,9 @@ public final class Bench {
             GuestCompiler.compile(home.resolve("guest/tests/syscall_loop.c"), include, loop);
             GuestCompiler.compile(home.resolve("guest/tests/touch_memory.c"), include, touch);
             GuestCompiler.compile(home.resolve("guest/tests/steer.c"), include, steer);
-            return new Programs(lab, loop, touch, steer);
+            Path dirty = work.resolve("dirty_loop");
+            GuestCompiler.compile(home.resolve("guest/tests/dirty_loop.c"), include, dirty);
+            return new Programs(lab, loop, touch, steer, dirty);
         }
     }
 }

@@ -52,7 +52,7 @@ public final class LongMode {
      * the stack that boot made absent ({@link #unmapGuardPage}).
      */
     public static void rewriteTables(GuestMemory memory, long guardPage) {
-        memory.segment().asSlice(0, GUEST_BASE).fill((byte) 0);
+        memory.zero(0, GUEST_BASE);
         writeTables(memory);
         unmapGuardPage(memory, guardPage);
     }
@@ -110,7 +110,7 @@ public final class LongMode {
         m.writeLong(TSS + 4, FAULT_STACK_TOP);                 // RSP0
         // I/O permission bitmap right after the 104-byte TSS: ring 3 may use the system call
         // port and nothing else (a set bit denies; ports beyond the bitmap are denied too).
-        m.segment().set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, TSS + 0x66, (short) 0x68);
+        m.writeShort(TSS + 0x66, (short) 0x68);
         int allowed = 1 << SYSCALL_PORT;
         m.write(TSS + 0x68, new byte[]{(byte) ~allowed, (byte) (~allowed >> 8), (byte) (~allowed >> 16), (byte) 0xff});
     }

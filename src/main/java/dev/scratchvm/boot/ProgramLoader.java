@@ -49,7 +49,7 @@ public final class ProgramLoader {
         }
         for (ElfImage.Segment s : elf.segments()) {
             // The file part of the segment; its bss needs nothing, fresh guest memory is zero.
-            MemorySegment.copy(elf.file(), (int) s.fileOffset(), memory.segment(), JAVA_BYTE, s.vaddr() + bias, (int) s.fileSize());
+            memory.write(s.vaddr() + bias, elf.file(), (int) s.fileOffset(), (int) s.fileSize());
         }
         long sp = buildStack(memory, elf, bias, argv, env, execfn, random16, id, stackTop);
         LongMode.unmapGuardPage(memory, stackBottom - PAGE);

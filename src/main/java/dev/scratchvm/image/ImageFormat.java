@@ -22,7 +22,12 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
  */
 final class ImageFormat {
     static final byte[] MAGIC = "SCRVMIMG".getBytes(StandardCharsets.US_ASCII);
-    static final int MAJOR = 1, MINOR = 0;
+    static final int MAJOR = 1, MINOR = 1;
+    /** Header flag (1.1): the image is a diff against the parent named in the header. */
+    static final int FLAG_DIFF = 1;
+    /** Parent block of a diff (1.1), in the formerly reserved header bytes: SHA-256, then a length-prefixed path hint. */
+    static final int PARENT_HASH = 128, PARENT_HINT_LENGTH = 160, PARENT_HINT = 162;
+    static final int MAX_HINT_BYTES = 4096 - 4 - PARENT_HINT;
     static final int PAGE = 4096;
     static final int HEADER_BYTES = 4096;
     static final int SECTION_TABLE = 32, SECTION_ENTRY = 32, SECTION_COUNT = 3;
@@ -58,14 +63,21 @@ final class ImageFormat {
         return (n + PAGE - 1) & -PAGE;
     }
 
-    /** The header page for {@code layout}. */
-    static ByteBuffer header(Layout layout, int stateCrc, int pageMapCrc) {
+    /**
+     * The header page for {@code layout}. A full image ({@code parent} null) uses nothing of
+     * 1.1 and is written as version 1.0, so older readers still restore it.
+     */
+    static ByteBuffer header(Layout layout, int stateCrc, int pageMapCrc, ParentRef parent) {
         ByteBuffer b = ByteBuffer.allocateDirect(HEADER_BYTES).order(LE);
-        b.put(MAGIC).putShort((short) MAJOR).putShort((short) MINOR).putInt(HEADER_BYTES).putInt(SECTION_COUNT)
-                .putInt(0).putLong(layout.fileLength());
+        b.put(MAGIC).putShort((short) MAJOR).putShort((short) (parent == null ? 0 : 1)).putInt(HEADER_BYTES)
+                .putInt(SECTION_COUNT).putInt(parent == null ? 0 : FLAG_DIFF).putLong(layout.fileLength());
         section(b, Type.STATE, HEADER_BYTES, layout.stateLength(), stateCrc);
         section(b, Type.MEMORY, layout.memoryOffset(), layout.memoryLength(), 0);
         section(b, Type.PAGEMAP, layout.pageMapOffset(), layout.pageMapLength(), pageMapCrc);
+        if (parent != null) {
+            byte[] hint = parent.pathHint().getBytes(StandardCharsets.UTF_8);
+            b.put(PARENT_HASH, parent.sha256()).putShort(PARENT_HINT_LENGTH, (short) hint.length).put(PARENT_HINT, hint);
+        }
         CRC32C crc = new CRC32C();
         crc.update(b.clear().limit(HEADER_CRC));
         b.limit(HEADER_BYTES).putInt(HEADER_CRC, (int) crc.getValue());
@@ -76,11 +88,15 @@ final class ImageFormat {
         b.putInt(type.code).putInt(0).putLong(offset).putLong(length).putInt(crc).putInt(0);
     }
 
+    /** What a header says: the sections in file order, and the parent if the image is a diff. */
+    record Header(List<ImageSection> sections, ParentRef parent) {
+    }
+
     /**
      * Validates the header of a file of {@code fileSize} bytes (mapped as {@code file}) and
      * returns its sections in file order. Messages lack the file name; the caller adds it.
      */
-    static List<ImageSection> readHeader(MemorySegment file, long fileSize) throws ImageException {
+    static Header readHeader(MemorySegment file, long fileSize) throws ImageException {
         if (fileSize == 0) throw new ImageException("empty file, not a ScratchVM image");
         if (fileSize < MAGIC.length || MemorySegment.mismatch(file, 0, MAGIC.length,
                 MemorySegment.ofArray(MAGIC), 0, MAGIC.length) != -1) {
@@ -104,9 +120,15 @@ final class ImageFormat {
 
         expect("header length", i32(file, 12), HEADER_BYTES);
         expect("section count", i32(file, 16), SECTION_COUNT);
-        expect("header flags", i32(file, 20), 0);
+        int flags = i32(file, 20);
+        if (flags != 0 && (minor < 1 || flags != FLAG_DIFF)) {
+            throw corrupt("header flags is " + flags + ", expected " + (minor < 1 ? "0" : "0 or " + FLAG_DIFF));
+        }
+        boolean diff = flags == FLAG_DIFF;
+        ParentRef parent = diff ? parent(file) : null;
         int tableEnd = SECTION_TABLE + SECTION_COUNT * SECTION_ENTRY;
-        if (!allZero(file, tableEnd, HEADER_CRC)) {
+        int reservedFrom = diff ? PARENT_HINT + parent.pathHint().getBytes(StandardCharsets.UTF_8).length : tableEnd;
+        if (!allZero(file, reservedFrom, HEADER_CRC)) {
             throw corrupt("reserved header bytes are not zero");
         }
         ImageSection[] s = new ImageSection[SECTION_COUNT];
@@ -125,8 +147,10 @@ final class ImageFormat {
         if (memory.length() < 0 || memory.length() % PAGE != 0 || memory.length() > StateLimits.MAX_MEMORY_BYTES) {
             throw corrupt("MEMORY section length " + memory.length() + " is not a multiple of 4096 up to 64 GiB");
         }
+        // A diff's zero runs store no bytes, so its entries are bounded by guest memory instead.
+        long maxEntries = memory.length() / PAGE + (diff ? StateLimits.MAX_MEMORY_BYTES / PAGE : 0);
         if (pageMap.length() < 0 || pageMap.length() % PageMap.ENTRY_BYTES != 0
-                || pageMap.length() / PageMap.ENTRY_BYTES > memory.length() / PAGE) {
+                || pageMap.length() / PageMap.ENTRY_BYTES > maxEntries) {
             throw corrupt("PAGEMAP section length " + pageMap.length() + " does not fit the MEMORY section");
         }
         expect("MEMORY section checksum field", memory.crc32c(), 0);
@@ -143,7 +167,23 @@ final class ImageFormat {
             throw new ImageException("file is longer than the image: expected " + declared + " bytes, found "
                     + fileSize + " — image is corrupt");
         }
-        return List.of(s);
+        return new Header(List.of(s), parent);
+    }
+
+    private static ParentRef parent(MemorySegment file) throws ImageException {
+        byte[] hash = file.asSlice(PARENT_HASH, 32).toArray(ValueLayout.JAVA_BYTE);
+        int length = Short.toUnsignedInt(file.get(U16, PARENT_HINT_LENGTH));
+        if (length < 1 || length > MAX_HINT_BYTES) throw corrupt("parent path hint length " + length + " is outside 1.." + MAX_HINT_BYTES);
+        byte[] hint = file.asSlice(PARENT_HINT, length).toArray(ValueLayout.JAVA_BYTE);
+        try {
+            String s = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(hint)).toString();
+            if (s.indexOf('\0') >= 0) throw corrupt("parent path hint contains NUL");
+            return new ParentRef(hash, s);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw corrupt("parent path hint is not valid UTF-8");
+        }
     }
 
     static boolean allZero(MemorySegment file, long from, long to) {

@@ -21,14 +21,41 @@ public final class ImageInspector {
     private ImageInspector() {
     }
 
-    /** Opens, validates and summarizes {@code image}, as text or as JSON. */
+    /**
+     * Opens, validates and summarizes {@code image}, as text or as JSON. For a diff, its chain
+     * of parents is followed and verified too, and shown (or what breaks it).
+     */
     public static String inspect(Path image, boolean json) throws ImageException {
         try (ImageReader r = ImageReader.open(image)) {
-            return json ? json(r) : text(r);
+            Chain chain = r.isDiff() ? chain(image) : null;
+            return json ? json(r, chain) : text(r, chain);
+        }
+    }
+
+    /** A diff's verified chain (base first), or why it cannot be rebuilt. */
+    record Chain(java.util.List<Link> images, String error) {
+    }
+
+    record Link(String file, boolean diff, long storedPages, long zeroPages) {
+    }
+
+    private static Chain chain(Path image) {
+        try (ImageChain c = ImageChain.open(image)) {
+            java.util.List<Link> links = new java.util.ArrayList<>();
+            for (ImageReader r : c.images()) {
+                links.add(new Link(r.name(), r.isDiff(), r.pageMap().storedPages(), r.pageMap().zeroPages()));
+            }
+            return new Chain(links, null);
+        } catch (ImageException e) {
+            return new Chain(java.util.List.of(), e.getMessage());
         }
     }
 
     public static String text(ImageReader r) {
+        return text(r, null);
+    }
+
+    static String text(ImageReader r, Chain chain) {
         MachineState s = r.state();
         VcpuState v = s.vcpu();
         KernelState k = s.kernel();
@@ -37,9 +64,20 @@ public final class ImageInspector {
         b.append("ScratchVM image ").append(r.name()).append('\n');
         row(b, "format", "version " + r.formatVersion() + ", " + r.fileSize() + " bytes");
         row(b, "checksums", "OK (header, state, page map, " + map.runCount() + " memory runs)");
+        row(b, "kind", r.isDiff() ? "diff of sha256:" + r.parent().hashHex() + " (" + quoteIfNeeded(r.parent().pathHint()) + ")"
+                : "full image");
+        if (chain != null) {
+            if (chain.error() != null) {
+                row(b, "chain", "BROKEN: " + chain.error());
+            } else {
+                StringBuilder c = new StringBuilder();
+                for (Link l : chain.images()) c.append(c.isEmpty() ? "" : " <- ").append(quoteIfNeeded(l.file()));
+                row(b, "chain", c + " (" + chain.images().size() + " images, parents verified by SHA-256)");
+            }
+        }
         row(b, "memory", bytes(s.memory().size()) + " (" + s.memory().pageCount() + " pages), "
                 + map.storedPages() + " pages stored (" + bytes(map.storedPages() * 4096) + ") in "
-                + map.runCount() + " runs");
+                + map.runCount() + " runs" + (r.isDiff() ? ", " + map.zeroPages() + " pages now zero" : ""));
         row(b, "registers", "rip=" + hex(v.regs().rip()) + " rsp=" + hex(v.regs().rsp())
                 + " rflags=" + hex(v.regs().rflags()));
         row(b, "", "cr0=" + hex(v.sregs().cr0()) + " cr3=" + hex(v.sregs().cr3()) + " cr4=" + hex(v.sregs().cr4())
@@ -66,6 +104,10 @@ public final class ImageInspector {
     }
 
     public static String json(ImageReader r) {
+        return json(r, null);
+    }
+
+    static String json(ImageReader r, Chain chain) {
         MachineState s = r.state();
         VcpuState v = s.vcpu();
         KernelState k = s.kernel();
@@ -74,7 +116,22 @@ public final class ImageInspector {
                 .field("file", r.name())
                 .field("formatVersion", r.formatVersion())
                 .field("fileBytes", r.fileSize())
-                .field("checksumsOk", true);
+                .field("checksumsOk", true)
+                .field("kind", r.isDiff() ? "diff" : "full");
+        if (r.isDiff()) {
+            j.name("parent").beginObject().field("sha256", r.parent().hashHex())
+                    .field("pathHint", r.parent().pathHint()).endObject();
+        }
+        if (chain != null) {
+            j.field("chainOk", chain.error() == null);
+            if (chain.error() != null) j.field("chainError", chain.error());
+            j.name("chain").beginArray();
+            for (Link l : chain.images()) {
+                j.beginObject().field("file", l.file()).field("kind", l.diff() ? "diff" : "full")
+                        .field("storedPages", l.storedPages()).field("zeroPages", l.zeroPages()).endObject();
+            }
+            j.endArray();
+        }
         j.name("sections").beginArray();
         for (ImageSection sec : r.sections()) {
             j.beginObject().field("type", sec.type().name()).field("offset", sec.offset())
@@ -83,7 +140,8 @@ public final class ImageInspector {
         j.endArray();
         j.name("memory").beginObject().field("sizeBytes", s.memory().size()).field("pageSize", s.memory().pageSize())
                 .field("pages", s.memory().pageCount()).field("storedPages", map.storedPages())
-                .field("storedBytes", map.storedPages() * 4096).field("runs", map.runCount()).endObject();
+                .field("storedBytes", map.storedPages() * 4096).field("zeroPages", map.zeroPages())
+                .field("runs", map.runCount()).endObject();
         j.name("vcpu").beginObject().field("mpState", v.mpState())
                 .field("rip", hex(v.regs().rip())).field("rsp", hex(v.regs().rsp()))
                 .field("rflags", hex(v.regs().rflags())).field("cr0", hex(v.sregs().cr0()))

@@ -59,19 +59,21 @@ public final class ImageReader implements AutoCloseable {
     private final Arena arena;
     private final MemorySegment file;
     private final List<ImageSection> sections;
+    private final ParentRef parent;
     private final MachineState state;
     private final PageMap pageMap;
     private final String version;
     private final long fileSize;
     private volatile boolean closed;
 
-    private ImageReader(String name, int fd, Arena arena, MemorySegment file, List<ImageSection> sections,
+    private ImageReader(String name, int fd, Arena arena, MemorySegment file, ImageFormat.Header header,
                         MachineState state, PageMap pageMap) {
         this.name = name;
         this.fd = fd;
         this.arena = arena;
         this.file = file;
-        this.sections = sections;
+        this.sections = header.sections();
+        this.parent = header.parent();
         this.state = state;
         this.pageMap = pageMap;
         this.version = ImageFormat.MAJOR + "." + Short.toUnsignedInt(file.get(ImageFormat.U16, 10));
@@ -105,12 +107,13 @@ public final class ImageReader implements AutoCloseable {
     }
 
     private static ImageReader validate(String name, int fd, Arena arena, MemorySegment file) throws ImageException {
-        List<ImageSection> sections;
+        ImageFormat.Header header;
         try {
-            sections = ImageFormat.readHeader(file, file.byteSize());
+            header = ImageFormat.readHeader(file, file.byteSize());
         } catch (ImageException e) {
             throw new ImageException(name + ": " + e.getMessage());
         }
+        List<ImageSection> sections = header.sections();
         // The header is sound: start reading the rest ahead of the checksum pass. (Not
         // MADV_SEQUENTIAL: it would let the kernel drop the pages a MAP restore wants to share.)
         Libc.madvise(file.address(), file.byteSize(), MADV_WILLNEED);
@@ -132,7 +135,8 @@ public final class ImageReader implements AutoCloseable {
         if (refused != null) throw new ImageException(name + ": image refused: " + refused);
         PageMap pageMap;
         try {
-            pageMap = PageMap.decode(file.asSlice(map.offset(), map.length()), state.memory().pageCount());
+            pageMap = PageMap.decode(file.asSlice(map.offset(), map.length()), state.memory().pageCount(),
+                    header.parent() != null);
         } catch (ImageException e) {
             throw new ImageException(name + ": " + e.getMessage() + " — image is corrupt");
         }
@@ -143,6 +147,7 @@ public final class ImageReader implements AutoCloseable {
         CRC32C crc = new CRC32C();
         for (int i = 0; i < pageMap.runCount(); i++) {
             PageMap.Run run = pageMap.run(i);
+            if (run.zero()) continue;
             crc.reset();
             crc.update(file.asSlice(memory.offset() + pageMap.sectionOffset(i),
                     (long) run.pageCount() * ImageFormat.PAGE).asByteBuffer());
@@ -151,7 +156,7 @@ public final class ImageReader implements AutoCloseable {
                         + Long.toHexString(run.firstPage()) + " — image is corrupt");
             }
         }
-        return new ImageReader(name, fd, arena, file, sections, state, pageMap);
+        return new ImageReader(name, fd, arena, file, header, state, pageMap);
     }
 
     private static void checkCrc(String name, MemorySegment file, ImageSection s) throws ImageException {
@@ -209,15 +214,30 @@ public final class ImageReader implements AutoCloseable {
         return state;
     }
 
-    /** Which guest pages the image stores; all others are zero. */
+    /** Which guest pages the image stores; all others are zero (full image) or the parent's (diff). */
     public PageMap pageMap() {
         return pageMap;
     }
 
+    /** The parent a diff image names, or null for a full image. */
+    public ParentRef parent() {
+        return parent;
+    }
+
+    public boolean isDiff() {
+        return parent != null;
+    }
+
+    /** SHA-256 of the whole file: what a diff of this image names it by. */
+    public byte[] contentHash() {
+        if (closed) throw new IllegalStateException(name + ": image reader is closed");
+        return ImageHash.of(file);
+    }
+
     /**
      * Puts the stored pages into {@code guestMemory}, a page-aligned anonymous mapping of
-     * {@code state().memory().size()} bytes that is zero everywhere. Pages not in the page map
-     * are left alone. In MAP mode, stretches shorter than {@value #MIN_MAP_PAGES} pages (and
+     * {@code state().memory().size()} bytes that is zero everywhere (full image) or holds the
+     * parent's memory (diff: its zero runs are cleared). Pages not in the page map are left alone. In MAP mode, stretches shorter than {@value #MIN_MAP_PAGES} pages (and
      * any beyond {@value #MAX_MAPPINGS} mappings) are copied instead, which bounds the number
      * of kernel VMAs a fragmented image creates.
      *
@@ -238,10 +258,19 @@ public final class ImageReader implements AutoCloseable {
         int mappings = 0;
         int n = pageMap.runCount();
         for (int i = 0; i < n; ) {
-            // Consecutive runs are adjacent both in the guest and in the file: one stretch.
+            PageMap.Run run = pageMap.run(i);
+            if (run.zero()) {
+                // A diff's "zero now": the parent's bytes there are gone.
+                guestMemory.asSlice(run.firstPage() * ImageFormat.PAGE, (long) run.pageCount() * ImageFormat.PAGE).fill((byte) 0);
+                i++;
+                continue;
+            }
+            // Consecutive data runs are adjacent both in the guest and in the file: one stretch.
             int j = i + 1;
-            long first = pageMap.run(i).firstPage(), pages = pageMap.run(i).pageCount();
-            while (j < n && pageMap.run(j).firstPage() == first + pages) pages += pageMap.run(j++).pageCount();
+            long first = run.firstPage(), pages = run.pageCount();
+            while (j < n && !pageMap.run(j).zero() && pageMap.run(j).firstPage() == first + pages) {
+                pages += pageMap.run(j++).pageCount();
+            }
             long fileOffset = memoryOffset + pageMap.sectionOffset(i);
             long bytes = pages * ImageFormat.PAGE, guestOffset = first * ImageFormat.PAGE;
             if (mode == Mode.MAP && pages >= MIN_MAP_PAGES && mappings < MAX_MAPPINGS) {

@@ -42,11 +42,13 @@ public final class ImageWriter {
      *
      * @param bytesWritten size of the image file
      * @param pagesStored  guest pages stored (the rest were zero or excluded by the filter)
-     * @param runs         page runs in the page map
+     * @param runs         page runs in the page map (zero runs included)
      * @param elapsedNanos total time, including {@code syncNanos}
      * @param syncNanos    time spent in fsync of the file and its directory
+     * @param zeroPages    pages a diff declares zero now (always 0 for a full image)
      */
-    public record Result(long bytesWritten, long pagesStored, int runs, long elapsedNanos, long syncNanos) {
+    public record Result(long bytesWritten, long pagesStored, int runs, long elapsedNanos, long syncNanos,
+                         long zeroPages) {
     }
 
     /**
@@ -59,12 +61,17 @@ public final class ImageWriter {
      */
     public static Result write(Path image, MachineState state, MemorySegment guestMemory, PageFilter filter)
             throws ImageException {
+        return write(image, new Snapshot(state, guestMemory, filter), null);
+    }
+
+    /**
+     * Saves a full image (version 1.0 layout: pages outside the snapshot's filter and zero
+     * pages are not stored), or, with a {@code parent}, a 1.1 diff: exactly the filter's
+     * pages, as data runs or zero runs, naming the parent in the header.
+     */
+    public static Result write(Path image, Snapshot snapshot, ParentRef parent) throws ImageException {
         long start = System.nanoTime();
-        byte[] stateBytes = StateCodec.encode(state);
-        if (guestMemory.byteSize() != state.memory().size()) {
-            throw new IllegalArgumentException("guest memory is " + guestMemory.byteSize()
-                    + " bytes but the state says " + state.memory().size());
-        }
+        byte[] stateBytes = StateCodec.encode(snapshot.state());
         String name = image.toString();
         Path target = image.toAbsolutePath();
         Path dir = target.getParent();
@@ -86,14 +93,14 @@ public final class ImageWriter {
                 writeFully(ch, ByteBuffer.wrap(stateBytes), ImageFormat.HEADER_BYTES);
                 long pad = memoryOffset - ImageFormat.HEADER_BYTES - stateBytes.length;
                 writeFully(ch, ZeroPage.SEGMENT.asSlice(0, pad).asByteBuffer(), memoryOffset - pad);
-                pageMap = writeMemory(ch, memoryOffset, guestMemory, filter);
+                pageMap = writeMemory(ch, memoryOffset, snapshot, parent != null);
                 layout = Layout.of(stateBytes.length, pageMap.storedPages(), pageMap.runCount());
                 ByteBuffer map = pageMap.encode();
                 writeFully(ch, map.duplicate(), layout.pageMapOffset());
                 CRC32C stateCrc = new CRC32C(), mapCrc = new CRC32C();
                 stateCrc.update(stateBytes);
                 mapCrc.update(map);
-                writeFully(ch, ImageFormat.header(layout, (int) stateCrc.getValue(), (int) mapCrc.getValue()), 0);
+                writeFully(ch, ImageFormat.header(layout, (int) stateCrc.getValue(), (int) mapCrc.getValue(), parent), 0);
                 long syncStart = System.nanoTime();
                 ch.force(true);
                 syncNanos = System.nanoTime() - syncStart;
@@ -109,66 +116,75 @@ public final class ImageWriter {
         syncDirectory(name, dir);
         syncNanos += System.nanoTime() - syncStart;
         return new Result(layout.fileLength(), pageMap.storedPages(), pageMap.runCount(),
-                System.nanoTime() - start, syncNanos);
+                System.nanoTime() - start, syncNanos, pageMap.zeroPages());
     }
 
     /** Scans, checksums and writes the MEMORY section; returns the page map describing it. */
-    private static PageMap writeMemory(FileChannel ch, long offset, MemorySegment guest, PageFilter filter)
+    private static PageMap writeMemory(FileChannel ch, long offset, Snapshot snapshot, boolean diff)
             throws IOException {
-        long pages = guest.byteSize() / ImageFormat.PAGE;
-        MemoryWriter out = new MemoryWriter(ch, guest);
+        MemoryWriter out = new MemoryWriter(ch);
         ch.position(offset);
-        for (long p = 0; p < pages; p++) {
-            boolean data = filter.mayBeNonZero(p) && !ZeroPage.isZero(guest, p * ImageFormat.PAGE);
-            if (!data || out.runPages == PageMap.MAX_RUN_PAGES) out.endRun();
-            if (data) out.addPage(p);
+        for (PageRuns r = snapshot.runs(diff); r.next(); ) {
+            if (r.zero()) out.runs.add(r.first(), r.count(), 0, true);
+            else out.add(r.first(), r.count(), r.bytes());
         }
-        out.endRun();
         out.flush();
         return out.runs.build();
     }
 
-    /** The run being built and the batch of finished runs waiting for one gathering write. */
+    /**
+     * The batch of finished runs waiting for one gathering write. A large batch is checksummed
+     * on another thread while the kernel copies it into the page cache: the two passes over the
+     * same memory overlap instead of adding up.
+     */
     private static final class MemoryWriter {
+        /** Below this a batch is checksummed inline: handing it to another thread would cost more. */
+        static final long PARALLEL_CRC_BYTES = 4L << 20;
         final FileChannel ch;
-        final MemorySegment guest;
         final PageMap.Builder runs = new PageMap.Builder(64);
-        final CRC32C crc = new CRC32C();
         final ByteBuffer[] batch = new ByteBuffer[MAX_IOVECS];
+        final int[] batchRun = new int[MAX_IOVECS];
         int batched;
         long batchBytes;
-        long runStart;
-        int runPages;
 
-        MemoryWriter(FileChannel ch, MemorySegment guest) {
+        MemoryWriter(FileChannel ch) {
             this.ch = ch;
-            this.guest = guest;
         }
 
-        /** Checksums the page now, while the zero check has just pulled it into cache. */
-        void addPage(long page) {
-            if (runPages == 0) {
-                runStart = page;
-                crc.reset();
-            }
-            crc.update(guest.asSlice(page * ImageFormat.PAGE, ImageFormat.PAGE).asByteBuffer());
-            runPages++;
-        }
-
-        void endRun() throws IOException {
-            if (runPages == 0) return;
-            long bytes = (long) runPages * ImageFormat.PAGE;
-            runs.add(runStart, runPages, (int) crc.getValue());
-            batch[batched++] = guest.asSlice(runStart * ImageFormat.PAGE, bytes).asByteBuffer();
-            batchBytes += bytes;
-            runPages = 0;
+        void add(long first, int pages, MemorySegment bytes) throws IOException {
+            batchRun[batched] = runs.add(first, pages, 0, false);
+            batch[batched++] = bytes.asByteBuffer();
+            batchBytes += bytes.byteSize();
             if (batched == MAX_IOVECS || batchBytes >= MAX_BATCH_BYTES) flush();
         }
 
         void flush() throws IOException {
-            writeFully(ch, batch, batched);
+            int n = batched;
+            ByteBuffer[] views = new ByteBuffer[n];
+            for (int i = 0; i < n; i++) views[i] = batch[i].duplicate();
+            int[] which = java.util.Arrays.copyOf(batchRun, n);
+            if (batchBytes < PARALLEL_CRC_BYTES) {
+                checksum(views, which);
+                writeFully(ch, batch, n);
+            } else {
+                var sums = java.util.concurrent.CompletableFuture.runAsync(() -> checksum(views, which));
+                try {
+                    writeFully(ch, batch, n);
+                } finally {
+                    sums.join();
+                }
+            }
             batched = 0;
             batchBytes = 0;
+        }
+
+        private void checksum(ByteBuffer[] views, int[] which) {
+            CRC32C crc = new CRC32C();
+            for (int i = 0; i < views.length; i++) {
+                crc.reset();
+                crc.update(views[i]);
+                runs.setCrc(which[i], (int) crc.getValue());
+            }
         }
     }
 

@@ -5,12 +5,13 @@ import java.lang.foreign.MemorySegment;
 
 /** One read-only page of zeros, the reference for fast all-zero checks (vectorized mismatch). */
 final class ZeroPage {
-    static final MemorySegment SEGMENT = Arena.global().allocate(4096, 4096).asReadOnly();
+    static final int SIZE = 4096;
+    static final MemorySegment SEGMENT = Arena.global().allocate(SIZE, SIZE).asReadOnly();
 
     private ZeroPage() {
     }
 
     static boolean isZero(MemorySegment m, long offset) {
-        return MemorySegment.mismatch(m, offset, offset + 4096, SEGMENT, 0, 4096) == -1;
+        return MemorySegment.mismatch(m, offset, offset + SIZE, SEGMENT, 0, SIZE) == -1;
     }
 }

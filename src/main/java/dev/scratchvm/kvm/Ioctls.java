@@ -41,7 +41,9 @@ final class Ioctls {
     // vm
     static final long CREATE_VCPU = io(0x41);
     static final long SET_USER_MEMORY_REGION = iow(0x46, Structs.MEMORY_REGION.byteSize());
-    static final long GET_DIRTY_LOG = iow(0x42, 16);
+    static final long GET_DIRTY_LOG = iow(0x42, Structs.DIRTY_LOG.byteSize());
+    static final long CLEAR_DIRTY_LOG = iowr(0xc0, Structs.CLEAR_DIRTY_LOG.byteSize());
+    static final long ENABLE_CAP = iow(0xa3, Structs.ENABLE_CAP.byteSize());
     // vcpu
     static final long RUN = io(0x80);
     static final long GET_REGS = ior(0x81, Structs.REGS.byteSize());

@@ -13,7 +13,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 /** The /dev/kvm system handle: capability queries and VM creation. */
 public final class Kvm implements AutoCloseable {
     public static final int CAP_SYNC_REGS = 74, CAP_XSAVE = 55, CAP_XCRS = 56, CAP_DEBUGREGS = 50,
-            CAP_VCPU_EVENTS = 41, CAP_GET_TSC_KHZ = 61;
+            CAP_VCPU_EVENTS = 41, CAP_GET_TSC_KHZ = 61, CAP_MANUAL_DIRTY_LOG_PROTECT2 = 168;
     private static final int API_VERSION = 12;
     private static final int MAX_CPUID_ENTRIES = 256;
 

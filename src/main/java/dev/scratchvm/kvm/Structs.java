@@ -79,6 +79,18 @@ public final class Structs {
             JAVA_INT.withName("slot"), JAVA_INT.withName("flags"), JAVA_LONG.withName("guest_phys_addr"),
             JAVA_LONG.withName("memory_size"), JAVA_LONG.withName("userspace_addr"));
 
+    /** KVM_GET_DIRTY_LOG's argument; the bitmap pointer is a union with a u64 padding. */
+    static final StructLayout DIRTY_LOG = structLayout(
+            JAVA_INT.withName("slot"), JAVA_INT.withName("padding1"), JAVA_LONG.withName("dirty_bitmap"));
+
+    static final StructLayout CLEAR_DIRTY_LOG = structLayout(
+            JAVA_INT.withName("slot"), JAVA_INT.withName("num_pages"), JAVA_LONG.withName("first_page"),
+            JAVA_LONG.withName("dirty_bitmap"));
+
+    static final StructLayout ENABLE_CAP = structLayout(
+            JAVA_INT.withName("cap"), JAVA_INT.withName("flags"), sequenceLayout(4, JAVA_LONG).withName("args"),
+            sequenceLayout(64, JAVA_BYTE).withName("pad"));
+
     static final StructLayout CPUID_ENTRY = structLayout(
             JAVA_INT.withName("function"), JAVA_INT.withName("index"), JAVA_INT.withName("flags"),
             JAVA_INT.withName("eax"), JAVA_INT.withName("ebx"), JAVA_INT.withName("ecx"), JAVA_INT.withName("edx"),

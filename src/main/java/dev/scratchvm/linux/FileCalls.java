@@ -145,7 +145,7 @@ final class FileCalls {
     private long read(Call c) {
         OpenFile f = file(c.fd());
         if (readable(f)) awaitInput(f, Nr.READ);
-        long r = readable(f) ? Libc.read(f.hostFd, args.buffer(c.a1(), c.a2()), c.a2()) : -EBADF;
+        long r = readable(f) ? Libc.read(f.hostFd, args.output(c.a1(), c.a2()), c.a2()) : -EBADF;
         if (trace.files()) trace.file("READ " + c.fd() + " " + hex(c.a1()) + " " + c.a2(), r);
         return r;
     }
@@ -167,7 +167,7 @@ final class FileCalls {
     private long pread(Call c) {
         OpenFile f = file(c.fd());
         if (c.a3() < 0) throw new SyscallError(EINVAL);
-        long r = readable(f) ? Libc.pread(f.hostFd, args.buffer(c.a1(), c.a2()), c.a2(), c.a3()) : -EBADF;
+        long r = readable(f) ? Libc.pread(f.hostFd, args.output(c.a1(), c.a2()), c.a2(), c.a3()) : -EBADF;
         if (trace.files()) trace.file("PREAD " + c.fd() + " " + hex(c.a1()) + " " + c.a2() + " " + c.a3(), r);
         return r;
     }
@@ -243,7 +243,7 @@ final class FileCalls {
             long base = guestIov.get(JAVA_LONG.withByteAlignment(1), 16L * i);
             long len = guestIov.get(JAVA_LONG.withByteAlignment(1), 16L * i + 8);
             if (len < 0 || (total += len) < 0) throw new SyscallError(EINVAL);
-            MemorySegment buf = args.buffer(base, len);
+            MemorySegment buf = write ? args.buffer(base, len) : args.output(base, len);
             iovecs.set(JAVA_LONG, 16L * i, buf.address());
             iovecs.set(JAVA_LONG, 16L * i + 8, len);
         }
@@ -360,14 +360,14 @@ final class FileCalls {
         if (!f.isStdio() && f.kind != FileKind.DEVICE) return traced(label, -ENOTTY);
         long size = request == TCGETS ? 36 : request == TIOCGWINSZ ? 8 : request == TIOCGPGRP ? 4 : -1;
         if (size < 0) return traced(label, -ENOTTY);
-        return traced(label, Libc.ioctl(f.hostFd, request, args.buffer(c.a2(), size)));
+        return traced(label, Libc.ioctl(f.hostFd, request, args.output(c.a2(), size)));
     }
 
     // ---- metadata ----------------------------------------------------------------------
 
     private long fstat(int fd, long buf) {
         OpenFile f = file(fd);
-        return traced("FSTAT " + fd, Libc.fstat(f.hostFd, args.buffer(buf, STAT_SIZE)));
+        return traced("FSTAT " + fd, Libc.fstat(f.hostFd, args.output(buf, STAT_SIZE)));
     }
 
     private long statPath(int dirfd, long pathAddr, long buf, int flags) {
@@ -377,7 +377,7 @@ final class FileCalls {
             if (dirfd == Libc.AT_FDCWD) path = ".";
             else return fstat(dirfd, buf);
         }
-        MemorySegment out = args.buffer(buf, STAT_SIZE);
+        MemorySegment out = args.output(buf, STAT_SIZE);
         String label = "STAT " + path;
         int fd = root.openPath(pathAt(dirfd, path), (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0);
         if (fd < 0) return traced(label, fd);
@@ -391,7 +391,7 @@ final class FileCalls {
     private long statx(Call c) {
         int dirfd = (int) c.a0(), flags = (int) c.a2(), mask = (int) c.a3();
         String path = args.pathOrEmpty(c.a1());
-        MemorySegment out = args.buffer(c.a4(), STATX_SIZE);
+        MemorySegment out = args.output(c.a4(), STATX_SIZE);
         int hostFd;
         boolean own = false;
         if (path.isEmpty() && (flags & Libc.AT_EMPTY_PATH) != 0 && dirfd != Libc.AT_FDCWD) {
@@ -479,20 +479,20 @@ final class FileCalls {
     private long readlinkAt(int dirfd, long pathAddr, long buf, long size) {
         String path = args.path(pathAddr);
         if (size <= 0) throw new SyscallError(EINVAL);
-        MemorySegment out = args.buffer(buf, size);
+        MemorySegment out = args.output(buf, size);
         return withParent(dirfd, path, "READLINK " + path, (dir, name) -> Libc.readlinkat(dir, name, out, size));
     }
 
     private long getdents(Call c) {
         OpenFile f = file(c.fd());
         if (f.kind != FileKind.DIRECTORY) return traced("GETDENTS64 " + c.fd(), -ENOTDIR);
-        return traced("GETDENTS64 " + c.fd(), Libc.getdents64(f.hostFd, args.buffer(c.a1(), c.a2()), c.a2()));
+        return traced("GETDENTS64 " + c.fd(), Libc.getdents64(f.hostFd, args.output(c.a1(), c.a2()), c.a2()));
     }
 
     private long getcwd(Call c) {
         byte[] cwd = (root.cwd() + "\0").getBytes(java.nio.charset.StandardCharsets.UTF_8);
         if (c.a1() < cwd.length) return -ERANGE;
-        MemorySegment out = args.buffer(c.a0(), cwd.length);
+        MemorySegment out = args.output(c.a0(), cwd.length);
         MemorySegment.copy(cwd, 0, out, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, cwd.length);
         return cwd.length;
     }

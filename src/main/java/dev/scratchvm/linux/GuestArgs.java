@@ -19,9 +19,18 @@ final class GuestArgs {
         return memory;
     }
 
+    /** A guest buffer the call only reads (read-only). */
     MemorySegment buffer(long addr, long length) {
         if (length == 0) return MemorySegment.NULL;
         MemorySegment s = memory.slice(addr, length);
+        if (s == null) throw new SyscallError(Errno.EFAULT);
+        return s;
+    }
+
+    /** A guest buffer the call writes into; its pages count as dirty. */
+    MemorySegment output(long addr, long length) {
+        if (length == 0) return MemorySegment.NULL;
+        MemorySegment s = memory.writable(addr, length);
         if (s == null) throw new SyscallError(Errno.EFAULT);
         return s;
     }
@@ -46,7 +55,7 @@ final class GuestArgs {
     }
 
     void writeLong(long addr, long value) {
-        buffer(addr, 8);
+        output(addr, 8);
         memory.writeLong(addr, value);
     }
 }

@@ -76,7 +76,7 @@ final class MemoryCalls {
         space.map(start, size, prot & PROT_RWX); // the rest (PROT_SEM, ...) means nothing here, and is not saved
         if (file != null) {
             // A private file mapping is a copy of the file's bytes; the rest of the last page stays zero.
-            MemorySegment dst = args.memory().slice(start, length);
+            MemorySegment dst = args.memory().writable(start, length);
             long r = Libc.pread(file.hostFd, dst, length, offset);
             if (r < 0) {
                 space.unmap(start, size);
@@ -113,7 +113,7 @@ final class MemoryCalls {
         long moved = space.findFree(newLength);
         if (moved < 0) return traced(label, -ENOMEM);
         space.map(moved, newLength, m.prot());
-        MemorySegment.copy(args.memory().segment(), old, args.memory().segment(), moved, oldLength);
+        args.memory().copy(old, moved, oldLength);
         space.unmap(old, oldLength);
         return traced(label, moved);
     }

@@ -51,25 +51,25 @@ final class ProcessCalls {
         t.register(Nr.GETRLIMIT, "getrlimit", c -> getrlimit((int) c.a0(), c.a1()));
         t.register(Nr.GETRANDOM, "getrandom", c -> {
             if ((c.a2() & ~7) != 0) return -EINVAL;
-            return Libc.getrandom(args.buffer(c.a0(), c.a1()), c.a1(), (int) c.a2());
+            return Libc.getrandom(args.output(c.a0(), c.a1()), c.a1(), (int) c.a2());
         });
-        t.register(Nr.UNAME, "uname", c -> Libc.uname(args.buffer(c.a0(), 6 * 65)));
+        t.register(Nr.UNAME, "uname", c -> Libc.uname(args.output(c.a0(), 6 * 65)));
         t.register(Nr.RT_SIGACTION, "rt_sigaction", this::sigaction);
         t.register(Nr.KILL, "kill", c -> kill(c.a0(), c.a1()));
         t.register(Nr.TKILL, "tkill", c -> kill(c.a0(), c.a1()));
         t.register(Nr.TGKILL, "tgkill", c -> c.a0() != c.a1() ? -ESRCH : kill(c.a0(), c.a2()));
         t.register(Nr.RT_SIGPROCMASK, "rt_sigprocmask", c -> {
-            if (c.a2() != 0) args.buffer(c.a2(), 8).fill((byte) 0);
+            if (c.a2() != 0) args.output(c.a2(), 8).fill((byte) 0);
             return 0;
         });
         t.register(Nr.SIGALTSTACK, "sigaltstack", c -> {
-            if (c.a1() != 0) args.buffer(c.a1(), 24).fill((byte) 0);
+            if (c.a1() != 0) args.output(c.a1(), 24).fill((byte) 0);
             return 0;
         });
         t.register(Nr.SCHED_YIELD, "sched_yield", c -> 0);
         t.register(Nr.SCHED_GETAFFINITY, "sched_getaffinity", c -> {
             if (c.a1() < 8) return -EINVAL;
-            MemorySegment mask = args.buffer(c.a2(), 8);
+            MemorySegment mask = args.output(c.a2(), 8);
             mask.fill((byte) 0);
             mask.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 0, (byte) 1); // one vCPU
             return 8;

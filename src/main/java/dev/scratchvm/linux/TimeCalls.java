@@ -42,7 +42,7 @@ final class TimeCalls {
     void register(SyscallTable t) {
         t.register(Nr.CLOCK_GETTIME, "clock_gettime", c -> {
             if (c.a0() < 0 || c.a0() > MAX_CLOCK) return -EINVAL;
-            return Libc.clockGettime((int) c.a0(), args.buffer(c.a1(), 16));
+            return Libc.clockGettime((int) c.a0(), args.output(c.a1(), 16));
         });
         t.register(Nr.CLOCK_GETRES, "clock_getres", c -> {
             if (c.a0() < 0 || c.a0() > MAX_CLOCK) return -EINVAL;
@@ -60,7 +60,7 @@ final class TimeCalls {
                 args.writeLong(c.a0(), now.get(JAVA_LONG, 0));
                 args.writeLong(c.a0() + 8, now.get(JAVA_LONG, 8) / 1000);
             }
-            if (c.a1() != 0) args.buffer(c.a1(), 8).fill((byte) 0);
+            if (c.a1() != 0) args.output(c.a1(), 8).fill((byte) 0);
             return 0;
         });
         t.register(Nr.TIME, "time", c -> {

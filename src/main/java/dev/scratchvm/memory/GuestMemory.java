@@ -19,8 +19,11 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 /**
  * Guest physical memory: one anonymous host mapping registered with KVM at guest
  * address 0. Guest pages are identity-mapped, so a guest virtual address is an
- * offset into this mapping. Every access on the guest's behalf goes through
- * {@link #slice}, which refuses anything outside the guest-owned range.
+ * offset into this mapping. Every access on the guest's behalf is checked against the
+ * guest-owned range: reads through {@link #slice} (read-only), and every write the VMM makes
+ * into guest memory through {@link #writable}, {@link #write}, {@link #writeLong},
+ * {@link #copy} or {@link #discard}, which record the pages in {@link #dirtyPages()} so a
+ * diff snapshot holds them as well as the pages the guest itself wrote.
  */
 public final class GuestMemory implements AutoCloseable {
     public static final int PAGE_SIZE = 4096;
@@ -30,10 +33,12 @@ public final class GuestMemory implements AutoCloseable {
     private final long guestBase;
     /** Pages whose content comes from a file mapping (a restored image), not anonymous memory. */
     private final BitSet fileBacked = new BitSet();
+    private final DirtyPages dirty;
 
     private GuestMemory(MemorySegment mem, long guestBase) {
         this.mem = mem;
         this.guestBase = guestBase;
+        this.dirty = new DirtyPages(mem.byteSize() / PAGE_SIZE);
     }
 
     /**
@@ -50,7 +55,11 @@ public final class GuestMemory implements AutoCloseable {
         return new GuestMemory(MemorySegment.ofAddress(addr).reinterpret(size), guestBase);
     }
 
-    /** The whole mapping, for KVM registration and image I/O. */
+    /**
+     * The whole mapping, for KVM registration, saving, and loading memory before the VM runs
+     * (restore, migration). Writes through it are not recorded as dirty: writes on the guest's
+     * behalf use {@link #writable} and friends.
+     */
     public MemorySegment segment() {
         return mem;
     }
@@ -68,9 +77,42 @@ public final class GuestMemory implements AutoCloseable {
         return len >= 0 && addr >= guestBase && addr <= mem.byteSize() && len <= mem.byteSize() - addr;
     }
 
-    /** The guest range [addr, addr+len), or null when any of it is outside guest memory (EFAULT). */
+    /** The pages written since the last durable snapshot. */
+    public DirtyPages dirtyPages() {
+        return dirty;
+    }
+
+    /** The guest range [addr, addr+len) to read, or null when any of it is outside guest memory (EFAULT). */
     public MemorySegment slice(long addr, long len) {
-        return contains(addr, len) ? mem.asSlice(addr, len) : null;
+        return contains(addr, len) ? mem.asSlice(addr, len).asReadOnly() : null;
+    }
+
+    /**
+     * The guest range [addr, addr+len) to write (the VMM fills it for the guest: read(2),
+     * stat buffers, ...), or null when outside guest memory. Its pages count as dirty from now.
+     */
+    public MemorySegment writable(long addr, long len) {
+        if (!contains(addr, len)) return null;
+        dirty.mark(addr, len);
+        return mem.asSlice(addr, len);
+    }
+
+    /** memmove within guest memory (mremap); the caller has checked both ranges. */
+    public void copy(long from, long to, long len) {
+        dirty.mark(to, len);
+        MemorySegment.copy(mem, from, mem, to, len);
+    }
+
+    /** Sets [addr, addr+len) to zero; also for the VMM's own low pages (page tables). */
+    public void zero(long addr, long len) {
+        dirty.mark(addr, len);
+        mem.asSlice(addr, len).fill((byte) 0);
+    }
+
+    /** Copies {@code len} bytes of {@code src} from {@code srcOffset} into guest memory at {@code addr}. */
+    public void write(long addr, byte[] src, int srcOffset, int len) {
+        dirty.mark(addr, len);
+        MemorySegment.copy(src, srcOffset, mem, JAVA_BYTE, addr, len);
     }
 
     /**
@@ -101,10 +143,17 @@ public final class GuestMemory implements AutoCloseable {
     }
 
     public void writeLong(long addr, long value) {
+        dirty.mark(addr, 8);
         mem.set(JAVA_LONG_UNALIGNED, addr, value);
     }
 
+    public void writeShort(long addr, short value) {
+        dirty.mark(addr, 2);
+        mem.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, addr, value);
+    }
+
     public void write(long addr, byte[] bytes) {
+        dirty.mark(addr, bytes.length);
         MemorySegment.copy(bytes, 0, mem, JAVA_BYTE, addr, bytes.length);
     }
 
@@ -119,6 +168,8 @@ public final class GuestMemory implements AutoCloseable {
             throw new IllegalArgumentException("discard of [0x" + Long.toHexString(addr) + ", +0x" + Long.toHexString(len)
                     + ") outside guest memory");
         }
+        // Zeroing is a write: a diff must say these pages are zero now.
+        dirty.mark(addr, len);
         long first = addr / PAGE_SIZE, end = (addr + len + PAGE_SIZE - 1) / PAGE_SIZE;
         long runStart = first;
         for (long p = first; p <= end; p++) {

@@ -2,23 +2,22 @@ package dev.scratchvm.migration;
 
 import dev.scratchvm.image.PageFilter;
 import dev.scratchvm.image.PageMap;
+import dev.scratchvm.image.PageRuns;
+import dev.scratchvm.image.Snapshot;
 import dev.scratchvm.migration.Messages.MemoryRun;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.util.Set;
 
 /**
- * Guest memory as MEMORY messages: runs of up to 512 consecutive non-zero pages, ascending.
- * Pages the filter excludes are never read (reading untouched memory would fault it in) and
- * all-zero pages are never sent: the receiver's fresh mapping is zero already. Both sides
+ * Guest memory as MEMORY messages: runs of up to 512 consecutive non-zero pages, ascending,
+ * as {@link PageRuns} cuts them for images too. Pages the filter excludes are never read
+ * (reading untouched memory would fault it in) and all-zero pages are never sent: the
+ * receiver's fresh mapping is zero already. Both sides
  * move the bytes straight between the socket and the guest mapping, with no copy in Java.
  */
 final class MemoryStream {
-    private static final MemorySegment ZERO = Arena.global().allocate(Messages.PAGE, Messages.PAGE).asReadOnly();
-
     private MemoryStream() {
     }
 
@@ -29,29 +28,22 @@ final class MemoryStream {
         }
     }
 
-    /** The first word decides most data pages at once; the full compare runs only when it is zero. */
-    static boolean isZero(MemorySegment m, long offset) {
-        return m.get(ValueLayout.JAVA_LONG, offset) == 0
-                && MemorySegment.mismatch(m, offset, offset + Messages.PAGE, ZERO, 0, Messages.PAGE) == -1;
+    static Stats send(FrameWriter out, MemorySegment guest, PageFilter filter) throws MigrationException {
+        return send(out, new PageRuns(guest, filter, false));
     }
 
-    static Stats send(FrameWriter out, MemorySegment guest, PageFilter filter) throws MigrationException {
-        long pages = guest.byteSize() / Messages.PAGE;
+    /** The memory of a snapshot, as the image writer would store it in a full image. */
+    static Stats send(FrameWriter out, Snapshot snapshot) throws MigrationException {
+        return send(out, snapshot.runs(false));
+    }
+
+    private static Stats send(FrameWriter out, PageRuns r) throws MigrationException {
         ByteBuffer head = ByteBuffer.allocateDirect(MemoryRun.BYTES);
         long runs = 0, sent = 0;
-        long p = 0;
-        while (p < pages) {
-            if (!filter.mayBeNonZero(p) || isZero(guest, p * Messages.PAGE)) {
-                p++;
-                continue;
-            }
-            long first = p++;
-            while (p < pages && p - first < PageMap.MAX_RUN_PAGES && filter.mayBeNonZero(p) && !isZero(guest, p * Messages.PAGE)) p++;
-            int count = (int) (p - first);
-            ByteBuffer data = guest.asSlice(first * Messages.PAGE, (long) count * Messages.PAGE).asByteBuffer();
-            out.send(MessageType.MEMORY, new MemoryRun(first, count).encode(head), data);
+        while (r.next()) {
+            out.send(MessageType.MEMORY, new MemoryRun(r.first(), r.count()).encode(head), r.bytes().asByteBuffer());
             runs++;
-            sent += count;
+            sent += r.count();
         }
         return new Stats(runs, sent);
     }

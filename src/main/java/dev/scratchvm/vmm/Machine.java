@@ -6,7 +6,9 @@ import dev.scratchvm.boot.ElfImage;
 import dev.scratchvm.boot.LongMode;
 import dev.scratchvm.boot.ProgramLoader;
 import dev.scratchvm.image.StateRules;
+import dev.scratchvm.kvm.DirtyLog;
 import dev.scratchvm.kvm.Kvm;
+import dev.scratchvm.kvm.KvmException;
 import dev.scratchvm.kvm.Vcpu;
 import dev.scratchvm.kvm.VcpuRegisters;
 import dev.scratchvm.kvm.Vm;
@@ -74,6 +76,10 @@ public final class Machine implements AutoCloseable {
     private volatile boolean kicked;
     /** System calls served; read by other threads for status, so only ever written by the vCPU thread. */
     private volatile long syscalls;
+    /** KVM's log of guest writes (null when the config turned it off); merged into memory.dirtyPages(). */
+    private DirtyLog dirtyLog;
+    /** The image this machine's memory equals apart from its dirty pages: a diff's parent (vmm.Snapshots). */
+    private SnapshotParent snapshotParent;
 
     private Machine(Kvm kvm, Vm vm, Vcpu vcpu, GuestMemory memory, MachineConfig config, List<CpuidEntry> cpuid) {
         this.kvm = kvm;
@@ -98,10 +104,11 @@ public final class Machine implements AutoCloseable {
         try {
             memory = GuestMemory.allocate(config.memorySize(), BootLayout.GUEST_BASE);
             vm = kvm.createVm();
-            vm.setUserMemoryRegion(0, 0, memory.segment());
+            DirtyLog log = registerMemory(vm, memory, config);
             vcpu = vm.createVcpu(0);
             List<CpuidEntry> cpuid = kvm.supportedCpuid();
             Machine m = new Machine(kvm, vm, vcpu, memory, config, cpuid);
+            m.dirtyLog = log;
             m.setUpCpu();
             int[] ids = dev.scratchvm.sys.Libc.ids();
             long stackSize = Math.min(8L << 20, config.memorySize() / 8) & ~0xfffL;
@@ -161,9 +168,10 @@ public final class Machine implements AutoCloseable {
             // boot put it, just above the mmap area (LinuxKernel.boot).
             LongMode.rewriteTables(memory, state.kernel().mmapTop());
             vm = kvm.createVm();
-            vm.setUserMemoryRegion(0, 0, memory.segment());
+            DirtyLog log = registerMemory(vm, memory, config);
             vcpu = vm.createVcpu(0);
             Machine m = new Machine(kvm, vm, vcpu, memory, config, state.vcpu().cpuid());
+            m.dirtyLog = log;
             VcpuStates.restore(vcpu, state.vcpu());
             root = GuestRoot.open(config.root());
             m.kernel = LinuxKernel.restore(memory, root, config.trace(), m.new Cpu(), config.stdio(), state.kernel());
@@ -178,6 +186,37 @@ public final class Machine implements AutoCloseable {
             cleanUp(kvm, vm, vcpu, memory, root);
             throw new RestoreException(e.getMessage() == null ? e.toString() : e.getMessage());
         }
+    }
+
+    /** Registers guest memory as slot 0, with KVM logging the guest's writes unless the config says not to. */
+    private static DirtyLog registerMemory(Vm vm, GuestMemory memory, MachineConfig config) {
+        if (!config.dirtyLog()) {
+            vm.setUserMemoryRegion(0, 0, memory.segment());
+            return null;
+        }
+        DirtyLog log = vm.dirtyLog(0, memory.size() / GuestMemory.PAGE_SIZE);
+        try {
+            vm.setUserMemoryRegion(0, 0, memory.segment(), Vm.MEM_LOG_DIRTY_PAGES);
+            log.fetch(new long[(int) ((log.pages() + 63) / 64)]);   // proves the host can log, before anything runs
+        } catch (KvmException e) {
+            log.close();
+            throw new IllegalStateException("this host's KVM cannot log dirty pages, which diff snapshots need: " + e.getMessage());
+        }
+        return log;
+    }
+
+    /** KVM's dirty log of guest memory, or null when dirty logging is off. */
+    public DirtyLog dirtyLog() {
+        return dirtyLog;
+    }
+
+    /** The parent a diff snapshot of this machine would name, or null (set by vmm.Snapshots). */
+    SnapshotParent snapshotParent() {
+        return snapshotParent;
+    }
+
+    void snapshotParent(SnapshotParent parent) {
+        this.snapshotParent = parent;
     }
 
     /** Releases what a failed boot or restore had built, the vCPU and the guest root included. */
@@ -405,6 +444,7 @@ public final class Machine implements AutoCloseable {
             kernel.root().close();
         }
         vcpu.close();
+        if (dirtyLog != null) dirtyLog.close();
         vm.close();
         memory.close();
         kvm.close();

@@ -13,9 +13,18 @@ import java.nio.file.Path;
  * @param trace      system call trace settings
  * @param verbose    print registers with errors, and timings
  * @param stdio      host fds behind the guest's fd 0, 1 and 2
+ * @param dirtyLog   KVM logs the pages the guest writes, so diff snapshots can be taken (on by default)
  */
-public record MachineConfig(long memorySize, Path root, Trace trace, boolean verbose, Stdio stdio) {
+public record MachineConfig(long memorySize, Path root, Trace trace, boolean verbose, Stdio stdio, boolean dirtyLog) {
     public static final long DEFAULT_MEMORY = 16L << 20;
+
+    public MachineConfig(long memorySize, Path root, Trace trace, boolean verbose, Stdio stdio) {
+        this(memorySize, root, trace, verbose, stdio, true);
+    }
+
+    public MachineConfig withDirtyLog(boolean on) {
+        return new MachineConfig(memorySize, root, trace, verbose, stdio, on);
+    }
 
     /** The guest shares the VMM's standard input, output and error. */
     public MachineConfig(long memorySize, Path root, Trace trace, boolean verbose) {

@@ -30,7 +30,8 @@ class BenchSmokeTest {
         assertThat(p.waitFor(180, TimeUnit.SECONDS)).as(out).isTrue();
 
         assertThat(p.exitValue()).as(out).isZero();
-        assertThat(out).contains("raw VM exit", "guest write(/dev/null", "save 256 MiB VM", "restore 1 GiB VM",
+        assertThat(out).contains("raw VM exit", "guest write(/dev/null", "save 512 MiB VM, 256 MiB written", "restore 1 GiB VM",
+                "diff snapshot, 1 GiB VM, 1 MiB dirtied", "dirty logging on",
                 "pause of a compute loop", "pause + full snapshot durable + resume",
                 "migrate 16 MiB lab VM: downtime", "start: launch to first guest instruction", "VMM RSS beyond guest memory");
         String report = Files.readString(json);

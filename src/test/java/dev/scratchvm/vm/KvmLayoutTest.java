@@ -3,7 +3,9 @@ package dev.scratchvm.vm;
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.scratchvm.kvm.DirtyLog;
 import dev.scratchvm.kvm.Kvm;
+import dev.scratchvm.kvm.Vm;
 import dev.scratchvm.kvm.Structs;
 import dev.scratchvm.kvm.Vcpu;
 import java.lang.foreign.MemoryLayout;
@@ -30,10 +32,12 @@ import org.junit.jupiter.api.io.TempDir;
 @DisplayName("KVM structures and constants match linux/kvm.h")
 class KvmLayoutTest {
     /** Java layout field in Structs → the C struct it mirrors. */
-    private static final Map<String, String> STRUCTS = Map.of("REGS", "kvm_regs", "SEGMENT", "kvm_segment",
-            "DTABLE", "kvm_dtable", "SREGS", "kvm_sregs", "EVENTS", "kvm_vcpu_events", "DEBUGREGS", "kvm_debugregs",
-            "MEMORY_REGION", "kvm_userspace_memory_region", "CPUID_ENTRY", "kvm_cpuid_entry2", "MSR_ENTRY",
-            "kvm_msr_entry");
+    private static final Map<String, String> STRUCTS = Map.ofEntries(Map.entry("REGS", "kvm_regs"),
+            Map.entry("SEGMENT", "kvm_segment"), Map.entry("DTABLE", "kvm_dtable"), Map.entry("SREGS", "kvm_sregs"),
+            Map.entry("EVENTS", "kvm_vcpu_events"), Map.entry("DEBUGREGS", "kvm_debugregs"),
+            Map.entry("MEMORY_REGION", "kvm_userspace_memory_region"), Map.entry("CPUID_ENTRY", "kvm_cpuid_entry2"),
+            Map.entry("MSR_ENTRY", "kvm_msr_entry"), Map.entry("DIRTY_LOG", "kvm_dirty_log"),
+            Map.entry("CLEAR_DIRTY_LOG", "kvm_clear_dirty_log"), Map.entry("ENABLE_CAP", "kvm_enable_cap"));
 
     private static Map<String, Long> header;
     private static final Map<String, Long> used = new TreeMap<>();
@@ -144,6 +148,9 @@ class KvmLayoutTest {
         expect("VAL(KVM_SYNC_X86_SREGS)", "KVM_SYNC_X86_SREGS", Vcpu.SYNC_SREGS);
         expect("VAL(KVM_SYNC_X86_EVENTS)", "KVM_SYNC_X86_EVENTS", Vcpu.SYNC_EVENTS);
         expect("VAL(KVM_API_VERSION)", "KVM_API_VERSION", readLong(Kvm.class, "API_VERSION"));
+        expect("VAL(KVM_MEM_LOG_DIRTY_PAGES)", "KVM_MEM_LOG_DIRTY_PAGES", Vm.MEM_LOG_DIRTY_PAGES);
+        expect("VAL(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE)", "KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE",
+                readLong(DirtyLog.class, "MANUAL_PROTECT_ENABLE"));
         for (Field f : Kvm.class.getDeclaredFields()) {
             if (Modifier.isStatic(f.getModifiers()) && f.getName().startsWith("CAP_")) {
                 String c = "KVM_" + f.getName();
@@ -173,7 +180,8 @@ class KvmLayoutTest {
     void probeIsComplete() {
         assertThat(header).containsKeys("sizeof(struct kvm_sregs)", "offsetof(struct kvm_vcpu_events, exception_payload)",
                 "offsetof(struct kvm_run, s.regs.sregs)", "KVM_EXIT_INTERNAL_ERROR", "KVM_CAP_SYNC_REGS", "KVM_RUN",
-                "KVM_SET_USER_MEMORY_REGION", "KVM_GET_XCRS");
+                "KVM_SET_USER_MEMORY_REGION", "KVM_GET_XCRS", "KVM_GET_DIRTY_LOG", "KVM_CLEAR_DIRTY_LOG",
+                "KVM_ENABLE_CAP", "KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2", "sizeof(struct kvm_clear_dirty_log)");
         assertThat(header).hasSizeGreaterThan(150);
     }
 }
