@@ -1,5 +1,6 @@
 package dev.scratchvm.bench;
 
+import dev.scratchvm.vmm.Snapshots;
 import dev.scratchvm.control.ControlException;
 import dev.scratchvm.control.Controller;
 import dev.scratchvm.control.Snapshot;
@@ -31,13 +32,13 @@ record ControlBench(Bench.Profile profile, Path work, Bench.Programs programs) {
              Machine m = w.boot(programs.steer(), LAB_MEMORY, "compute", "1000000000000");
              Controller c = Controller.of(m, x -> false).start()) {
             pauseAndResume(c, perRound); // warm-up: the request path gets compiled
-            c.snapshot(image, Snapshot.Kind.FULL, true);
+            c.snapshot(image, Snapshots.Kind.FULL, true);
             for (int round = 0; round < profile.rounds(); round++) {
                 exits.add(loop.nanosPerExit(profile.syscalls()) / 1000);
                 List<Double> latencies = pauseAndResume(c, perRound);
                 pauses.addAll(latencies);
                 p99s.add(latencies.stream().sorted().toList().get(latencies.size() * 99 / 100));
-                Controller.Snapshotted s = c.snapshot(image, Snapshot.Kind.FULL, true);
+                Controller.Snapshotted s = c.snapshot(image, Snapshots.Kind.FULL, true);
                 snapshots.add(s.pausedNanos() / 1e6);
                 floors.add(writeAndSync(work.resolve("floor.bin"), s.taken().bytesWritten()) / 1e6);
             }

@@ -14,7 +14,7 @@ public final class Main {
     public static final Program PROGRAM = new Program("scratchvm", "scratchvm 0.1.0",
             "A micro VMM on Linux KVM: runs a static x86-64 Linux program in a VM that can be saved, restored and migrated.",
             List.of(RunCommand.SPEC, RestoreCommand.SPEC, InspectCommand.SPEC, ServeCommand.SPEC, MigrateCommand.SPEC,
-                    CtlCommand.SPEC, DemoCommand.SPEC, TrainCommand.SPEC));
+                    CtlCommand.SPEC, ImageCommand.SPEC, DemoCommand.SPEC, TrainCommand.SPEC));
 
     private Main() {
     }

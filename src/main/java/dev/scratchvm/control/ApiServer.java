@@ -1,5 +1,6 @@
 package dev.scratchvm.control;
 
+import dev.scratchvm.vmm.Snapshots;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
@@ -212,7 +213,7 @@ public final class ApiServer implements AutoCloseable {
         if (path.isEmpty() || path.indexOf('\0') >= 0 || !Path.of(path).isAbsolute()) {
             return badRequest("\"path\" must be an absolute file name");
         }
-        Controller.Snapshotted s = controller.snapshot(Path.of(path), diff ? Snapshot.Kind.DIFF : Snapshot.Kind.FULL, leaveRunning);
+        Controller.Snapshotted s = controller.snapshot(Path.of(path), diff ? Snapshots.Kind.DIFF : Snapshots.Kind.FULL, leaveRunning);
         Snapshot.Taken t = s.taken();
         return ok(object(g -> {
             g.writeStringField("path", t.image().toString());

@@ -1,5 +1,6 @@
 package dev.scratchvm.control;
 
+import dev.scratchvm.vmm.Snapshots;
 import dev.scratchvm.linux.Signals;
 import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.Outcome;
@@ -89,6 +90,8 @@ public final class Controller implements AutoCloseable {
     private final long createdNanos = System.nanoTime();
     /** Written only by the vCPU thread. */
     private volatile State state = State.CREATED;
+    /** Dirty pages when last counted (on the vCPU thread). */
+    private volatile long lastDirtyPages;
 
     private Controller(Machine machine, SaveHandler onSave) {
         this.machine = machine;
@@ -158,7 +161,7 @@ public final class Controller implements AutoCloseable {
      * nothing changes: the guest goes on as before and the next diff still holds every page
      * changed since the last snapshot that was written.
      */
-    public Snapshotted snapshot(Path image, Snapshot.Kind kind, boolean leaveRunning) throws ControlException {
+    public Snapshotted snapshot(Path image, Snapshots.Kind kind, boolean leaveRunning) throws ControlException {
         long asked = System.nanoTime();
         return call(() -> {
             if (state != State.RUNNING && state != State.PAUSED) throw new ControlException("the VM has ended");
@@ -186,9 +189,21 @@ public final class Controller implements AutoCloseable {
         });
     }
 
+    /**
+     * What the VM is doing. Counting dirty pages reads the machine's dirty log, which only
+     * the vCPU thread may do: a running guest is stopped for it (a kick, tens of µs); once
+     * the VM has ended, the count from the last look is reported.
+     */
     public Status status() {
-        return new Status(state, machine.memory().size(), Snapshot.dirtyPages(machine), System.nanoTime() - createdNanos,
-                machine.syscallCount());
+        long dirty = lastDirtyPages;
+        if (state == State.RUNNING || state == State.PAUSED) {
+            try {
+                dirty = call(() -> lastDirtyPages = Snapshot.dirtyPages(machine));
+            } catch (ControlException e) {
+                // it ended meanwhile: the last count stands
+            }
+        }
+        return new Status(state, machine.memory().size(), dirty, System.nanoTime() - createdNanos, machine.syscallCount());
     }
 
     private void expect(State wanted, String operation) throws ControlException {

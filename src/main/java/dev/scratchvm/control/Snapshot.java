@@ -12,15 +12,14 @@ public final class Snapshot {
     private Snapshot() {
     }
 
-    public enum Kind { FULL, DIFF }
-
     /** A durable snapshot: where, what kind, how much was written and how long it took (ns). */
-    public record Taken(Path image, Kind kind, long pagesStored, long bytesWritten, long totalNanos, long syncNanos) {
+    public record Taken(Path image, Snapshots.Kind kind, long pagesStored, long bytesWritten, long totalNanos, long syncNanos) {
     }
 
-    static Taken take(Machine machine, Path image, Kind kind) throws ControlException {
+    /** Writes a snapshot of a stopped machine; a failure leaves the machine, and its dirty pages, as they were. */
+    static Taken take(Machine machine, Path image, Snapshots.Kind kind) throws ControlException {
         try {
-            Snapshots.SaveStats stats = Snapshots.save(machine, image);
+            Snapshots.SaveStats stats = Snapshots.save(machine, image, kind);
             return new Taken(image, kind, stats.write().pagesStored(), stats.write().bytesWritten(), stats.totalNanos(),
                     stats.write().syncNanos());
         } catch (KernelRestoreException e) {
@@ -30,7 +29,8 @@ public final class Snapshot {
         }
     }
 
+    /** Pages changed since the last durable snapshot; only while the vCPU is stopped. */
     static long dirtyPages(Machine machine) {
-        return -1;
+        return Snapshots.dirtyPages(machine);
     }
 }

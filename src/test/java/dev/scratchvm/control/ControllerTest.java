@@ -1,5 +1,6 @@
 package dev.scratchvm.control;
 
+import dev.scratchvm.vmm.Snapshots;
 import dev.scratchvm.image.ImageReader;
 import dev.scratchvm.linux.Signals;
 import dev.scratchvm.state.KernelState;
@@ -81,7 +82,7 @@ class ControllerTest {
             try (Machine m = guest.boot(args); Controller c = Controller.of(m, NO_SAVE).start()) {
                 guest.awaitOutput("\n");
                 Thread.sleep(200);
-                Controller.Snapshotted s = c.snapshot(image, Snapshot.Kind.FULL, false);
+                Controller.Snapshotted s = c.snapshot(image, Snapshots.Kind.FULL, false);
                 assertThat(s.after()).isEqualTo(Controller.State.EXITED);
                 assertThat(c.awaitEnd()).isEqualTo(new Controller.Ending(0, null));
             }
@@ -101,7 +102,7 @@ class ControllerTest {
                 guest.awaitOutput("sleeping");
                 long start = System.nanoTime();
                 Thread.sleep(1000);
-                c.snapshot(image, Snapshot.Kind.FULL, false);
+                c.snapshot(image, Snapshots.Kind.FULL, false);
                 slept = System.nanoTime() - start;
             }
             KernelState.Restart restart;
@@ -127,7 +128,7 @@ class ControllerTest {
             c.stop();
             assertThat(c.awaitEnd()).isEqualTo(new Controller.Ending(128 + Signals.SIGKILL, "scratchvm: the VM was stopped by its operator"));
             assertThatThrownBy(c::resume).hasMessage("the VM has ended");
-            assertThatThrownBy(() -> c.snapshot(dir.resolve("x.img"), Snapshot.Kind.FULL, false)).hasMessage("the VM has ended");
+            assertThatThrownBy(() -> c.snapshot(dir.resolve("x.img"), Snapshots.Kind.FULL, false)).hasMessage("the VM has ended");
             c.close();
         }
     }
@@ -138,7 +139,7 @@ class ControllerTest {
             try (Machine m = guest.boot("read"); Controller c = Controller.of(m, NO_SAVE).start()) {
                 guest.awaitOutput("waiting");
                 Path nowhere = dir.resolve("no/such/dir/vm.img");
-                assertThatThrownBy(() -> c.snapshot(nowhere, Snapshot.Kind.FULL, false))
+                assertThatThrownBy(() -> c.snapshot(nowhere, Snapshots.Kind.FULL, false))
                         .isInstanceOf(ControlException.class).hasMessageContaining("no/such/dir");
                 assertThat(c.state()).isEqualTo(Controller.State.RUNNING);
                 Files.writeString(guest.fifo, "still here\n");

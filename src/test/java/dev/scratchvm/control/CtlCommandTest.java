@@ -52,6 +52,38 @@ class CtlCommandTest {
         assertThat(dir.resolve("again.img")).isRegularFile();
     }
 
+    @Test
+    void diffSnapshotsOfARunningVmMakeAChainThatRestoresAndMerges() throws Exception {
+        Files.copy(GuestPrograms.build("steer", GuestPrograms.Libc.MUSL), dir.resolve("steer"), StandardCopyOption.COPY_ATTRIBUTES);
+        String[] writer = {"writer", "4000", "out.txt", "300000"};
+        try (VmmProcess vm = VmmProcess.start(dir, "run", "--trace=none", "--api-sock", "vm.sock", "./steer", writer[0], writer[1],
+                writer[2], writer[3])) {
+            awaitSocket(vm, "vm.sock");
+            assertThat(ctl("vm.sock", "snapshot", "base.img", "--leave-running").stdout()).contains("(full)");
+            assertThat(ctl("vm.sock", "snapshot", "d1.img", "--diff", "--leave-running").stdout()).contains("(diff)");
+            assertThat(ctl("vm.sock", "status", "--json").stdout()).contains("\"state\":\"running\"");
+            assertThat(ctl("vm.sock", "snapshot", "d2.img", "--diff").stdout()).contains("(diff)", "the VM has ended here");
+            assertThat(vm.awaitExit()).isZero();
+        }
+        String inspect = VmmProcess.run(dir, "inspect", "d2.img").stdout();
+        assertThat(inspect).contains("d1.img", "base.img");
+        VmmProcess.Result merged = VmmProcess.run(dir, "image", "merge", "d2.img", "merged.img");
+        assertThat(merged.exit()).as(merged.toString()).isZero();
+        assertThat(merged.stdout()).startsWith("merged into merged.img: ");
+
+        // The file as the last snapshot left it, for the second restore.
+        Files.copy(dir.resolve("out.txt"), dir.resolve("out.at-d2"));
+        String expected = dev.scratchvm.testing.GuestPrograms.runNatively(dir.resolve("steer"), dir,
+                java.util.List.of("writer", "4000", "native.txt", "300000"), java.util.Map.of(), Duration.ofSeconds(120)).stdout();
+        for (String image : new String[]{"d2.img", "merged.img"}) {
+            Files.copy(dir.resolve("out.at-d2"), dir.resolve("out.txt"), StandardCopyOption.REPLACE_EXISTING);
+            VmmProcess.Result restored = VmmProcess.run(dir, null, Duration.ofSeconds(120), java.util.List.of("restore", "--trace=none", image));
+            assertThat(restored.exit()).as(restored.toString()).isZero();
+            assertThat(restored.stdout()).isEqualTo(expected);
+            assertThat(dir.resolve("out.txt")).hasSameTextualContentAs(dir.resolve("native.txt"));
+        }
+    }
+
     private VmmProcess.Result ctl(String... args) {
         String[] all = new String[args.length + 1];
         all[0] = "ctl";

@@ -76,7 +76,7 @@ class LeaveRunningTest {
                 guest.awaitOutputFile(dir.resolve("out.txt"));
                 for (int i = 0; i < SNAPSHOTS; i++) {
                     Path image = Files.createDirectories(dir.resolve("snap" + i)).resolve("vm.img");
-                    Controller.Snapshotted s = c.snapshot(image, Snapshot.Kind.FULL, true);
+                    Controller.Snapshotted s = c.snapshot(image, Snapshots.Kind.FULL, true);
                     assertThat(s.after()).as("the guest was still writing at snapshot %d", i).isEqualTo(Controller.State.RUNNING);
                     taken.add(image);
                     awaitGrowth(dir.resolve("out.txt"), GAP_LINES, c);
