@@ -14,6 +14,7 @@ import dev.scratchvm.migration.MigrationClient;
 import dev.scratchvm.migration.MigrationException;
 import dev.scratchvm.migration.Timeouts;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -61,7 +62,19 @@ final class MigrateCommand implements Command {
             BitSet stored = new BitSet();
             for (PageMap.Run r : reader.pageMap().runs()) stored.set((int) r.firstPage(), (int) r.firstPage() + r.pageCount());
             result = client.migrate(reader.state(), memory.segment(), page -> stored.get((int) page), withFiles ? root : null,
-                    id -> InFlight.mark(image, at, id));
+                    new MigrationClient.BeforeCommit() {
+                        @Override
+                        public void committing(byte[] id) throws IOException {
+                            InFlight.mark(image, at, id);
+                        }
+
+                        @Override
+                        public void committed() throws IOException {
+                            // Before BYE, which lets a --once server go: a marked image would need its answer.
+                            if (!keep) Files.deleteIfExists(image);
+                            InFlight.clear(image);
+                        }
+                    });
         }
         return switch (result) {
             case Result.Committed c -> {
@@ -71,7 +84,7 @@ final class MigrateCommand implements Command {
                             c.stats().memoryPages(), c.stats().bytesSent(), c.stats().elapsedNanos() / 1e6));
                 }
                 if (!keep) {
-                    Files.delete(image);
+                    Files.deleteIfExists(image); // done already unless the outcome came from a QUERY
                     MigrationTarget.line("removed " + image + ": the VM exists only on the server now");
                 }
                 InFlight.clear(image);

@@ -91,6 +91,7 @@ public final class LinuxKernel implements AutoCloseable {
             // Installed files are closed by the table, the others here; each host fd exactly once.
             kernel.fds.closeAll();
             for (OpenFile f : files.values()) f.closeHostFd();
+            kernel.wakeup.close();
             throw e;
         }
         return kernel;

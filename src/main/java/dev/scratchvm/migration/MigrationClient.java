@@ -104,10 +104,20 @@ public final class MigrationClient {
         return migrate(state, guest, filter, fileRoot, id -> { });
     }
 
-    /** Called with the migration's id just before COMMIT goes out; a failure aborts the migration instead. */
+    /** The sender's own record of the migration, kept in step with the protocol. */
     @FunctionalInterface
     public interface BeforeCommit {
+        /** Called with the migration's id just before COMMIT goes out; a failure aborts the migration instead. */
         void committing(byte[] id) throws IOException;
+
+        /**
+         * Called once the server said COMMITTED, before this side says BYE: a server that got
+         * BYE may go away, so whatever the sender must record about the outcome (an image
+         * removed, a marker cleared) is durable first. A failure only withholds BYE; the
+         * server then keeps the outcome for a QUERY.
+         */
+        default void committed() throws IOException {
+        }
     }
 
     /** As {@link #migrate(MachineState, MemorySegment, PageFilter, Path)}, telling {@code beforeCommit} first. */
@@ -153,7 +163,12 @@ public final class MigrationClient {
         try (ClientSession c = s) {
             c.commit();
             c.awaitCommitted();
-            c.bye();
+            try {
+                beforeCommit.committed();
+                c.bye();
+            } catch (IOException e) {
+                log.accept("the VM now runs on " + to + ", but recording that here failed: " + e.getMessage());
+            }
             lap(phases, 5, mark);
             return committed(c.transport().bytesWritten(), memory, wanted.size(), start, phases);
         } catch (MigrationException e) {

@@ -101,10 +101,11 @@ public final class Machine implements AutoCloseable {
         Vm vm = null;
         Vcpu vcpu = null;
         GuestRoot root = null;
+        DirtyLog log = null;
         try {
             memory = GuestMemory.allocate(config.memorySize(), BootLayout.GUEST_BASE);
             vm = kvm.createVm();
-            DirtyLog log = registerMemory(vm, memory, config);
+            log = registerMemory(vm, memory, config);
             vcpu = vm.createVcpu(0);
             List<CpuidEntry> cpuid = kvm.supportedCpuid();
             Machine m = new Machine(kvm, vm, vcpu, memory, config, cpuid);
@@ -120,7 +121,7 @@ public final class Machine implements AutoCloseable {
             m.regs.setRegs(Registers.atEntry(program.entry(), program.stackPointer()));
             return m;
         } catch (RuntimeException | ElfException e) {
-            cleanUp(kvm, vm, vcpu, memory, root);
+            cleanUp(kvm, vm, vcpu, memory, root, log);
             throw e;
         }
     }
@@ -157,6 +158,7 @@ public final class Machine implements AutoCloseable {
         Vm vm = null;
         Vcpu vcpu = null;
         GuestRoot root = null;
+        DirtyLog log = null;
         try {
             List<String> missing = CpuFeatures.missing(state.vcpu().cpuid(), state.vcpu().xcrs(), kvm.supportedCpuid());
             if (!missing.isEmpty()) {
@@ -168,7 +170,7 @@ public final class Machine implements AutoCloseable {
             // boot put it, just above the mmap area (LinuxKernel.boot).
             LongMode.rewriteTables(memory, state.kernel().mmapTop());
             vm = kvm.createVm();
-            DirtyLog log = registerMemory(vm, memory, config);
+            log = registerMemory(vm, memory, config);
             vcpu = vm.createVcpu(0);
             Machine m = new Machine(kvm, vm, vcpu, memory, config, state.vcpu().cpuid());
             m.dirtyLog = log;
@@ -177,13 +179,13 @@ public final class Machine implements AutoCloseable {
             m.kernel = LinuxKernel.restore(memory, root, config.trace(), m.new Cpu(), config.stdio(), state.kernel());
             return m;
         } catch (RestoreException e) {
-            cleanUp(kvm, vm, vcpu, memory, root);
+            cleanUp(kvm, vm, vcpu, memory, root, log);
             throw e;
         } catch (KernelRestoreException e) {
-            cleanUp(kvm, vm, vcpu, memory, root);
+            cleanUp(kvm, vm, vcpu, memory, root, log);
             throw new RestoreException(e.getMessage());
         } catch (Exception e) {
-            cleanUp(kvm, vm, vcpu, memory, root);
+            cleanUp(kvm, vm, vcpu, memory, root, log);
             throw new RestoreException(e.getMessage() == null ? e.toString() : e.getMessage());
         }
     }
@@ -220,8 +222,9 @@ public final class Machine implements AutoCloseable {
     }
 
     /** Releases what a failed boot or restore had built, the vCPU and the guest root included. */
-    private static void cleanUp(Kvm kvm, Vm vm, Vcpu vcpu, GuestMemory memory, GuestRoot root) {
+    private static void cleanUp(Kvm kvm, Vm vm, Vcpu vcpu, GuestMemory memory, GuestRoot root, DirtyLog log) {
         if (root != null) root.close();
+        if (log != null) log.close();
         if (vcpu != null) vcpu.close();
         if (vm != null) vm.close();
         if (memory != null) memory.close();

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
 /** The control socket: what it answers, and what it refuses. */
@@ -132,6 +133,25 @@ class ApiServerTest {
         assertThat(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
                 .contains("\"error\":\"only root may control this VM\"");
         assertThat(controller.state()).isEqualTo(Controller.State.RUNNING);
+    }
+
+    @Test
+    void aLiveSocketIsNeverTakenOverAndAStaleOneIsReplaced() throws Exception {
+        assertThatThrownBy(() -> ApiServer.open(socket, controller)).isInstanceOf(IOException.class)
+                .hasMessage(socket + " is in use by another VMM");
+        Path file = Files.writeString(dir.resolve("plain"), "not a socket");
+        assertThatThrownBy(() -> ApiServer.open(file, controller)).hasMessage(file + " exists and is not a socket");
+        assertThat(file).hasContent("not a socket");
+        // A VMM that died leaves its socket file behind, with nobody listening.
+        Path stale = dir.resolve("stale.sock");
+        try (var left = java.nio.channels.ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            left.bind(UnixDomainSocketAddress.of(stale));
+        }
+        assertThat(stale).exists();
+        try (ApiServer again = ApiServer.open(stale, controller)) {
+            assertThat(ApiClient.get(stale, "/vm").ok()).isTrue();
+        }
+        assertThat(stale).doesNotExist();
     }
 
     private Process asNobody() throws IOException, InterruptedException {

@@ -120,8 +120,8 @@ class HandoffKillTest {
             VmmProcess.Result r = VmmProcess.run(t.root(), "migrate", "vm.img", "--to", t.to(), "--key-file", key.toString(),
                     "--timeout", Lab.TIMEOUT);
             how = "settled: exit " + r.exit();
-            assertThat(r.exit()).as("with the server up, an interrupted migration is settled, not left in doubt: " + r.describe())
-                    .isIn(0, 1);
+            assertThat(r.exit()).as("with the server up, an interrupted migration is settled, not left in doubt: " + r.describe()
+                    + "\nserver: " + server).isIn(0, 1);
         }
         // A server with a VM runs it and ends (--once); one without waits for a client: stop it.
         long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
