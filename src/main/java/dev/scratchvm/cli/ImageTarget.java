@@ -27,8 +27,9 @@ final class ImageTarget implements SaveTarget {
             Snapshots.SaveStats stats = Snapshots.save(machine, image);
             System.err.println(trace.prefix() + "SAVE OPERATION");
             if (verbose) {
+                // A VMM diagnostic: never under the guest's VM_APP prefix.
                 System.err.printf("%ssaved %s: %d pages, %d bytes in %.2f ms (capture %.2f ms, fsync %.2f ms)%n",
-                        trace.prefix(), image, stats.write().pagesStored(), stats.write().bytesWritten(),
+                        trace.prefix().replace("VM_APP - ", ""), image, stats.write().pagesStored(), stats.write().bytesWritten(),
                         stats.totalNanos() / 1e6, stats.captureNanos() / 1e6, stats.write().syncNanos() / 1e6);
             }
             return true;
