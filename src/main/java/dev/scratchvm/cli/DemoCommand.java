@@ -15,18 +15,21 @@ import java.util.List;
 /**
  * {@code scratchvm demo}: the lab scenario end to end. Builds examples/lab3/app.c, runs it
  * until it asks for SAVE, shows the image, resumes it in a brand-new VMM process, shows
- * the file it wrote, then migrates a second run to a local server over TCP.
+ * the file it wrote, then migrates a second run to a local server over TCP, and finally
+ * steers a running VM from outside: pause, snapshots left running, a diff, restore.
  */
 final class DemoCommand implements Command {
     static final Spec<DemoCommand> SPEC = Spec.of("demo", "Save a running program, restore it in a new VMM, then migrate one over TCP.", DemoCommand::new)
             .option("--dir", "DIR", "Work directory (default: a new temporary one).", (c, v) -> c.dir = Values.path(v))
             .flag("Skip the migration part.", c -> c.noMigration = true, "--no-migration")
+            .flag("Skip steering a running VM through its control socket.", c -> c.noSteering = true, "--no-steering")
             // Handled by the ./scratchvm launcher, which starts the test VM; declared here for --help.
             .flag("Run the demo inside the test VM (QEMU with nested SVM), e.g. on a machine without /dev/kvm. Slow: a few minutes.",
                     c -> c.emulated = true, "--emulated");
 
     Path dir;
     boolean noMigration;
+    boolean noSteering;
     boolean emulated;
 
     private static final String FILE = "ay_caramba";
@@ -65,8 +68,50 @@ final class DemoCommand implements Command {
             content = showFile(work);
             if (!content.equals("Hello World !!!\nBye Bye !!!\n")) return fail("unexpected file content after migration");
         }
+        if (!noSteering) {
+            rc = steer(work);
+            if (rc != 0) return rc;
+        }
         say("demo complete: the program's output file was written once, across two VMM processes");
         return 0;
+    }
+
+    private static final int LINES = 6000;
+
+    /** A VM writing a file, steered from outside: pause, resume, a snapshot left running, a diff, restore. */
+    private static int steer(Path work) throws IOException, InterruptedException {
+        step(6, "steering a running VM: scratchvm run --api-sock vm.sock ./steer writer ...  (writes " + LINES + " lines)");
+        GuestCompiler.compile(Home.directory().resolve("guest/tests/steer.c"), Home.directory().resolve("guest/include"),
+                work.resolve("steer"));
+        for (String f : List.of("steer.txt", "vm.sock", "base.img", "diff.img")) Files.deleteIfExists(work.resolve(f));
+        Process vm = new ProcessBuilder(SelfProcess.command("run", "--trace=none", "--api-sock", "vm.sock", "./steer", "writer",
+                Integer.toString(LINES), "steer.txt", "300000")).directory(work.toFile()).inheritIO().start();
+        for (int i = 0; i < 600 && !Files.exists(work.resolve("vm.sock")); i++) Thread.sleep(20);
+        String[][] steps = {
+                {"ctl", "vm.sock", "status"}, {"ctl", "vm.sock", "pause"}, {"ctl", "vm.sock", "resume"},
+                {"ctl", "vm.sock", "snapshot", "base.img", "--leave-running"},
+                {"ctl", "vm.sock", "snapshot", "diff.img", "--diff"}};
+        for (String[] args : steps) {
+            say("   $ scratchvm " + String.join(" ", args));
+            if (vmm(work, args) != 0) {
+                vm.destroy();
+                return fail(String.join(" ", args) + " failed");
+            }
+        }
+        if (vm.waitFor() != 0) return fail("the steered VM ended with status " + vm.exitValue());
+        say("   the file holds " + lines(work) + " lines; the VM lives on in diff.img, whose parent is base.img");
+        step(7, "scratchvm restore diff.img      (rebuilds base.img + diff.img and goes on writing)");
+        int rc = vmm(work, "restore", "--trace=none", "diff.img");
+        if (rc != 0) return fail("restore of the diff ended with status " + rc);
+        long n = lines(work);
+        say("   the file holds " + n + " lines");
+        return n == LINES ? 0 : fail("expected " + LINES + " lines");
+    }
+
+    private static long lines(Path work) throws IOException {
+        try (var l = Files.lines(work.resolve("steer.txt"))) {
+            return l.count();
+        }
     }
 
     private static String compile(Path source, Path work) throws IOException, InterruptedException {

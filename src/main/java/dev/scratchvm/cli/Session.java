@@ -3,6 +3,7 @@ package dev.scratchvm.cli;
 import dev.scratchvm.control.ApiServer;
 import dev.scratchvm.control.Controller;
 import dev.scratchvm.vmm.Machine;
+import dev.scratchvm.vmm.WarmUp;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -26,7 +27,11 @@ final class Session {
         if (verbose) controller.listen(new Report(machine, vmmPrefix));
         ApiServer api = null;
         try {
-            if (apiSock != null) api = ApiServer.open(apiSock, controller);
+            if (apiSock != null) {
+                api = ApiServer.open(apiSock, controller);
+                // A snapshot's capture and encoding would otherwise run cold, while the guest waits.
+                WarmUp.inBackground();
+            }
             Controller.Ending end = controller.start().awaitEnd();
             if (end.message() != null) System.err.println(prefix + end.message());
             return end.exitStatus();
