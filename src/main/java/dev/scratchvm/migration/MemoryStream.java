@@ -3,7 +3,6 @@ package dev.scratchvm.migration;
 import dev.scratchvm.image.PageFilter;
 import dev.scratchvm.image.PageMap;
 import dev.scratchvm.image.PageRuns;
-import dev.scratchvm.image.Snapshot;
 import dev.scratchvm.migration.Messages.MemoryRun;
 
 import java.lang.foreign.MemorySegment;
@@ -28,16 +27,9 @@ final class MemoryStream {
         }
     }
 
+    /** The pages {@code filter} names, in the runs (and with the zero pages left out) the image writer stores. */
     static Stats send(FrameWriter out, MemorySegment guest, PageFilter filter) throws MigrationException {
-        return send(out, new PageRuns(guest, filter, false));
-    }
-
-    /** The memory of a snapshot, as the image writer would store it in a full image. */
-    static Stats send(FrameWriter out, Snapshot snapshot) throws MigrationException {
-        return send(out, snapshot.runs(false));
-    }
-
-    private static Stats send(FrameWriter out, PageRuns r) throws MigrationException {
+        PageRuns r = new PageRuns(guest, filter, false);
         ByteBuffer head = ByteBuffer.allocateDirect(MemoryRun.BYTES);
         long runs = 0, sent = 0;
         while (r.next()) {
