@@ -1,10 +1,10 @@
 package dev.scratchvm.bench;
 
-import dev.scratchvm.vmm.Snapshots;
 import dev.scratchvm.control.ControlException;
 import dev.scratchvm.control.Controller;
 import dev.scratchvm.control.Snapshot;
 import dev.scratchvm.vmm.Machine;
+import dev.scratchvm.vmm.Snapshots;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

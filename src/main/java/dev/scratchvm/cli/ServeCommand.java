@@ -42,7 +42,6 @@ final class ServeCommand implements Command {
     int timeout = 30;
     Path image = Path.of("vm.img");
     Path stateDir;
-    private Metrics metrics = Metrics.NONE;
 
     @Override
     public int call() throws Exception {
@@ -67,13 +66,12 @@ final class ServeCommand implements Command {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteIfEmptied(dir)));
         }
         try (Handoffs handoffs = Handoffs.open(dir); Metrics metrics = vm.metrics()) {
-            this.metrics = metrics;
             handoffs.recovered().forEach(ServeCommand::line);
             // VMs this server acknowledged before it was stopped run first: they are its own.
             Integer status = null;
             for (Path resumable : handoffs.resumable()) {
                 line("resuming a VM committed here before the server stopped (" + resumable + ")");
-                status = runResumed(handoffs, resumable, config);
+                status = runResumed(handoffs, resumable, config, metrics);
                 if (once) return status;
             }
             try (MigrationServer server = MigrationServer.listen(at, new MigrationServer.Config(key, timeouts, config, handoffs, ServeCommand::line))) {
@@ -92,7 +90,7 @@ final class ServeCommand implements Command {
                             line(String.format("received %.1f MiB, %d bytes on the wire, in %.1f ms; guest resumes at %s",
                                     a.memoryBytes() / 1048576.0, a.bytesReceived(), a.elapsedNanos() / 1e6, clock()));
                         }
-                        status = run(handoffs, a.id(), machine, config);
+                        status = run(handoffs, a.id(), machine, config, metrics);
                     }
                     server.done();
                     if (once) {
@@ -108,9 +106,9 @@ final class ServeCommand implements Command {
         }
     }
 
-    private int runResumed(Handoffs handoffs, Path image, MachineConfig config) throws IOException {
+    private int runResumed(Handoffs handoffs, Path image, MachineConfig config, Metrics metrics) throws IOException {
         try (Machine machine = Snapshots.restore(image, config, null)) {
-            return run(handoffs, Handoffs.idOf(image), machine, config);
+            return run(handoffs, Handoffs.idOf(image), machine, config, metrics);
         } catch (ImageException | Machine.RestoreException e) {
             // Left in place for the user: it is the only copy of that VM.
             line("error: cannot resume " + image + ": " + Errors.oneLine(e) + " (left in place)");
@@ -119,7 +117,7 @@ final class ServeCommand implements Command {
     }
 
     /** Runs a VM that is this server's, once: the journal says it started before its first instruction. */
-    private int run(Handoffs handoffs, String id, Machine machine, MachineConfig config) throws IOException {
+    private int run(Handoffs handoffs, String id, Machine machine, MachineConfig config, Metrics metrics) throws IOException {
         handoffs.started(id);
         System.err.println(config.trace().prefix() + "RESTORE OPERATION");
         int status = Session.run(machine, new ImageTarget(image, config.trace(), vm.verbose), config.trace().prefix(), vm.verbose, vm.apiSock,

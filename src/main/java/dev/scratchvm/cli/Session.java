@@ -10,9 +10,6 @@ import java.nio.file.Path;
 
 /** Runs a machine under a controller to its end and turns that into an exit code; shared by run, restore and serve. */
 final class Session {
-    /** Exit code when the VMM itself gave up on the VM (EX_SOFTWARE). */
-    static final int VM_FAILED = Controller.VM_FAILED;
-
     private Session() {
     }
 
@@ -37,10 +34,10 @@ final class Session {
             return end.exitStatus();
         } catch (IOException e) {
             System.err.println(vmmPrefix + "scratchvm: cannot serve the control API at " + apiSock + ": " + e.getMessage());
-            return VM_FAILED;
+            return Controller.VM_FAILED;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return VM_FAILED;
+            return Controller.VM_FAILED;
         } finally {
             try {
                 controller.close();

@@ -1,9 +1,9 @@
 package dev.scratchvm.control;
 
-import dev.scratchvm.vmm.Snapshots;
 import dev.scratchvm.linux.Signals;
 import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.Outcome;
+import dev.scratchvm.vmm.Snapshots;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -198,7 +198,7 @@ public final class Controller implements AutoCloseable {
         long dirty = lastDirtyPages;
         if (state == State.RUNNING || state == State.PAUSED) {
             try {
-                dirty = call(() -> lastDirtyPages = Snapshot.dirtyPages(machine));
+                dirty = call(() -> lastDirtyPages = Snapshots.dirtyPages(machine));
             } catch (ControlException e) {
                 // it ended meanwhile: the last count stands
             }

@@ -28,9 +28,4 @@ public final class Snapshot {
             throw new ControlException(e.getMessage());
         }
     }
-
-    /** Pages changed since the last durable snapshot; only while the vCPU is stopped. */
-    static long dirtyPages(Machine machine) {
-        return Snapshots.dirtyPages(machine);
-    }
 }

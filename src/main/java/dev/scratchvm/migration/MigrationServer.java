@@ -8,12 +8,12 @@ import dev.scratchvm.migration.Messages.Hello;
 import dev.scratchvm.migration.Messages.StateOffer;
 import dev.scratchvm.migration.Messages.Verdict;
 import dev.scratchvm.state.MachineState;
-import dev.scratchvm.x86.CpuidEntry;
 import dev.scratchvm.sys.Errno;
 import dev.scratchvm.vmm.CpuFeatures;
 import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.MachineConfig;
 import dev.scratchvm.vmm.Snapshots;
+import dev.scratchvm.x86.CpuidEntry;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;

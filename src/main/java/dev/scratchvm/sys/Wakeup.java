@@ -37,11 +37,6 @@ public final class Wakeup implements AutoCloseable {
         Libc.read(eventFd, drain, 8);
     }
 
-    /** Whether a wake is in effect. */
-    public boolean woken() {
-        return poll(-1, 0, 0) == Result.WOKEN;
-    }
-
     /**
      * Waits until {@code fd} reports one of {@code events}, {@code nanos} pass, or a wake.
      * A wake takes precedence; POLLERR/POLLHUP/POLLNVAL count as ready, as the call that

@@ -49,9 +49,6 @@ import static dev.scratchvm.kvm.VcpuRegisters.Gpr.RSI;
  * two halves of the persist pattern.
  */
 public final class Machine implements AutoCloseable {
-    /** System call number of the guest's SAVE request (guest/include/scratchvm.h). */
-    public static final long SYS_SAVE = LinuxKernel.SYS_SAVE;
-
     private final Kvm kvm;
     private final Vm vm;
     private final Vcpu vcpu;

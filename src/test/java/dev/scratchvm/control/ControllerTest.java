@@ -1,12 +1,12 @@
 package dev.scratchvm.control;
 
-import dev.scratchvm.vmm.Snapshots;
 import dev.scratchvm.image.ImageReader;
 import dev.scratchvm.linux.Signals;
 import dev.scratchvm.state.KernelState;
 import dev.scratchvm.testing.KvmTest;
 import dev.scratchvm.testing.VmmProcess;
 import dev.scratchvm.vmm.Machine;
+import dev.scratchvm.vmm.Snapshots;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

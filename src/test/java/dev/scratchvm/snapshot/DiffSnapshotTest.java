@@ -6,13 +6,13 @@ import dev.scratchvm.image.ImageMerge;
 import dev.scratchvm.image.ImageReader;
 import dev.scratchvm.image.PageMap;
 import dev.scratchvm.memory.GuestMemory;
-import dev.scratchvm.testing.GuestPrograms;
 import dev.scratchvm.testing.GuestPrograms.Libc;
+import dev.scratchvm.testing.GuestPrograms;
 import dev.scratchvm.testing.KvmTest;
 import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.Outcome;
-import dev.scratchvm.vmm.Snapshots;
 import dev.scratchvm.vmm.Snapshots.Kind;
+import dev.scratchvm.vmm.Snapshots;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -4,8 +4,8 @@ import dev.scratchvm.image.ImageException;
 import dev.scratchvm.testing.GuestPrograms;
 import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.Outcome;
-import dev.scratchvm.vmm.Snapshots;
 import dev.scratchvm.vmm.Snapshots.Kind;
+import dev.scratchvm.vmm.Snapshots;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
