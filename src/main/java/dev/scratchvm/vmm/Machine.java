@@ -274,7 +274,7 @@ public final class Machine implements AutoCloseable {
                     return GuestFaults.describe(memory, regs, config.verbose());
                 }
                 case VmExit.Interrupted i -> {
-                    if (!kicked) KickSignal.drain(); // a kick already answered, arriving late
+                    if (!kicked) dropStaleKick();
                 }
                 default -> {
                     return new Outcome.Failed(exit.describe() + " at rip 0x" + Long.toHexString(regs.get(RIP))
@@ -307,6 +307,19 @@ public final class Machine implements AutoCloseable {
         kernel.wakeup().wake();
         int tid = vcpuTid;
         if (tid != 0) KickSignal.send(tid);
+    }
+
+    /**
+     * What a kick that was already answered may leave behind: two kicks close together are
+     * answered once, and the second's immediate_exit, wake or signal can land after the
+     * answer. Left in place they would end every KVM_RUN and every wait at once, forever.
+     * Clearing them loses no new kick: {@code kicked}, set before all three, is checked
+     * before the next KVM_RUN.
+     */
+    private void dropStaleKick() {
+        vcpu.setImmediateExit(false);
+        KickSignal.drain();
+        kernel.wakeup().clear();
     }
 
     private Outcome acknowledgeKick() {
@@ -347,7 +360,9 @@ public final class Machine implements AutoCloseable {
             case Control.Return r -> complete(r.value());
             case Control.Restart r -> {
                 restart(r.nr());
-                return kicked ? acknowledgeKick() : null;
+                if (kicked) return acknowledgeKick();
+                dropStaleKick();
+                return null;
             }
             case Control.Exit e -> {
                 return new Outcome.Exited(e.status());
