@@ -1,22 +1,18 @@
 package dev.scratchvm.bench;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
+import dev.scratchvm.util.FlatJson;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /** A VMM's {@code --metrics} file: one JSON object per line, each an event with its fields. */
 final class MetricsFile {
-    private static final JsonFactory JSON = new JsonFactory();
-
     private MetricsFile() {
     }
 
@@ -26,21 +22,11 @@ final class MetricsFile {
         if (!Files.exists(file)) return events;
         for (String line : Files.readAllLines(file)) {
             if (!line.endsWith("}")) continue; // a line still being written
-            Map<String, Object> fields = new HashMap<>();
-            try (JsonParser p = JSON.createParser(line)) {
-                if (p.nextToken() != JsonToken.START_OBJECT) throw new IOException(file + ": not a JSON object: " + line);
-                while (p.nextToken() == JsonToken.FIELD_NAME) {
-                    String name = p.currentName();
-                    JsonToken t = p.nextToken();
-                    fields.put(name, switch (t) {
-                        case VALUE_NUMBER_INT -> p.getLongValue();
-                        case VALUE_NUMBER_FLOAT -> p.getDoubleValue();
-                        case VALUE_STRING -> p.getText();
-                        default -> null;
-                    });
-                }
+            try {
+                events.add(FlatJson.read(line.getBytes(StandardCharsets.UTF_8)));
+            } catch (IOException e) {
+                throw new IOException(file + ": " + e.getMessage() + ": " + line);
             }
-            events.add(fields);
         }
         return events;
     }

@@ -1,15 +1,12 @@
 package dev.scratchvm.cli;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 import dev.scratchvm.control.Controller;
+import dev.scratchvm.util.FlatJson;
 import dev.scratchvm.vmm.Machine;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.StringWriter;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -21,8 +18,6 @@ import java.time.Instant;
  * lines of {@code -v}: the benchmark does.
  */
 final class Metrics implements Controller.Listener, AutoCloseable {
-    private static final JsonFactory JSON = new JsonFactory();
-
     /** Discards everything: no --metrics. */
     static final Metrics NONE = new Metrics(null, null);
 
@@ -44,27 +39,22 @@ final class Metrics implements Controller.Listener, AutoCloseable {
         return new Metrics(out, machine);
     }
 
-    @FunctionalInterface
-    interface Fields {
-        void write(JsonGenerator g) throws IOException;
-    }
-
     /** One line: {@code {"event": EVENT, "epoch_ns": now, ...fields}}. */
-    synchronized void event(String event, Fields fields) {
+    void event(String event, FlatJson.Fields fields) {
         if (out == null) return;
-        try {
-            StringWriter line = new StringWriter();
-            try (JsonGenerator g = JSON.createGenerator(line)) {
-                g.writeStartObject();
-                g.writeStringField("event", event);
-                g.writeNumberField("epoch_ns", epochNanos());
-                fields.write(g);
-                g.writeEndObject();
+        byte[] line = FlatJson.write(g -> {
+            g.writeStringField("event", event);
+            g.writeNumberField("epoch_ns", epochNanos());
+            fields.write(g);
+        });
+        // The views of(machine) makes share the stream: lines are kept whole across them.
+        synchronized (out) {
+            try {
+                out.write(line);
+                out.flush();
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write the metrics file: " + e.getMessage(), e);
             }
-            out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
-            out.flush();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the metrics file: " + e.getMessage(), e);
         }
     }
 

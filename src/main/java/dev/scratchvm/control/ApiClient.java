@@ -1,7 +1,6 @@
 package dev.scratchvm.control;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
+import dev.scratchvm.util.FlatJson;
 
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -9,7 +8,6 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** The client side of the control socket, for {@code scratchvm ctl} and tests. */
@@ -39,7 +37,7 @@ public final class ApiClient {
     }
 
     public static Reply snapshot(Path socket, Path image, boolean diff, boolean leaveRunning) throws IOException {
-        byte[] body = ApiServer.object(g -> {
+        byte[] body = FlatJson.write(g -> {
             g.writeStringField("path", image.toAbsolutePath().toString());
             g.writeBooleanField("diff", diff);
             g.writeBooleanField("leave_running", leaveRunning);
@@ -56,27 +54,12 @@ public final class ApiClient {
         }
     }
 
-    /** The top-level scalar fields of a JSON object. */
+    /** The top-level scalar fields of the VMM's answer. */
     private static Map<String, Object> fields(byte[] json) throws IOException {
-        Map<String, Object> out = new LinkedHashMap<>();
-        try (JsonParser p = ApiServer.JSON.createParser(json)) {
-            if (p.nextToken() != JsonToken.START_OBJECT) throw new IOException("the VMM answered with something other than a JSON object");
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                String name = p.currentName();
-                JsonToken t = p.nextToken();
-                out.put(name, switch (t) {
-                    case VALUE_NUMBER_INT -> p.getLongValue();
-                    case VALUE_TRUE, VALUE_FALSE -> p.getBooleanValue();
-                    case VALUE_STRING -> p.getText();
-                    default -> {
-                        p.skipChildren();
-                        yield null;
-                    }
-                });
-            }
-        } catch (com.fasterxml.jackson.core.JacksonException e) {
-            throw new IOException("the VMM's answer is not valid JSON: " + e.getOriginalMessage());
+        try {
+            return FlatJson.read(json);
+        } catch (IOException e) {
+            throw new IOException("the VMM's answer is " + e.getMessage());
         }
-        return out;
     }
 }

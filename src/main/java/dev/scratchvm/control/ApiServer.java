@@ -1,15 +1,12 @@
 package dev.scratchvm.control;
 
-import dev.scratchvm.vmm.Snapshots;
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.StreamReadConstraints;
+import dev.scratchvm.util.FlatJson;
+import dev.scratchvm.vmm.Snapshots;
 import jdk.net.ExtendedSocketOptions;
 import jdk.net.UnixDomainPrincipal;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -21,8 +18,8 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
 import java.util.concurrent.CompletableFuture;
@@ -43,9 +40,6 @@ public final class ApiServer implements AutoCloseable {
     /** Connections served at once; more wait in the listen queue. Each is one short request. */
     private static final int MAX_CONNECTIONS = 8;
     private static final long REQUEST_DEADLINE_MS = 5_000;
-    static final JsonFactory JSON = JsonFactory.builder()
-            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(4).maxStringLength(8192).build())
-            .build();
 
     private final Path path;
     private final ServerSocketChannel server;
@@ -160,17 +154,17 @@ public final class ApiServer implements AutoCloseable {
                 case "/vm/pause" -> {
                     if (!method(r, "PUT")) yield notAllowed("PUT");
                     long latency = controller.pause();
-                    yield ok(object(g -> g.writeNumberField("latency_us", latency / 1000)));
+                    yield ok(FlatJson.write(g -> g.writeNumberField("latency_us", latency / 1000)));
                 }
                 case "/vm/resume" -> {
                     if (!method(r, "PUT")) yield notAllowed("PUT");
                     controller.resume();
-                    yield ok(object(g -> { }));
+                    yield ok(FlatJson.write(g -> { }));
                 }
                 case "/vm/stop" -> {
                     if (!method(r, "PUT")) yield notAllowed("PUT");
                     controller.stop();
-                    yield ok(object(g -> { }));
+                    yield ok(FlatJson.write(g -> { }));
                 }
                 case "/vm/snapshot" -> method(r, "PUT") ? snapshot(r.body()) : notAllowed("PUT");
                 default -> new Http.Response(404, error("no such resource: " + printable(r.path())));
@@ -185,7 +179,7 @@ public final class ApiServer implements AutoCloseable {
     private Http.Response snapshot(byte[] body) throws ControlException, IOException {
         String path = null;
         boolean diff = false, leaveRunning = false;
-        try (JsonParser p = JSON.createParser(body)) {
+        try (JsonParser p = FlatJson.parser(body)) {
             if (p.nextToken() != JsonToken.START_OBJECT) return badRequest("the body must be a JSON object");
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String field = p.currentName();
@@ -215,7 +209,7 @@ public final class ApiServer implements AutoCloseable {
         }
         Controller.Snapshotted s = controller.snapshot(Path.of(path), diff ? Snapshots.Kind.DIFF : Snapshots.Kind.FULL, leaveRunning);
         Snapshot.Taken t = s.taken();
-        return ok(object(g -> {
+        return ok(FlatJson.write(g -> {
             g.writeStringField("path", t.image().toString());
             g.writeStringField("kind", t.kind().name().toLowerCase());
             g.writeNumberField("pages", t.pagesStored());
@@ -227,8 +221,8 @@ public final class ApiServer implements AutoCloseable {
         }));
     }
 
-    static byte[] status(Controller.Status s) throws IOException {
-        return object(g -> {
+    static byte[] status(Controller.Status s) {
+        return FlatJson.write(g -> {
             g.writeStringField("state", s.state().name().toLowerCase());
             g.writeNumberField("memory_bytes", s.memoryBytes());
             g.writeNumberField("dirty_pages", s.dirtyPages());
@@ -245,11 +239,11 @@ public final class ApiServer implements AutoCloseable {
         return new Http.Response(200, body);
     }
 
-    private static Http.Response notAllowed(String allowed) throws IOException {
+    private static Http.Response notAllowed(String allowed) {
         return new Http.Response(405, error("use " + allowed + " for this resource"));
     }
 
-    private static Http.Response badRequest(String message) throws IOException {
+    private static Http.Response badRequest(String message) {
         return new Http.Response(400, error(message));
     }
 
@@ -259,28 +253,8 @@ public final class ApiServer implements AutoCloseable {
         return cut.replaceAll("\\p{Cntrl}", "?");
     }
 
-    @FunctionalInterface
-    interface Fields {
-        void write(JsonGenerator g) throws IOException;
-    }
-
-    static byte[] object(Fields fields) throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (JsonGenerator g = JSON.createGenerator(out)) {
-            g.writeStartObject();
-            fields.write(g);
-            g.writeEndObject();
-        }
-        out.write('\n');
-        return out.toByteArray();
-    }
-
     static byte[] error(String message) {
-        try {
-            return object(g -> g.writeStringField("error", message));
-        } catch (IOException e) {
-            throw new IllegalStateException(e); // writing to memory cannot fail
-        }
+        return FlatJson.write(g -> g.writeStringField("error", message));
     }
 
     /**

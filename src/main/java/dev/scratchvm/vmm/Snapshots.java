@@ -141,11 +141,7 @@ public final class Snapshots {
      * copying wins for small images and mapping wins by far for large ones.
      */
     public static ImageReader.Mode automaticMode(PageMap pages) {
-        return automaticMode(pages.storedPages());
-    }
-
-    private static ImageReader.Mode automaticMode(long storedPages) {
-        return storedPages * GuestMemory.PAGE_SIZE >= MAP_THRESHOLD_BYTES ? ImageReader.Mode.MAP : ImageReader.Mode.COPY;
+        return pages.storedPages() * GuestMemory.PAGE_SIZE >= MAP_THRESHOLD_BYTES ? ImageReader.Mode.MAP : ImageReader.Mode.COPY;
     }
 
     /**
