@@ -366,6 +366,11 @@ public final class MigrationClient {
             return new Result.Failed(e.fromPeer() ? "the server refused: " + e.getMessage() : e.getMessage(), e.errno());
         }
 
+        /** Whether a failed migration only lost its connection, so that a new connection may try again. */
+        public static boolean connectionLost(Result.Failed f) {
+            return f.errno() == MigrationException.ECONNRESET || f.errno() == MigrationException.ECONNABORTED;
+        }
+
         /** Gives the migration up if it has not ended: the server discards what it received. */
         @Override
         public void close() {
