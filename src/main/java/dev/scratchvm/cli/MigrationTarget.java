@@ -80,7 +80,8 @@ final class MigrationTarget implements SaveTarget {
     /** Checks the options and loads the key before the guest starts, so mistakes show up at once. */
     static SaveTarget of(Options o, Trace trace, Path root, Path fallbackImage, boolean verbose, Metrics metrics) {
         if (!o.enabled()) {
-            if (o.keyFile != null || o.withFiles) throw new IllegalArgumentException("--key-file and --with-files need --migrate-to");
+            // --key-file alone is for live migrations asked for through the control socket (ctl migrate).
+            if (o.withFiles) throw new IllegalArgumentException("--with-files needs --migrate-to");
             return new ImageTarget(fallbackImage, trace, verbose);
         }
         Endpoint to = Endpoint.parse(o.migrateTo, "--migrate-to", false);

@@ -23,7 +23,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the guest running where it was, nothing lost.
  */
 @KvmTest
-@Tag(KvmTest.HARDWARE_PATH)
 @DisplayName("Live migration")
 class LiveMigrationTest {
     private static final long MEMORY = 64L << 20;
@@ -33,6 +32,7 @@ class LiveMigrationTest {
     Path dir;
 
     @Test
+    @Tag(KvmTest.HARDWARE_PATH)
     void aComputeLoopMovesMidwayAndPrintsTheChecksumOfAnUninterruptedRun() throws Exception {
         String expected = LiveVms.nativeOutput(dir, "steer", null, "compute", "60000000");
         try (LiveVms vms = new LiveVms(dir, MEMORY); Machine m = vms.boot("steer", MEMORY, "compute", "60000000");
@@ -78,6 +78,7 @@ class LiveMigrationTest {
     }
 
     @Test
+    @Tag(KvmTest.HARDWARE_PATH)
     void aGuestBlockedReadingStandardInputReadsWhatArrivesAtTheDestination() throws Exception {
         String expected = LiveVms.nativeOutput(dir, "steer", "over there\n".getBytes(StandardCharsets.UTF_8), "read");
         try (LiveVms vms = new LiveVms(dir, MEMORY); Machine m = vms.boot("steer", MEMORY, "read");

@@ -27,7 +27,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the destination's.
  */
 final class LiveVms implements AutoCloseable {
-    static final MigrationKey KEY = MigrationKey.of("live-migration-test-key-0123456789".getBytes());
+    static final byte[] KEY_BYTES = "live-migration-test-key-0123456789".getBytes();
+    static final MigrationKey KEY = MigrationKey.of(KEY_BYTES);
     static final Timeouts TIMEOUTS = Timeouts.ofIdle(Duration.ofSeconds(10));
 
     final Path root;
