@@ -106,6 +106,8 @@ final class Metrics implements Controller.Listener, AutoCloseable {
                         if (c.stats().live() != null) {
                             g.writeNumberField("rounds", c.stats().live().rounds());
                             g.writeNumberField("downtime_ns", c.stats().live().downtimeNanos());
+                            g.writeNumberField("guest_stopped_epoch_ns", c.stats().live().stoppedEpochNanos());
+                            g.writeNumberField("cold_bytes", c.stats().live().coldBytes());
                             g.writeNumberField("throttle_percent", c.stats().live().throttlePercent());
                         }
                     }

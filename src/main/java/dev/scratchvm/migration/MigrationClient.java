@@ -124,8 +124,10 @@ public final class MigrationClient {
      * @param throttlePercent the most auto-converge slowed the guest (0: never)
      * @param stoppedByTimeout the guest was stopped because it did not converge in time (stop-and-copy)
      * @param coldBytes     guest memory in use at the end: about what a cold migration would have sent
+     * @param stoppedEpochNanos when the guest stopped here (wall clock, ns since the epoch), to compare with when it resumed there
      */
-    public record Live(int rounds, long downtimeNanos, int throttlePercent, boolean stoppedByTimeout, long coldBytes) {
+    public record Live(int rounds, long downtimeNanos, int throttlePercent, boolean stoppedByTimeout, long coldBytes,
+                       long stoppedEpochNanos) {
     }
 
     /**
@@ -242,7 +244,7 @@ public final class MigrationClient {
             int throttle = 0, maxThrottle = 0;
             boolean timedOut = false;
             LiveSource.Stopped stopped;
-            long stoppedAt;
+            long stoppedAt, stoppedEpoch = 0;
             try {
                 java.util.BitSet pagesNow = vm.startTracking();
                 long roundStart = System.nanoTime();
@@ -260,6 +262,7 @@ public final class MigrationClient {
                     progress.accept(new RoundReport(rounds - 1, sent.pages(), sent.bytes(), dirty.cardinality(), dirtyRate, rate, estimate, throttle));
                     if (estimate <= options.downtime().toNanos()) {
                         stoppedAt = System.nanoTime();
+                        stoppedEpoch = epochNanos();
                         stopped = stopWith(vm, dirty);
                         break;
                     }
@@ -272,6 +275,7 @@ public final class MigrationClient {
                         }
                         timedOut = true;
                         stoppedAt = System.nanoTime();
+                        stoppedEpoch = epochNanos();
                         stopped = stopWith(vm, dirty);
                         break;
                     }
@@ -297,7 +301,7 @@ public final class MigrationClient {
             Result r = finish(stopped.state(), fileRoot, beforeCommit, phases, System.nanoTime());
             if (r instanceof Result.Committed c) {
                 long downtime = System.nanoTime() - stoppedAt;
-                return new Result.Committed(c.stats().withLive(new Live(rounds, downtime, maxThrottle, timedOut, vm.bytesInUse())));
+                return new Result.Committed(c.stats().withLive(new Live(rounds, downtime, maxThrottle, timedOut, vm.bytesInUse(), stoppedEpoch)));
             }
             return r;
         }
@@ -441,6 +445,11 @@ public final class MigrationClient {
             log.accept("connection lost after COMMIT (" + e.getMessage() + "); asking " + to + " whether it took the VM");
             return resolve(id, e.getMessage(), s.transport().bytesWritten(), memory, files, start, phases, mark);
         }
+    }
+
+    private static long epochNanos() {
+        java.time.Instant now = java.time.Instant.now();
+        return now.getEpochSecond() * 1_000_000_000L + now.getNano();
     }
 
     private static long lap(long[] phases, int i, long since) {
