@@ -15,6 +15,13 @@ final class FdTable {
     }
 
     private final List<Slot> slots = new ArrayList<>();
+    /** Whether the guest has taken POSIX record locks, which every close must then drop. */
+    private boolean posixLocks;
+
+    /** The guest took a POSIX record lock: from now on closing any descriptor drops the locks on its file. */
+    void usesPosixLocks() {
+        posixLocks = true;
+    }
 
     Slot get(int fd) {
         return fd >= 0 && fd < slots.size() ? slots.get(fd) : null;
@@ -41,7 +48,7 @@ final class FdTable {
         while (slots.size() <= fd) slots.add(null);
         file.retain();
         Slot old = slots.set(fd, new Slot(file, closeOnExec));
-        if (old != null) old.file().release();
+        if (old != null) old.file().release(posixLocks);
     }
 
     void setCloseOnExec(int fd, boolean closeOnExec) {
@@ -53,7 +60,7 @@ final class FdTable {
         Slot s = get(fd);
         if (s == null) return false;
         slots.set(fd, null);
-        s.file().release();
+        s.file().release(posixLocks);
         return true;
     }
 
