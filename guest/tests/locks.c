@@ -6,12 +6,13 @@
  *   locks probe FILE      prints how FILE looks to another process: F_OFD_GETLK over the whole file
  *                         for a write lock, and whether flock LOCK_EX|LOCK_NB succeeds
  *   locks hold FILE       takes a POSIX write lock on bytes 10-19, an OFD read lock on 100-EOF and a
- *                         shared flock through a second descriptor, prints "holding", SAVE()s, then
- *                         checks they are still held (as this process sees them) and waits for a
- *                         line on stdin before exiting
+ *                         shared flock through a second descriptor, prints "holding", waits for a
+ *                         line on stdin (a snapshot may be taken there), then prints how the
+ *                         locks look from its other description
  *   locks wait FILE       prints "waiting", blocks in F_SETLKW for a write lock on the whole file,
  *                         then prints "locked"
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,8 +21,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include "scratchvm.h"
 
 static int failures;
 
@@ -179,21 +178,18 @@ static int hold(const char *path)
     }
     printf("holding\n");
     fflush(stdout);
-    SAVE();
-    /* b (the flock holder) is another description: from it the OFD and POSIX locks of a show. */
-    struct flock fl;
-    int w = ofd_probe(b, 0, 0, &fl);
-    printf("after save: %s lock at %lld, %lld bytes\n", type_name(w), (long long)fl.l_start, (long long)fl.l_len);
-    w = ofd_probe(b, 20, 0, &fl);
-    printf("after save: %s lock at %lld, %lld bytes\n", type_name(w), (long long)fl.l_start, (long long)fl.l_len);
-    errno = 0;
-    int r = flock(a, LOCK_EX | LOCK_NB);
-    printf("after save: flock LOCK_EX through the other description: %s\n", r == 0 ? "granted" : strerror(errno));
-    fflush(stdout);
     char line[64];
     if (!fgets(line, sizeof line, stdin))
         return 1;
-    printf("done\n");
+    /* b (the flock holder) is another description: from it the OFD and POSIX locks of a show. */
+    struct flock fl;
+    int w = ofd_probe(b, 0, 0, &fl);
+    printf("then: %s lock at %lld, %lld bytes\n", type_name(w), (long long)fl.l_start, (long long)fl.l_len);
+    w = ofd_probe(b, 20, 0, &fl);
+    printf("then: %s lock at %lld, %lld bytes\n", type_name(w), (long long)fl.l_start, (long long)fl.l_len);
+    errno = 0;
+    int r = flock(a, LOCK_EX | LOCK_NB);
+    printf("then: flock LOCK_EX through the other description: %s\n", r == 0 ? "granted" : strerror(errno));
     return 0;
 }
 
