@@ -8,7 +8,8 @@
  *   locks hold FILE       takes a POSIX write lock on bytes 10-19, an OFD read lock on 100-EOF and a
  *                         shared flock through a second descriptor, prints "holding", waits for a
  *                         line on stdin (a snapshot may be taken there), then prints how the
- *                         locks look from its other description
+ *                         locks look from its other description and its prctl name and dumpable
+ *                         flag (set before the wait)
  *   locks wait FILE       prints "waiting", blocks in F_SETLKW for a write lock on the whole file,
  *                         then prints "locked"
  */
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -176,6 +178,8 @@ static int hold(const char *path)
         printf("cannot lock %s: %s\n", path, strerror(errno));
         return 1;
     }
+    prctl(PR_SET_NAME, "lock-holder");
+    prctl(PR_SET_DUMPABLE, 0);
     printf("holding\n");
     fflush(stdout);
     char line[64];
@@ -190,6 +194,9 @@ static int hold(const char *path)
     errno = 0;
     int r = flock(a, LOCK_EX | LOCK_NB);
     printf("then: flock LOCK_EX through the other description: %s\n", r == 0 ? "granted" : strerror(errno));
+    char name[16];
+    prctl(PR_GET_NAME, name);
+    printf("then: named %s, dumpable %d\n", name, prctl(PR_GET_DUMPABLE));
     return 0;
 }
 

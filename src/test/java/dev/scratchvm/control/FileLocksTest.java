@@ -93,6 +93,8 @@ class FileLocksTest {
         try (ImageReader r = ImageReader.open(image)) {
             List<FileLock> saved = new ArrayList<>();
             for (KernelState.OpenFileState f : r.state().kernel().files()) saved.addAll(f.locks());
+            assertThat(r.state().kernel().processName()).isEqualTo("lock-holder");
+            assertThat(r.state().kernel().dumpable()).isFalse();
             assertThat(saved).as("the image records them").containsExactlyInAnyOrder(
                     new FileLock(LockOwner.POSIX, true, 10, 10), new FileLock(LockOwner.OFD, false, 100, 0),
                     new FileLock(LockOwner.FLOCK, false, 0, 0));
