@@ -5,8 +5,8 @@
  *   locks                 the checks below, in ./locks_dir (one process: what it can see itself)
  *   locks probe FILE      prints how FILE looks to another process: F_OFD_GETLK over the whole file
  *                         for a write lock, and whether flock LOCK_EX|LOCK_NB succeeds
- *   locks hold FILE       takes a POSIX write lock on bytes 10-19, an OFD read lock on 100-EOF and a
- *                         shared flock through a second descriptor, prints "holding", waits for a
+ *   locks hold FILE       takes a POSIX write lock on bytes 10-19 (through a write-only descriptor),
+ *                         an OFD read lock on 100-EOF and a shared flock through two others, prints "holding", waits for a
  *                         line on stdin (a snapshot may be taken there), then prints how the
  *                         locks look from its other description and its prctl name and dumpable
  *                         flag (set before the wait)
@@ -153,11 +153,21 @@ static int probe(const char *path)
         printf("open %s: %s\n", path, strerror(errno));
         return 1;
     }
-    struct flock fl;
-    for (off_t at = 0; ofd_probe(fd, at, 0, &fl) != F_UNLCK; at = fl.l_start + fl.l_len) {
-        if (fl.l_type != F_RDLCK && fl.l_type != F_WRLCK) {
+    struct flock fl, lower;
+    for (off_t at = 0;; at = fl.l_start + fl.l_len) {
+        /* F_OFD_GETLK reports some conflicting lock, not the first: narrow down to the lowest. */
+        int t = ofd_probe(fd, at, 0, &fl);
+        if (t == F_UNLCK)
+            break;
+        if (t < 0) {
             printf("F_OFD_GETLK failed: %s\n", strerror(errno));
             return 1;
+        }
+        while (fl.l_start > at) {
+            int u = ofd_probe(fd, at, fl.l_start - at, &lower);
+            if (u != F_RDLCK && u != F_WRLCK)
+                break;
+            fl = lower;
         }
         printf("%s lock at %lld, %lld bytes, %s\n", type_name(fl.l_type), (long long)fl.l_start,
                (long long)fl.l_len, fl.l_pid > 0 ? "of a process" : "of an open file description");
@@ -171,10 +181,12 @@ static int probe(const char *path)
 
 static int hold(const char *path)
 {
-    int a = open(path, O_RDWR);
+    /* The POSIX lock through a write-only descriptor: saving it must not drop the lock. */
+    int a = open(path, O_WRONLY);
     int b = open(path, O_RDONLY);
-    if (a < 0 || b < 0 || setlk(a, F_SETLK, F_WRLCK, SEEK_SET, 10, 10) < 0
-        || setlk(a, F_OFD_SETLK, F_RDLCK, SEEK_SET, 100, 0) < 0 || flock(b, LOCK_SH | LOCK_NB) < 0) {
+    int c = open(path, O_RDWR);
+    if (a < 0 || b < 0 || c < 0 || setlk(a, F_SETLK, F_WRLCK, SEEK_SET, 10, 10) < 0
+        || setlk(c, F_OFD_SETLK, F_RDLCK, SEEK_SET, 100, 0) < 0 || flock(b, LOCK_SH | LOCK_NB) < 0) {
         printf("cannot lock %s: %s\n", path, strerror(errno));
         return 1;
     }
@@ -185,15 +197,15 @@ static int hold(const char *path)
     char line[64];
     if (!fgets(line, sizeof line, stdin))
         return 1;
-    /* b (the flock holder) is another description: from it the OFD and POSIX locks of a show. */
+    /* b (the flock holder) is another description: from it the OFD and POSIX locks show. */
     struct flock fl;
-    int w = ofd_probe(b, 0, 0, &fl);
+    int w = ofd_probe(b, 0, 100, &fl);
     printf("then: %s lock at %lld, %lld bytes\n", type_name(w), (long long)fl.l_start, (long long)fl.l_len);
     w = ofd_probe(b, 20, 0, &fl);
     printf("then: %s lock at %lld, %lld bytes\n", type_name(w), (long long)fl.l_start, (long long)fl.l_len);
     errno = 0;
-    int r = flock(a, LOCK_EX | LOCK_NB);
-    printf("then: flock LOCK_EX through the other description: %s\n", r == 0 ? "granted" : strerror(errno));
+    int r = flock(c, LOCK_EX | LOCK_NB);
+    printf("then: flock LOCK_EX through another description: %s\n", r == 0 ? "granted" : strerror(errno));
     char name[16];
     prctl(PR_GET_NAME, name);
     printf("then: named %s, dumpable %d\n", name, prctl(PR_GET_DUMPABLE));

@@ -110,6 +110,21 @@ class FileLocksTest {
     }
 
     @Test
+    void aSnapshotThatLeavesTheVmRunningLeavesItsLocksInPlace() throws Exception {
+        String expected = natively(null, "go\n".getBytes(), "hold", "data");
+        try (Machine m = boot("hold", "data"); Controller c = Controller.of(m, NO_SAVE).start()) {
+            awaitOutput("holding\n");
+            // Fingerprinting the write-only file opens and closes a second descriptor of it, which drops
+            // the process's POSIX locks on it: the capture takes them again.
+            c.snapshot(dir.resolve("vm.img"), Snapshots.Kind.FULL, true);
+            assertThat(probe()).isEqualTo(HELD);
+            Files.writeString(fifo, "go\n");
+            assertThat(c.awaitEnd().exitStatus()).isZero();
+        }
+        assertThat(output()).isEqualTo(expected);
+    }
+
+    @Test
     void aRestoreIsRefusedWhileSomeoneElseHoldsAConflictingLock() throws Exception {
         Path image = dir.resolve("vm.img");
         try (Machine m = boot("hold", "data"); Controller c = Controller.of(m, NO_SAVE).start()) {
