@@ -14,6 +14,7 @@ import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.MachineConfig;
 import dev.scratchvm.vmm.Snapshots;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -207,6 +208,29 @@ class FileLocksTest {
         assertThat(output()).isEqualTo("waiting\nF_SETLKW: locked\nF_GETLK from the holder: none\n");
     }
 
+    @Test
+    void whileSqliteInTheVmHoldsAnExclusiveTransactionSqliteOutsideFindsTheDatabaseLocked() throws Exception {
+        Path sqlite = GuestPrograms.buildSqliteDemo();
+        Assumptions.assumeTrue(sqlite != null, "no static libsqlite3 on this host");
+        Files.copy(sqlite, dir.resolve("sqlite_demo"), StandardCopyOption.COPY_ATTRIBUTES);
+        assertThat(sqliteNatively("t.db")).endsWith("sqlite: ok\n");
+        try (Machine m = bootProgram("sqlite_demo", "t.db", "hold"); Controller c = Controller.of(m, NO_SAVE).start()) {
+            awaitOutput("holding\n");
+            assertThat(sqliteNatively("t.db", "count")).isEqualTo("SELECT count(*) FROM t: database is locked\n");
+            Files.writeString(fifo, "go\n");
+            assertThat(c.awaitEnd().exitStatus()).isZero();
+        }
+        assertThat(output()).isEqualTo("holding\ncommitted: yes\n");
+        assertThat(sqliteNatively("t.db", "count")).isEqualTo("SELECT count(*) FROM t -> 501\n");
+    }
+
+    private String sqliteNatively(String... args) {
+        var run = GuestPrograms.runNatively(dir.resolve("sqlite_demo"), dir, List.of(args), Map.of(), null,
+                Duration.ofSeconds(60));
+        assertThat(run.exitCode()).as("native sqlite_demo: %s", run.stdout()).isZero();
+        return run.stdout();
+    }
+
     // ---- helpers ---------------------------------------------------------------------------
 
     private MachineConfig config() {
@@ -214,10 +238,15 @@ class FileLocksTest {
     }
 
     private Machine boot(String... args) throws Exception {
-        ElfImage elf = ElfImage.parse(Files.readAllBytes(dir.resolve("locks")), "locks");
-        List<String> argv = new ArrayList<>(List.of("./locks"));
+        return bootProgram("locks", args);
+    }
+
+    /** A machine at the entry of dir/{@code program}. */
+    private Machine bootProgram(String program, String... args) throws Exception {
+        ElfImage elf = ElfImage.parse(Files.readAllBytes(dir.resolve(program)), program);
+        List<String> argv = new ArrayList<>(List.of("./" + program));
         argv.addAll(List.of(args));
-        return Machine.boot(config(), elf, argv, List.of(), "./locks", new byte[16]);
+        return Machine.boot(config(), elf, argv, List.of(), "./" + program, new byte[16]);
     }
 
     private Machine restore(Path image) throws Exception {
