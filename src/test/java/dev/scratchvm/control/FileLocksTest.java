@@ -10,6 +10,7 @@ import dev.scratchvm.state.KernelState.LockOwner;
 import dev.scratchvm.sys.Libc;
 import dev.scratchvm.testing.GuestPrograms;
 import dev.scratchvm.testing.KvmTest;
+import dev.scratchvm.testing.VmmProcess;
 import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.MachineConfig;
 import dev.scratchvm.vmm.Snapshots;
@@ -138,6 +139,12 @@ class FileLocksTest {
             assertThatThrownBy(() -> restore(image)).isInstanceOf(Machine.RestoreException.class)
                     .hasMessage("cannot take the POSIX write lock (bytes 10 to 19) on /data again: "
                             + "an open file description elsewhere (OFD lock) holds a conflicting lock");
+            // The same from the command line, in a VMM process of its own: one line, exit 70, the guest never runs.
+            VmmProcess.Result cli = VmmProcess.run(dir, "restore", "--trace=none", "vm.img");
+            assertThat(cli.exit()).as(cli.describe()).isEqualTo(70);
+            assertThat(cli.stderrLines()).as(cli.describe()).containsExactly("scratchvm: cannot take the POSIX write lock"
+                    + " (bytes 10 to 19) on /data again: an open file description elsewhere (OFD lock) holds a conflicting lock");
+            assertThat(cli.stdout()).isEmpty();
             assertThat(ofdLock(other, Libc.F_UNLCK, 0, 0)).isZero();
             assertThat(ofdLock(other, Libc.F_WRLCK, 150, 1)).isZero(); // the OFD read lock's range, 100 to EOF
             assertThatThrownBy(() -> restore(image)).isInstanceOf(Machine.RestoreException.class)
