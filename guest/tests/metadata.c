@@ -3,6 +3,8 @@
  * owners, file system statistics, in-kernel copies, allocation, renameat2, prctl, truncate
  * and unlink's corner cases. Runs in ./meta_dir; output is deterministic (no times, inode
  * numbers or ids are printed), so a ScratchVM run must print exactly what a native run does.
+ *   metadata                 the checks
+ *   metadata sendfile FILE   copies FILE to standard output with sendfile alone
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -76,8 +78,25 @@ static void clean(void)
     rmdir("meta_dir");
 }
 
-int main(void)
+static int send_all(const char *path)
 {
+    int fd = open(path, O_RDONLY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0)
+        return 1;
+    for (off_t left = st.st_size; left > 0;) {
+        ssize_t n = sendfile(1, fd, NULL, left);
+        if (n <= 0)
+            return 1;
+        left -= n;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "sendfile") == 0)
+        return send_all(argv[2]);
     struct timespec *volatile wild = (struct timespec *)8;
     setvbuf(stdout, NULL, _IOLBF, 0);
     clean();

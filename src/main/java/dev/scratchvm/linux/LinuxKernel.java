@@ -49,7 +49,7 @@ public final class LinuxKernel implements AutoCloseable {
         this.files = files;
         files.register(table);
         new MetadataCalls(args, root, files).register(table);
-        new ExtentCalls(args, files).register(table);
+        new ExtentCalls(args, files, wakeup).register(table);
         new MemoryCalls(args, space, files, trace).register(table);
         this.process = new ProcessCalls(args, cpu, trace, signals, stackSize);
         process.register(table);
