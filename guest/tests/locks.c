@@ -12,6 +12,7 @@
  *                         flag (set before the wait)
  *   locks wait FILE       prints "waiting", blocks in F_SETLKW for a write lock on the whole file,
  *                         then prints "locked"
+ *   locks flockwait FILE  the same with flock LOCK_EX
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -227,6 +228,18 @@ static int wait_for(const char *path)
     return r == 0 ? 0 : 1;
 }
 
+static int flock_wait_for(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return 1;
+    printf("waiting\n");
+    fflush(stdout);
+    int r = flock(fd, LOCK_EX);
+    printf("flock LOCK_EX: %s\n", r == 0 ? "locked" : strerror(errno));
+    return r == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -236,5 +249,7 @@ int main(int argc, char **argv)
         return hold(argv[2]);
     if (argc == 3 && strcmp(argv[1], "wait") == 0)
         return wait_for(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "flockwait") == 0)
+        return flock_wait_for(argv[2]);
     return checks();
 }

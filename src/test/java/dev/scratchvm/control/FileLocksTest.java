@@ -19,6 +19,8 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -165,14 +167,16 @@ class FileLocksTest {
         }
     }
 
-    @Test
-    void aGuestWaitingInFSetlkwCanBePausedAndGetsTheLockWhenItIsReleased() throws Exception {
-        String expected = natively(null, null, "wait", "data");
+    /** {@code mode} waits for a lock this JVM holds: F_SETLKW against an OFD lock, or flock against an flock. */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"wait", "flockwait"})
+    void aGuestWaitingForALockCanBePausedAndGetsItWhenItIsReleased(String mode) throws Exception {
+        String expected = natively(null, null, mode, "data");
         int other = Libc.check("open data", Libc.open(data.toString(), Libc.O_RDWR | Libc.O_CLOEXEC, 0));
-        assertThat(ofdLock(other, Libc.F_WRLCK, 0, 0)).isZero();
-        try (Machine m = boot("wait", "data"); Controller c = Controller.of(m, NO_SAVE).start()) {
+        assertThat(mode.equals("wait") ? ofdLock(other, Libc.F_WRLCK, 0, 0) : Libc.flock(other, Libc.LOCK_SH)).isZero();
+        try (Machine m = boot(mode, "data"); Controller c = Controller.of(m, NO_SAVE).start()) {
             awaitOutput("waiting\n");
-            Thread.sleep(100); // well inside F_SETLKW
+            Thread.sleep(100); // well inside the wait
             long calls = m.syscallCount();
             for (int i = 0; i < 3; i++) {
                 c.pause();
@@ -180,7 +184,7 @@ class FileLocksTest {
                 c.resume();
                 Thread.sleep(20);
             }
-            assertThat(m.syscallCount()).as("fcntl was made again after each pause").isGreaterThanOrEqualTo(calls + 3);
+            assertThat(m.syscallCount()).as("the call was made again after each pause").isGreaterThanOrEqualTo(calls + 3);
             assertThat(output()).isEqualTo("waiting\n");
             Libc.close(other);
             other = -1;
@@ -281,7 +285,7 @@ class FileLocksTest {
 
     private String natively(Path cwd, byte[] input, String... args) {
         Path where = cwd != null ? cwd : dir;
-        if (args[0].equals("hold") || args[0].equals("wait")) {
+        if (!args[0].equals("probe")) {
             try {
                 where = Files.createDirectories(dir.resolve("native"));
                 Files.write(where.resolve("data"), new byte[200]);
