@@ -127,6 +127,21 @@ int main(int argc, char **argv)
     check(fails(utimensat(AT_FDCWD, "a", NULL, 0x8000), EINVAL), "utimensat bad flags: EINVAL");
     struct timeval tv[2] = {{1100000000, 0}, {1100000000, 5}};
     check(utimes("a", tv) == 0 && stat("a", &st) == 0 && st.st_mtim.tv_sec == 1100000000, "utimes");
+    /* the older calls themselves, which the C libraries no longer use */
+    struct timeval tv2[2] = {{1110000000, 0}, {1120000000, 250000}};
+    check(syscall(SYS_utimes, "a", tv2) == 0 && stat("a", &st) == 0 && st.st_mtim.tv_sec == 1120000000
+          && st.st_mtim.tv_nsec == 250000000, "SYS_utimes, microseconds");
+    struct timeval badtv[2] = {{0, 1000000}, {0, 0}};
+    errno = 0;
+    check(fails(syscall(SYS_utimes, "a", badtv), EINVAL), "SYS_utimes tv_usec out of range: EINVAL");
+    long ub[2] = {1130000000, 1140000000};
+    check(syscall(SYS_utime, "a", ub) == 0 && stat("a", &st) == 0 && st.st_atim.tv_sec == 1130000000
+          && st.st_mtim.tv_sec == 1140000000 && st.st_mtim.tv_nsec == 0, "SYS_utime, seconds");
+    check(syscall(SYS_futimesat, fd, NULL, tv) == 0 && fstat(fd, &st) == 0 && st.st_mtim.tv_sec == 1100000000,
+          "SYS_futimesat on the fd itself");
+    check(syscall(SYS_futimesat, AT_FDCWD, "a", NULL) == 0 && stat("a", &st) == 0 && st.st_mtim.tv_sec > 1600000000,
+          "SYS_futimesat with NULL times: now");
+    check(utimes("a", tv) == 0, "utimes back");
 
     /* symlinks: targets as stored, confinement by resolution */
     check(symlink("a", "sym") == 0, "symlink sym -> a");

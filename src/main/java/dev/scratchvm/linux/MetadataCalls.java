@@ -7,9 +7,12 @@ import java.lang.foreign.MemorySegment;
 import java.util.function.IntUnaryOperator;
 
 import static dev.scratchvm.sys.Errno.*;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
 /**
- * Permissions, owners, times, links and file system statistics. A path is resolved under
+ * Permissions, owners, times (utimensat and the older utimes, futimesat and utime), links
+ * and file system statistics. A path is resolved under
  * the guest root into an O_PATH descriptor first (GuestRoot's confinement), and the host
  * call then acts on that descriptor: with AT_EMPTY_PATH where the call takes it, else
  * through its /proc/self/fd link, which names exactly the file already resolved. No
@@ -21,7 +24,10 @@ final class MetadataCalls {
     private final GuestArgs args;
     private final GuestRoot root;
     private final FileCalls files;
-    private final MemorySegment emptyPath = Arena.ofAuto().allocateFrom("");
+    private final Arena arena = Arena.ofAuto();
+    private final MemorySegment emptyPath = arena.allocateFrom("");
+    /** Two struct timespec, for the calls that take times in another form. */
+    private final MemorySegment times = arena.allocate(32, 8);
 
     MetadataCalls(GuestArgs args, GuestRoot root, FileCalls files) {
         this.args = args;
@@ -41,6 +47,9 @@ final class MetadataCalls {
         t.registerTraced(Nr.FCHOWN, "fchown", c -> files.traced("FCHOWN " + c.fd(),
                 Libc.fchown(files.file(c.fd()).hostFd, (int) c.a1(), (int) c.a2())));
         t.registerTraced(Nr.UTIMENSAT, "utimensat", c -> utimensat((int) c.a0(), c.a1(), c.a2(), (int) c.a3()));
+        t.registerTraced(Nr.UTIMES, "utimes", c -> utimes(Libc.AT_FDCWD, c.a0(), c.a1()));
+        t.registerTraced(Nr.FUTIMESAT, "futimesat", c -> utimes((int) c.a0(), c.a1(), c.a2()));
+        t.registerTraced(Nr.UTIME, "utime", this::utime);
         t.registerTraced(Nr.SYMLINK, "symlink", c -> symlinkAt(c.a0(), Libc.AT_FDCWD, c.a1()));
         t.registerTraced(Nr.SYMLINKAT, "symlinkat", c -> symlinkAt(c.a0(), (int) c.a1(), c.a2()));
         t.registerTraced(Nr.LINK, "link", c -> linkAt(Libc.AT_FDCWD, c.a0(), Libc.AT_FDCWD, c.a1(), 0));
@@ -99,6 +108,39 @@ final class MetadataCalls {
             return files.traced("UTIMENSAT " + dirfd, Libc.utimensat(files.file(dirfd).hostFd, MemorySegment.NULL, times, 0));
         }
         return onPath(dirfd, pathAddr, flags, "UTIMENSAT", fd -> Libc.utimensat(fd, emptyPath, times, Libc.AT_EMPTY_PATH));
+    }
+
+    /** utimes and futimesat: microsecond struct timevals, made timespecs for utimensat. */
+    private long utimes(int dirfd, long pathAddr, long timesAddr) {
+        if (timesAddr == 0) return utimensatWith(dirfd, pathAddr, MemorySegment.NULL);
+        MemorySegment tv = args.buffer(timesAddr, 32);
+        for (int i = 0; i < 2; i++) {
+            long usec = tv.get(JAVA_LONG_UNALIGNED, 16L * i + 8);
+            if (usec < 0 || usec >= 1_000_000) throw new SyscallError(EINVAL);
+            times.set(JAVA_LONG, 16L * i, tv.get(JAVA_LONG_UNALIGNED, 16L * i));
+            times.set(JAVA_LONG, 16L * i + 8, usec * 1000);
+        }
+        return utimensatWith(dirfd, pathAddr, times);
+    }
+
+    /** utime: a struct utimbuf of whole seconds (access, modification), or NULL for now. */
+    private long utime(Call c) {
+        if (c.a1() == 0) return utimensatWith(Libc.AT_FDCWD, c.a0(), MemorySegment.NULL);
+        MemorySegment buf = args.buffer(c.a1(), 16);
+        for (int i = 0; i < 2; i++) {
+            times.set(JAVA_LONG, 16L * i, buf.get(JAVA_LONG_UNALIGNED, 8L * i));
+            times.set(JAVA_LONG, 16L * i + 8, 0);
+        }
+        return utimensatWith(Libc.AT_FDCWD, c.a0(), times);
+    }
+
+    /** As utimensat with flags 0, with host timespecs already made (NULL: now). */
+    private long utimensatWith(int dirfd, long pathAddr, MemorySegment hostTimes) {
+        if (pathAddr == 0) {
+            if (dirfd == Libc.AT_FDCWD) throw new SyscallError(EFAULT);
+            return files.traced("UTIMES " + dirfd, Libc.utimensat(files.file(dirfd).hostFd, MemorySegment.NULL, hostTimes, 0));
+        }
+        return onPath(dirfd, pathAddr, 0, "UTIMES", fd -> Libc.utimensat(fd, emptyPath, hostTimes, Libc.AT_EMPTY_PATH));
     }
 
     /** The target is stored as the guest gave it; resolving it later stays inside the root (RESOLVE_IN_ROOT). */
