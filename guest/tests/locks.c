@@ -124,6 +124,19 @@ static int checks(void)
     errno = 0;
     check(flock(b, 0) == -1 && errno == EINVAL, "flock with no operation: EINVAL");
 
+    /* Calls that name the file by path open no descriptor of it, so its POSIX locks stay. */
+    int p = open(path, O_RDONLY);
+    check(setlk(b, F_SETLK, F_WRLCK, SEEK_SET, 0, 5) == 0, "F_SETLK write 0-4 through b");
+    struct stat st;
+    struct timespec now[2] = {{0, UTIME_NOW}, {0, UTIME_NOW}};
+    check(stat(path, &st) == 0 && access(path, W_OK) == 0 && chmod(path, 0640) == 0
+          && utimensat(AT_FDCWD, path, now, 0) == 0 && truncate(path, 20) == 0, "stat, access, chmod, utimensat, truncate");
+    check(ofd_probe(p, 0, 0, &seen) == F_WRLCK && seen.l_start == 0 && seen.l_len == 5, "the POSIX lock is still there");
+    close(p);
+    p = open(path, O_RDONLY);
+    check(ofd_probe(p, 0, 0, NULL) == F_UNLCK, "closing that other descriptor dropped it");
+    close(p);
+
     /* errors */
     errno = 0;
     check(fcntl(b, F_SETLK, (struct flock *)8) == -1 && errno == EFAULT, "F_SETLK with a wild pointer: EFAULT");
