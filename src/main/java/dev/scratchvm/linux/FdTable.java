@@ -17,10 +17,22 @@ final class FdTable {
     private final List<Slot> slots = new ArrayList<>();
     /** Whether the guest has taken POSIX record locks, which every close must then drop. */
     private boolean posixLocks;
+    /** Whether the guest has taken locks of any kind (only then does a capture ask the host for them). */
+    private boolean anyLocks;
 
     /** The guest took a POSIX record lock: from now on closing any descriptor drops the locks on its file. */
     void usesPosixLocks() {
         posixLocks = true;
+        anyLocks = true;
+    }
+
+    /** The guest took an OFD lock or an flock. */
+    void usesLocks() {
+        anyLocks = true;
+    }
+
+    boolean locksUsed() {
+        return anyLocks;
     }
 
     Slot get(int fd) {

@@ -105,6 +105,7 @@ public final class LinuxKernel implements AutoCloseable {
                 }
                 for (FileLock lock : s.locks()) {
                     if (lock.owner() == KernelState.LockOwner.POSIX) kernel.fds.usesPosixLocks();
+                    else kernel.fds.usesLocks();
                     HostLocks.take(files.get(s.id()).hostFd, lock, s.path());
                 }
             }
@@ -203,8 +204,9 @@ public final class LinuxKernel implements AutoCloseable {
         Map<OpenFile, Integer> ids = new IdentityHashMap<>();
         Map<OpenFile, List<FileLock>> locks = new IdentityHashMap<>();
         // Locks first: fingerprinting a write-only file opens and closes a second descriptor of
-        // it, which drops the process's POSIX locks on it; they are taken again below.
-        for (int fd : fds.openFds()) {
+        // it, which drops the process's POSIX locks on it; they are taken again below. A guest
+        // that never locked holds none: no need to ask the host.
+        for (int fd : fds.locksUsed() ? fds.openFds() : List.<Integer>of()) {
             OpenFile f = fds.file(fd);
             if (!f.isStdio() && !locks.containsKey(f)) locks.put(f, HostLocks.held(f.hostFd));
         }

@@ -53,6 +53,7 @@ final class LockCalls {
         if (query) return Libc.fcntl(f.hostFd, cmd, lock);
         // From now on a close of any descriptor of the file drops the process's locks on it, as on Linux.
         if (cmd == Libc.F_SETLK || cmd == Libc.F_SETLKW) fds.usesPosixLocks();
+        else fds.usesLocks();
         return switch (cmd) {
             case Libc.F_SETLKW -> waiting(Nr.FCNTL, () -> Libc.fcntl(f.hostFd, Libc.F_SETLK, lock));
             case Libc.F_OFD_SETLKW -> waiting(Nr.FCNTL, () -> Libc.fcntl(f.hostFd, Libc.F_OFD_SETLK, lock));
@@ -65,6 +66,7 @@ final class LockCalls {
         String label = "FLOCK " + c.fd() + " " + op;
         int kind = op & ~Libc.LOCK_NB;
         if (kind != Libc.LOCK_SH && kind != Libc.LOCK_EX && kind != Libc.LOCK_UN) return traced(label, -EINVAL);
+        fds.usesLocks();
         if (kind == Libc.LOCK_UN || (op & Libc.LOCK_NB) != 0) return traced(label, Libc.flock(f.hostFd, op));
         return traced(label, waiting(Nr.FLOCK, () -> Libc.flock(f.hostFd, op | Libc.LOCK_NB)));
     }
