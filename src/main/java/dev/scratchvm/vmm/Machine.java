@@ -115,6 +115,7 @@ public final class Machine implements AutoCloseable {
             root = GuestRoot.open(config.root());
             m.kernel = LinuxKernel.boot(memory, root, config.trace(), m.new Cpu(), config.stdio(),
                     program.imageEnd(), program.stackBottom());
+            m.kernel.nameAfter(execfn);
             m.regs.setRegs(Registers.atEntry(program.entry(), program.stackPointer()));
             return m;
         } catch (RuntimeException | ElfException e) {
