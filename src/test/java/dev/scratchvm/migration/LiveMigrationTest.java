@@ -146,6 +146,19 @@ class LiveMigrationTest {
         }
     }
 
+    @Test
+    void aVersionOneClientIsStillServedByTheNewServer() throws Exception {
+        String expected = LiveVms.nativeOutput(dir, "steer", null, "compute", "3000000");
+        try (LiveVms vms = new LiveVms(dir, MEMORY); Machine m = vms.boot("steer", MEMORY, "compute", "3000000")) {
+            // A VM that has not run yet is as stopped as one at SAVE: protocol 1 moves it in one piece.
+            MigrationClient.Result r = vms.client().protocol1().migrate(m.capture(), m.memory().segment(),
+                    dev.scratchvm.vmm.Snapshots.touchedPages(m), null);
+            assertThat(r).isInstanceOf(MigrationClient.Result.Committed.class);
+            assertThat(vms.arrivedEnding.get(60, TimeUnit.SECONDS).exitStatus()).isZero();
+            assertThat(vms.destination.output()).isEqualTo(expected);
+        }
+    }
+
     private static void awaitOutput(LiveVms.Side side, String text) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (!side.output().contains(text)) {
