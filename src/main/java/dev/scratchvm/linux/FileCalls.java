@@ -31,6 +31,8 @@ final class FileCalls {
     private final GuestRoot root;
     private final Trace trace;
     private final Signals signals;
+    /** The VM's /proc, asked before the root for every path. */
+    private final ProcFs proc;
     private final Arena arena = Arena.ofAuto();
     private final MemorySegment iovecs = arena.allocate(16L * IOV_MAX, 8);
     private final MemorySegment emptyPath = arena.allocateFrom("");
@@ -42,8 +44,9 @@ final class FileCalls {
     /** One iovec for write(2) on a pipe, where a pause may find it half done. */
     private final MemorySegment singleIovec = arena.allocate(16, 8);
 
-    FileCalls(GuestArgs args, FdTable fds, GuestRoot root, Trace trace, Signals signals, Wakeup wakeup) {
+    FileCalls(GuestArgs args, FdTable fds, GuestRoot root, Trace trace, Signals signals, Wakeup wakeup, ProcFs proc) {
         this.signals = signals;
+        this.proc = proc;
         this.wakeup = wakeup;
         this.args = args;
         this.fds = fds;
@@ -77,7 +80,7 @@ final class FileCalls {
         t.registerTraced(Nr.FSYNC, "fsync", c -> traced("FSYNC " + c.fd(), Libc.fsync(file(c.fd()).hostFd)));
         t.registerTraced(Nr.FDATASYNC, "fdatasync", c -> traced("FDATASYNC " + c.fd(), Libc.fdatasync(file(c.fd()).hostFd)));
         t.registerTraced(Nr.FTRUNCATE, "ftruncate", c -> traced("FTRUNCATE " + c.fd() + " " + c.a1(),
-                Libc.ftruncate(file(c.fd()).hostFd, c.a1())));
+                file(c.fd()).kind == FileKind.PROC ? -EINVAL : Libc.ftruncate(file(c.fd()).hostFd, c.a1())));
         t.registerTraced(Nr.TRUNCATE, "truncate", this::truncate);
         t.registerTraced(Nr.UNLINK, "unlink", c -> unlinkAt(Libc.AT_FDCWD, c.a0(), 0));
         t.registerTraced(Nr.UNLINKAT, "unlinkat", c -> unlinkAt((int) c.a0(), c.a1(), (int) c.a2()));
@@ -130,7 +133,8 @@ final class FileCalls {
     private String pathAt(int dirfd, String path) {
         if (path.startsWith("/") || dirfd == Libc.AT_FDCWD) return path;
         OpenFile dir = file(dirfd);
-        if (dir.kind != FileKind.DIRECTORY) throw new SyscallError(ENOTDIR);
+        boolean procDir = dir.kind == FileKind.PROC && ProcFs.isDirectory(dir.path);
+        if (dir.kind != FileKind.DIRECTORY && !procDir) throw new SyscallError(ENOTDIR);
         return dir.path.endsWith("/") ? dir.path + path : dir.path + "/" + path;
     }
 
@@ -275,6 +279,12 @@ final class FileCalls {
                 + (name.equals("OPENAT") && dirfd != Libc.AT_FDCWD ? " " + dirfd : "")
                 + " " + guestPath + " " + flags + " " + mode;
         String path = pathAt(dirfd, guestPath);
+        Object inProc = proc.lookup(root.absolute(path), (flags & Libc.O_NOFOLLOW) == 0);
+        if (inProc != null) return traced(label, openProc(inProc, flags, mode));
+        return openUnderRoot(label, path, flags, mode);
+    }
+
+    private long openUnderRoot(String label, String path, int flags, int mode) {
         int hostFd = root.open(path, flags & ~Libc.O_CLOEXEC, mode & ~umask & 07777);
         if (hostFd < 0) return traced(label, hostFd);
         FileKind kind = kindOf(hostFd);
@@ -291,6 +301,34 @@ final class FileCalls {
             return traced(label, -EMFILE);
         }
         return traced(label, fd);
+    }
+
+    /** open(2) of what a /proc path names: a generated read-only file or directory, or where a link leads. */
+    private long openProc(Object found, int flags, int mode) {
+        if (found instanceof ProcFs.Link && (flags & Libc.O_NOFOLLOW) != 0) return -ELOOP;
+        Object p = proc.follow(found);
+        boolean cloexec = (flags & Libc.O_CLOEXEC) != 0;
+        return switch (p) {
+            case Integer errno -> errno == -ENOENT && (flags & Libc.O_CREAT) != 0 ? -EACCES : errno;
+            case ProcFs.GuestPath g -> openUnderRoot("OPEN " + g.path(), g.path(), flags, mode);
+            case ProcFs.SameFile s -> {
+                int fd = fds.install(s.file(), cloexec, 0);
+                yield fd < 0 ? -EMFILE : fd;
+            }
+            case ProcFs.Node n -> {
+                boolean dir = n instanceof ProcFs.Dir;
+                if ((flags & (Libc.O_CREAT | Libc.O_EXCL)) == (Libc.O_CREAT | Libc.O_EXCL)) yield -EEXIST;
+                if ((flags & Libc.O_ACCMODE) != Libc.O_RDONLY || (flags & Libc.O_TRUNC) != 0) yield dir ? -EISDIR : -EACCES;
+                if (!dir && (flags & Libc.O_DIRECTORY) != 0) yield -ENOTDIR;
+                int hostFd = ProcFs.memoryFile((flags & Libc.O_PATH) != 0 ? new byte[0] : ProcFs.snapshot(n), 0);
+                if (hostFd < 0) yield hostFd;
+                int fd = fds.install(new OpenFile(hostFd, FileKind.PROC, ProcFs.path(n), flags & ~Libc.O_CLOEXEC,
+                        ProcFs.mode(n) & 07777), cloexec, 0);
+                if (fd < 0) Libc.close(hostFd);
+                yield fd < 0 ? -EMFILE : fd;
+            }
+            default -> -ENOENT;
+        };
     }
 
     private FileKind kindOf(int hostFd) {
@@ -367,7 +405,46 @@ final class FileCalls {
 
     private long fstat(int fd, long buf) {
         OpenFile f = file(fd);
+        if (f.kind == FileKind.PROC) {
+            ProcFs.stat(f.path, procMode(f), args.output(buf, STAT_SIZE));
+            return traced("FSTAT " + fd, 0);
+        }
         return traced("FSTAT " + fd, Libc.fstat(f.hostFd, args.output(buf, STAT_SIZE)));
+    }
+
+    private static int procMode(OpenFile f) {
+        return (ProcFs.isDirectory(f.path) ? S_IFDIR : 0100000) | f.mode;
+    }
+
+    /** stat of a /proc path: the generated node, or what a followed link leads to. */
+    private long statProc(Object found, boolean follow, MemorySegment out, boolean statx, int mask) {
+        Object p = follow ? proc.follow(found) : found;
+        return switch (p) {
+            case Integer errno -> errno;
+            case ProcFs.Node n -> {
+                if (statx) ProcFs.statx(ProcFs.path(n), ProcFs.mode(n), out);
+                else ProcFs.stat(ProcFs.path(n), ProcFs.mode(n), out);
+                yield 0;
+            }
+            case ProcFs.SameFile s when s.file().kind == FileKind.PROC -> {
+                if (statx) ProcFs.statx(s.file().path, procMode(s.file()), out);
+                else ProcFs.stat(s.file().path, procMode(s.file()), out);
+                yield 0;
+            }
+            case ProcFs.SameFile s -> statx ? Libc.statx(s.file().hostFd, emptyPath, Libc.AT_EMPTY_PATH, mask, out)
+                    : Libc.fstat(s.file().hostFd, out);
+            case ProcFs.GuestPath g -> {
+                int fd = root.openPath(g.path(), true);
+                if (fd < 0) yield fd;
+                try {
+                    yield statx ? Libc.statx(fd, emptyPath, Libc.AT_EMPTY_PATH, mask, out)
+                            : Libc.fstatat(fd, emptyPath, out, Libc.AT_EMPTY_PATH);
+                } finally {
+                    Libc.close(fd);
+                }
+            }
+            default -> -ENOENT;
+        };
     }
 
     private long statPath(int dirfd, long pathAddr, long buf, int flags) {
@@ -379,6 +456,9 @@ final class FileCalls {
         }
         MemorySegment out = args.output(buf, STAT_SIZE);
         String label = "STAT " + path;
+        boolean follow = (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0;
+        Object inProc = proc.lookup(root.absolute(pathAt(dirfd, path)), follow);
+        if (inProc != null) return traced(label, statProc(inProc, follow, out, false, 0));
         int fd = root.openPath(pathAt(dirfd, path), (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0);
         if (fd < 0) return traced(label, fd);
         try {
@@ -395,9 +475,17 @@ final class FileCalls {
         int hostFd;
         boolean own = false;
         if (path.isEmpty() && (flags & Libc.AT_EMPTY_PATH) != 0 && dirfd != Libc.AT_FDCWD) {
-            hostFd = file(dirfd).hostFd;
+            OpenFile f = file(dirfd);
+            if (f.kind == FileKind.PROC) {
+                ProcFs.statx(f.path, procMode(f), out);
+                return traced("STATX " + dirfd, 0);
+            }
+            hostFd = f.hostFd;
         } else {
             if (path.isEmpty() && (flags & Libc.AT_EMPTY_PATH) == 0) throw new SyscallError(ENOENT);
+            boolean follow = (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0;
+            Object inProc = proc.lookup(root.absolute(pathAt(dirfd, path.isEmpty() ? "." : path)), follow);
+            if (inProc != null) return traced("STATX " + path, statProc(inProc, follow, out, true, mask));
             hostFd = root.openPath(pathAt(dirfd, path.isEmpty() ? "." : path), (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0);
             if (hostFd < 0) return traced("STATX " + path, hostFd);
             own = true;
@@ -412,6 +500,7 @@ final class FileCalls {
 
     private long truncate(Call c) {
         String path = args.path(c.a0());
+        if (ProcFs.contains(root.absolute(path))) return traced("TRUNCATE " + path + " " + c.a1(), -EACCES);
         int fd = root.open(path, Libc.O_WRONLY, 0);
         if (fd < 0) return traced("TRUNCATE " + path + " " + c.a1(), fd);
         try {
@@ -425,6 +514,8 @@ final class FileCalls {
 
     /** Runs {@code op} on the parent directory of a path; closes it afterwards. */
     private long withParent(int dirfd, String path, String label, java.util.function.BiFunction<Integer, MemorySegment, Long> op) {
+        // Nothing in /proc can be created, removed or renamed.
+        if (ProcFs.contains(root.absolute(pathAt(dirfd, path)))) return traced(label, -EACCES);
         Object p = root.openParent(pathAt(dirfd, path));
         if (p instanceof Integer errno) return traced(label, errno);
         GuestRoot.Parent parent = (GuestRoot.Parent) p;
@@ -452,6 +543,7 @@ final class FileCalls {
         String from = args.path(oldAddr), to = args.path(newAddr);
         String label = "RENAME " + from + " " + to;
         if (flags != 0) return traced(label, -EINVAL);
+        if (ProcFs.contains(root.absolute(pathAt(newdirfd, to)))) return traced(label, -EACCES);
         Object p = root.openParent(pathAt(newdirfd, to));
         if (p instanceof Integer errno) return traced(label, errno);
         GuestRoot.Parent target = (GuestRoot.Parent) p;
@@ -467,6 +559,14 @@ final class FileCalls {
         String path = args.path(pathAddr);
         String label = "ACCESS " + path + " " + mode;
         if ((mode & ~7) != 0) return traced(label, -EINVAL);
+        Object inProc = proc.lookup(root.absolute(pathAt(dirfd, path)), (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0);
+        if (inProc != null) {
+            Object p = proc.follow(inProc);
+            if (p instanceof Integer errno) return traced(label, errno);
+            if (p instanceof ProcFs.Node n) return traced(label, ProcFs.access(ProcFs.mode(n), mode));
+            if (p instanceof ProcFs.GuestPath g) path = g.path();
+            else return traced(label, 0);
+        }
         int fd = root.openPath(pathAt(dirfd, path), (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0);
         if (fd < 0) return traced(label, fd);
         try {
@@ -480,11 +580,26 @@ final class FileCalls {
         String path = args.path(pathAddr);
         if (size <= 0) throw new SyscallError(EINVAL);
         MemorySegment out = args.output(buf, size);
+        Object inProc = proc.lookup(root.absolute(pathAt(dirfd, path)), false);
+        if (inProc != null) return traced("READLINK " + path, readlinkProc(inProc, out, size));
         return withParent(dirfd, path, "READLINK " + path, (dir, name) -> Libc.readlinkat(dir, name, out, size));
+    }
+
+    private static long readlinkProc(Object found, MemorySegment out, long size) {
+        if (found instanceof Integer errno) return errno;
+        if (!(found instanceof ProcFs.Link l)) return -EINVAL;
+        byte[] target = l.target().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        int n = (int) Math.min(size, target.length);
+        MemorySegment.copy(target, 0, out, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, n);
+        return n;
     }
 
     private long getdents(Call c) {
         OpenFile f = file(c.fd());
+        if (f.kind == FileKind.PROC) {
+            long r = ProcFs.isDirectory(f.path) ? proc.getdents(f, args.output(c.a1(), c.a2()), c.a2()) : -ENOTDIR;
+            return traced("GETDENTS64 " + c.fd(), r);
+        }
         if (f.kind != FileKind.DIRECTORY) return traced("GETDENTS64 " + c.fd(), -ENOTDIR);
         return traced("GETDENTS64 " + c.fd(), Libc.getdents64(f.hostFd, args.output(c.a1(), c.a2()), c.a2()));
     }

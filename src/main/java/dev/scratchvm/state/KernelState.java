@@ -77,7 +77,9 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
         /** A directory under the guest root (e.g. opened for getdents or as a dirfd). */
         DIRECTORY,
         /** /dev/null and friends: character devices re-opened by path. */
-        DEVICE
+        DEVICE,
+        /** A file or directory of the VM's /proc: its generated content is saved, not re-read. */
+        PROC
     }
 
     /**
@@ -91,9 +93,44 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
      * @param mode        creation mode the guest passed
      * @param offset      current file offset
      * @param fingerprint what the file looked like when the state was captured
+     * @param content     a /proc file's bytes as generated at open (empty for every other kind)
      */
     public record OpenFileState(int id, FileKind kind, String path, int flags, int mode, long offset,
-                                FileFingerprint fingerprint) {
+                                FileFingerprint fingerprint, byte[] content) {
+        public OpenFileState {
+            content = content == null ? new byte[0] : content.clone();
+        }
+
+        public OpenFileState(int id, FileKind kind, String path, int flags, int mode, long offset,
+                             FileFingerprint fingerprint) {
+            this(id, kind, path, flags, mode, offset, fingerprint, new byte[0]);
+        }
+
+        @Override
+        public byte[] content() {
+            return content.clone();
+        }
+
+        /** Value equality, the content compared byte for byte. */
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof OpenFileState f && id == f.id && kind == f.kind && path.equals(f.path) && flags == f.flags
+                    && mode == f.mode && offset == f.offset && fingerprint.equals(f.fingerprint)
+                    && java.util.Arrays.equals(content, f.content);
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Objects.hash(id, kind, path, flags, mode, offset, fingerprint) * 31
+                    + java.util.Arrays.hashCode(content);
+        }
+
+        @Override
+        public String toString() {
+            return "OpenFileState[id=" + id + ", kind=" + kind + ", path=" + path + ", flags=" + flags + ", mode=" + mode
+                    + ", offset=" + offset + ", fingerprint=" + fingerprint
+                    + (content.length == 0 ? "" : ", content=" + content.length + " bytes") + "]";
+        }
     }
 
     /**
