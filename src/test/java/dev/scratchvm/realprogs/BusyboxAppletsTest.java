@@ -176,7 +176,7 @@ class BusyboxAppletsTest {
                 wrong.add(label + ": fails for another reason now: " + cause + " (listed: " + known + ")");
             }
         }
-        table.add(passed + " of " + APPLETS.size() + " pass; ENOSYS answered in passing runs too: " + everyRun);
+        table.add(passed + " of " + APPLETS.size() + " pass; answered ENOSYS in every run: " + everyRun);
         Path report = DebianPackages.dir().getParent().resolve("realprogs/busybox-applets.txt");
         Files.createDirectories(report.getParent());
         Files.write(report, table);
