@@ -54,6 +54,9 @@ record Differential(GuestRun expected, GuestRun actual, String files) {
         if (!missing.isEmpty()) {
             return "missing " + missing.getFirst() + (missing.size() > 1 ? " (then " + String.join(", ", missing.subList(1, missing.size())) + ")" : "");
         }
+        if (actual.firstEinval() != null) {
+            return "refused: " + actual.firstEinval() + " returned EINVAL";
+        }
         if (expected.exit() != actual.exit()) {
             return "exit " + actual.exit() + " (" + actual.ended() + "), natively " + expected.exit() + "; stderr: "
                     + firstLine(actual.stderr());

@@ -26,8 +26,12 @@ import java.util.regex.Pattern;
  * One program run, in ScratchVM or natively, with stdin, stdout and stderr in files.
  *
  * @param missingCalls the system calls the VMM answered ENOSYS, by name, first use first (none natively)
+ * @param firstEinval  the first call the VMM answered EINVAL, as traced (an argument it does not
+ *                     support, such as a lock command), or null
  */
-record GuestRun(int exit, byte[] stdout, String stderr, List<String> missingCalls, String ended) {
+record GuestRun(int exit, byte[] stdout, String stderr, List<String> missingCalls, String firstEinval, String ended) {
+    private static final Pattern EINVAL = Pattern.compile("(?m)^(.*) - return -22$");
+
     private static final Pattern NOT_IMPLEMENTED = Pattern.compile("SYSCALL (\\d+) \\(not implemented\\)");
 
     /**
@@ -68,7 +72,9 @@ record GuestRun(int exit, byte[] stdout, String stderr, List<String> missingCall
             Matcher mm = NOT_IMPLEMENTED.matcher(trace.toString(StandardCharsets.UTF_8));
             java.util.LinkedHashSet<String> missing = new java.util.LinkedHashSet<>();
             while (mm.find()) missing.add(SyscallNames.of(Integer.parseInt(mm.group(1))));
-            return new GuestRun(exit, Files.readAllBytes(out), Files.readString(err), List.copyOf(missing), ended);
+            Matcher einval = EINVAL.matcher(trace.toString(StandardCharsets.UTF_8));
+            String refused = einval.find() ? einval.group(1) : null;
+            return new GuestRun(exit, Files.readAllBytes(out), Files.readString(err), List.copyOf(missing), refused, ended);
         } finally {
             Libc.close(in);
             Libc.close(o);
@@ -110,9 +116,9 @@ record GuestRun(int exit, byte[] stdout, String stderr, List<String> missingCall
         Process p = pb.start();
         if (!p.waitFor(60, TimeUnit.SECONDS)) {
             p.destroyForcibly();
-            return new GuestRun(-1, Files.readAllBytes(out), Files.readString(err), List.of(), "native run timed out");
+            return new GuestRun(-1, Files.readAllBytes(out), Files.readString(err), List.of(), null, "native run timed out");
         }
-        return new GuestRun(p.exitValue(), Files.readAllBytes(out), Files.readString(err), List.of(), "exit " + p.exitValue());
+        return new GuestRun(p.exitValue(), Files.readAllBytes(out), Files.readString(err), List.of(), null, "exit " + p.exitValue());
     }
 
 }
