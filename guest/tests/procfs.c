@@ -103,6 +103,8 @@ int main(int argc, char **argv) {
     mode_of("/proc", 1);
     mode_of("/proc/sys", 1);
     mode_of("/proc/1", 1);
+    mode_of("/proc/self/", 0);
+    mode_of("/proc/../data.txt", 1);
     report("write open", open("/proc/self/status", O_WRONLY));
     report("create", open("/proc/newfile", O_CREAT | O_WRONLY, 0644));
     report("unlink", unlink("/proc/self/status"));

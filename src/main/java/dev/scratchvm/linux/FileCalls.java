@@ -131,7 +131,8 @@ final class FileCalls {
 
     /** A guest path relative to dirfd, turned into a path the root can resolve. */
     private String pathAt(int dirfd, String path) {
-        if (path.startsWith("/") || dirfd == Libc.AT_FDCWD) return path;
+        if (path.startsWith("/")) return ProcFs.outOfProc(path);
+        if (dirfd == Libc.AT_FDCWD) return path;
         OpenFile dir = file(dirfd);
         boolean procDir = dir.kind == FileKind.PROC && ProcFs.isDirectory(dir.path);
         if (dir.kind != FileKind.DIRECTORY && !procDir) throw new SyscallError(ENOTDIR);

@@ -77,6 +77,17 @@ final class ProcFs {
         return n.equals(ROOT) || n.startsWith(ROOT + "/");
     }
 
+    /**
+     * A path that goes into /proc and out again ("/proc/../etc"): its lexical form, so the root
+     * resolves what it leads to rather than a /proc directory the root does not have; otherwise
+     * the path unchanged.
+     */
+    static String outOfProc(String absolutePath) {
+        String trimmed = absolutePath.replaceFirst("^/+(\\./+)*", "/");
+        boolean entersProc = trimmed.equals(ROOT) || trimmed.startsWith(ROOT + "/");
+        return entersProc && !contains(absolutePath) ? normalize(absolutePath) : absolutePath;
+    }
+
     /** True when a canonical /proc path (as {@link #lookup} returns it) is a directory. */
     static boolean isDirectory(String canonicalPath) {
         return canonicalPath.equals(ROOT) || canonicalPath.equals("/proc/self") || canonicalPath.equals("/proc/self/fd");
@@ -88,6 +99,8 @@ final class ProcFs {
      */
     Object lookup(String absolutePath, boolean followLast) {
         if (!contains(absolutePath)) return null;
+        // A trailing slash names the directory a link leads to, never the link.
+        if (absolutePath.endsWith("/")) followLast = true;
         String[] parts = normalize(absolutePath).substring(1).split("/");
         String pid = Integer.toString(Libc.getpid());
         int depth = parts.length;

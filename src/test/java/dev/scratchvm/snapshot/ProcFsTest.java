@@ -70,7 +70,8 @@ class ProcFsTest {
                 "fd 4 type 10 readlink /proc/self/fd/4: /data.txt\n", "fd 5 type 10 readlink /proc/self/fd/5: /proc/" + pid + "/fd\n");
         assertThat(report).contains("stat /proc/self/status: mode 100444 size 0\n", "stat /proc/self/fd: mode 40500 size 0\n",
                 "lstat /proc/self: mode 120777 size 0\n", "lstat /proc/self/exe: mode 120777 size 0\n",
-                "stat /proc: mode 40555 size 0\n", "stat /proc/sys: errno 2\n", "stat /proc/1: errno 2\n");
+                "stat /proc: mode 40555 size 0\n", "stat /proc/sys: errno 2\n", "stat /proc/1: errno 2\n",
+                "lstat /proc/self/: mode 40555 size 0\n", "stat /proc/../data.txt: mode 100644 size 0\n");
         assertThat(report).contains("write open: -1 errno 13\n", "create: -1 errno 13\n", "unlink: -1 errno 13\n",
                 "mkdir: -1 errno 13\n", "access R: 0\n", "access W: -1 errno 13\n");
 
