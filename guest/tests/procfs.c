@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "scratchvm.h"
@@ -118,7 +119,22 @@ int main(int argc, char **argv) {
     char held[65536];
     ssize_t got = read(maps, held, 64);
     if (got != 64) return 2;
+    /* And a directory listed part-way: one entry before the save. */
+    int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY);
+    char ents[4096];
+    long first = syscall(SYS_getdents64, dir, ents, 24);
+    if (first <= 0) return 5;
     long saved = SAVE();
+    long rest = syscall(SYS_getdents64, dir, ents + first, sizeof ents - first);
+    if (rest < 0) return 6;
+    FILE *l = fopen("listing.txt", "w");
+    for (long at = 0; at < first + rest;) {
+        unsigned short reclen = *(unsigned short *) (ents + at + 16);
+        fprintf(l, "%s\n", ents + at + 19);
+        at += reclen;
+    }
+    fclose(l);
+    close(dir);
     if (saved < 0 && saved != -ENOSYS) return 3;
 
     void *more = mmap(NULL, 3 * 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

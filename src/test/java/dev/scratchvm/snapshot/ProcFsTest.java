@@ -81,6 +81,8 @@ class ProcFsTest {
         String held = Files.readString(dir.resolve("held.txt")), fresh = Files.readString(dir.resolve("fresh.txt"));
         String added = fresh.substring(fresh.lastIndexOf("new mapping at ") + 15).trim();
         assertThat(held).as("the bytes generated at open, continued after the restore").isEqualTo(heldAtSave);
+        assertThat(Files.readAllLines(dir.resolve("listing.txt"))).as("/proc/self/fd listed across the restore, each entry once")
+                .containsExactly(".", "..", "0", "1", "2", "3", "4", "5", "6");
         assertThat(held).doesNotContain(added + "-");
         assertThat(fresh).as("a new open sees the mapping made after the restore").containsPattern(
                 "(?m)^0*" + added + "-[0-9a-f]+ r--p 00000000 00:00 0$");
