@@ -407,45 +407,10 @@ final class FileCalls {
     private long fstat(int fd, long buf) {
         OpenFile f = file(fd);
         if (f.kind == FileKind.PROC) {
-            ProcFs.stat(f.path, procMode(f), args.output(buf, STAT_SIZE));
+            ProcFs.stat(f.path, ProcFs.mode(f), args.output(buf, STAT_SIZE));
             return traced("FSTAT " + fd, 0);
         }
         return traced("FSTAT " + fd, Libc.fstat(f.hostFd, args.output(buf, STAT_SIZE)));
-    }
-
-    private static int procMode(OpenFile f) {
-        return (ProcFs.isDirectory(f.path) ? S_IFDIR : 0100000) | f.mode;
-    }
-
-    /** stat of a /proc path: the generated node, or what a followed link leads to. */
-    private long statProc(Object found, boolean follow, MemorySegment out, boolean statx, int mask) {
-        Object p = follow ? proc.follow(found) : found;
-        return switch (p) {
-            case Integer errno -> errno;
-            case ProcFs.Node n -> {
-                if (statx) ProcFs.statx(ProcFs.path(n), ProcFs.mode(n), out);
-                else ProcFs.stat(ProcFs.path(n), ProcFs.mode(n), out);
-                yield 0;
-            }
-            case ProcFs.SameFile s when s.file().kind == FileKind.PROC -> {
-                if (statx) ProcFs.statx(s.file().path, procMode(s.file()), out);
-                else ProcFs.stat(s.file().path, procMode(s.file()), out);
-                yield 0;
-            }
-            case ProcFs.SameFile s -> statx ? Libc.statx(s.file().hostFd, emptyPath, Libc.AT_EMPTY_PATH, mask, out)
-                    : Libc.fstat(s.file().hostFd, out);
-            case ProcFs.GuestPath g -> {
-                int fd = root.openPath(g.path(), true);
-                if (fd < 0) yield fd;
-                try {
-                    yield statx ? Libc.statx(fd, emptyPath, Libc.AT_EMPTY_PATH, mask, out)
-                            : Libc.fstatat(fd, emptyPath, out, Libc.AT_EMPTY_PATH);
-                } finally {
-                    Libc.close(fd);
-                }
-            }
-            default -> -ENOENT;
-        };
     }
 
     private long statPath(int dirfd, long pathAddr, long buf, int flags) {
@@ -459,7 +424,7 @@ final class FileCalls {
         String label = "STAT " + path;
         boolean follow = (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0;
         Object inProc = proc.lookup(root.absolute(pathAt(dirfd, path)), follow);
-        if (inProc != null) return traced(label, statProc(inProc, follow, out, false, 0));
+        if (inProc != null) return traced(label, proc.stat(inProc, follow, out, false, 0));
         int fd = root.openPath(pathAt(dirfd, path), (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0);
         if (fd < 0) return traced(label, fd);
         try {
@@ -478,7 +443,7 @@ final class FileCalls {
         if (path.isEmpty() && (flags & Libc.AT_EMPTY_PATH) != 0 && dirfd != Libc.AT_FDCWD) {
             OpenFile f = file(dirfd);
             if (f.kind == FileKind.PROC) {
-                ProcFs.statx(f.path, procMode(f), out);
+                ProcFs.statx(f.path, ProcFs.mode(f), out);
                 return traced("STATX " + dirfd, 0);
             }
             hostFd = f.hostFd;
@@ -486,7 +451,7 @@ final class FileCalls {
             if (path.isEmpty() && (flags & Libc.AT_EMPTY_PATH) == 0) throw new SyscallError(ENOENT);
             boolean follow = (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0;
             Object inProc = proc.lookup(root.absolute(pathAt(dirfd, path.isEmpty() ? "." : path)), follow);
-            if (inProc != null) return traced("STATX " + path, statProc(inProc, follow, out, true, mask));
+            if (inProc != null) return traced("STATX " + path, proc.stat(inProc, follow, out, true, mask));
             hostFd = root.openPath(pathAt(dirfd, path.isEmpty() ? "." : path), (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0);
             if (hostFd < 0) return traced("STATX " + path, hostFd);
             own = true;
@@ -582,17 +547,8 @@ final class FileCalls {
         if (size <= 0) throw new SyscallError(EINVAL);
         MemorySegment out = args.output(buf, size);
         Object inProc = proc.lookup(root.absolute(pathAt(dirfd, path)), false);
-        if (inProc != null) return traced("READLINK " + path, readlinkProc(inProc, out, size));
+        if (inProc != null) return traced("READLINK " + path, ProcFs.readlink(inProc, out, size));
         return withParent(dirfd, path, "READLINK " + path, (dir, name) -> Libc.readlinkat(dir, name, out, size));
-    }
-
-    private static long readlinkProc(Object found, MemorySegment out, long size) {
-        if (found instanceof Integer errno) return errno;
-        if (!(found instanceof ProcFs.Link l)) return -EINVAL;
-        byte[] target = l.target().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        int n = (int) Math.min(size, target.length);
-        MemorySegment.copy(target, 0, out, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, n);
-        return n;
     }
 
     private long getdents(Call c) {

@@ -61,6 +61,7 @@ final class ProcFs {
     record SameFile(OpenFile file) implements Opens {
     }
 
+    private static final MemorySegment EMPTY_PATH = Arena.global().allocateFrom("");
     private final ProcFiles files;
     private final FdTable fds;
     private final GuestRoot root;
@@ -227,6 +228,54 @@ final class ProcFs {
     }
 
     // ---- what open and stat see ---------------------------------------------------------
+
+    /** The st_mode of an open /proc file. */
+    static int mode(OpenFile f) {
+        return (isDirectory(f.path) ? S_IFDIR : S_IFREG) | f.mode;
+    }
+
+    /** stat(2) or statx(2) of a /proc path: the generated node, or what a followed link leads to. */
+    long stat(Object found, boolean follow, MemorySegment out, boolean statx, int mask) {
+        Object p = follow ? follow(found) : found;
+        MemorySegment emptyPath = EMPTY_PATH;
+        return switch (p) {
+            case Integer errno -> errno;
+            case Node n -> {
+                if (statx) statx(path(n), mode(n), out);
+                else stat(path(n), mode(n), out);
+                yield 0;
+            }
+            case SameFile s when s.file().kind == FileKind.PROC -> {
+                if (statx) statx(s.file().path, mode(s.file()), out);
+                else stat(s.file().path, mode(s.file()), out);
+                yield 0;
+            }
+            case SameFile s -> statx ? Libc.statx(s.file().hostFd, emptyPath, Libc.AT_EMPTY_PATH, mask, out)
+                    : Libc.fstat(s.file().hostFd, out);
+            case GuestPath g -> {
+                int fd = root.openPath(g.path(), true);
+                if (fd < 0) yield fd;
+                try {
+                    yield statx ? Libc.statx(fd, emptyPath, Libc.AT_EMPTY_PATH, mask, out)
+                            : Libc.fstatat(fd, emptyPath, out, Libc.AT_EMPTY_PATH);
+                } finally {
+                    Libc.close(fd);
+                }
+            }
+            default -> -Errno.ENOENT;
+        };
+    }
+
+    /** readlink(2) of a /proc path: a link's target, truncated to the buffer as Linux does. */
+    static long readlink(Object found, MemorySegment out, long size) {
+        if (found instanceof Integer errno) return errno;
+        if (!(found instanceof ProcFs.Link l)) return -Errno.EINVAL;
+        byte[] target = l.target().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        int n = (int) Math.min(size, target.length);
+        MemorySegment.copy(target, 0, out, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, n);
+        return n;
+    }
+
 
     /** Permission bits as Linux gives them: files 0444, directories 0555 (fd/ 0500), links 0777. */
     static int mode(Node n) {
