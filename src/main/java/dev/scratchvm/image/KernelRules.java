@@ -120,6 +120,10 @@ final class KernelRules {
             if ((f.flags() & ~OPEN_FLAGS) != 0) return field + ".flags " + hex(f.flags()) + " has unknown open flags";
             if ((f.mode() & ~07777) != 0) return field + ".mode " + Integer.toOctalString(f.mode()) + " is not a file mode";
             if (f.offset() < 0) return field + ".offset " + f.offset() + " is negative";
+            if (f.kind() == FileKind.PROC && !f.path().equals("/proc") && !f.path().startsWith("/proc/")) {
+                return field + ".path " + f.path() + " of a /proc file is not under /proc";
+            }
+            if (f.kind() != FileKind.PROC && f.content().length > 0) return field + ".content is only for /proc files";
             if (f.fingerprint().size() < -1) return field + ".fingerprint.size " + f.fingerprint().size() + " is negative";
             // Locks are taken again on the re-opened file: the VMM's own streams and O_PATH descriptors hold none.
             if (!f.locks().isEmpty() && (stdio || (f.flags() & O_PATH) != 0)) {

@@ -160,13 +160,16 @@ public final class StateCodec {
         b.setCwdBytes(utf8(k.cwd(), "cwd")).setClearChildTid(k.clearChildTid()).setRobustList(k.robustList());
         for (OpenFileState f : k.files()) {
             FileFingerprint p = f.fingerprint();
-            b.addFiles(StateProto.File.newBuilder().setId(f.id()).setKind(kindCode(f.kind()))
+            StateProto.File.Builder file = StateProto.File.newBuilder().setId(f.id()).setKind(kindCode(f.kind()))
                     .setPathBytes(utf8(f.path(), "path of file " + f.id())).setFlags(f.flags()).setMode(f.mode())
                     .setOffset(f.offset())
                     .setFingerprint(StateProto.Fingerprint.newBuilder().setSize(p.size()).setMtimeNanos(p.mtimeNanos())
                             .setCrc32C(p.crc32c()))
                     .addAllLocks(f.locks().stream().map(l -> StateProto.LockHeld.newBuilder().setOwner(ownerCode(l.owner()))
-                            .setWrite(l.write()).setStart(l.start()).setLength(l.length()).build()).toList()));
+                            .setWrite(l.write()).setStart(l.start()).setLength(l.length()).build()).toList());
+            // Only /proc files carry content: other files encode exactly as before the field existed.
+            if (f.content().length > 0) file.setContent(ByteString.copyFrom(f.content()));
+            b.addFiles(file);
         }
         for (FdState d : k.fds()) {
             b.addFds(StateProto.Fd.newBuilder().setFd(d.fd()).setFileId(d.fileId()).setCloseOnExec(d.closeOnExec()));
@@ -228,6 +231,7 @@ public final class StateCodec {
             case REGULAR -> 3;
             case DIRECTORY -> 4;
             case DEVICE -> 5;
+            case PROC -> 10;
         };
     }
 
@@ -327,7 +331,7 @@ public final class StateCodec {
             }
             files.add(new OpenFileState(f.getId(), kind(f.getKind(), "state.kernel.files[" + i + "]"), f.getPath(),
                     f.getFlags(), f.getMode(), f.getOffset(), new FileFingerprint(p.getSize(), p.getMtimeNanos(), p.getCrc32C()),
-                    locks));
+                    locks, f.getContent().toByteArray()));
         }
         List<FdState> fds = new ArrayList<>(k.getFdsCount());
         for (StateProto.Fd d : k.getFdsList()) fds.add(new FdState(d.getFd(), d.getFileId(), d.getCloseOnExec()));
@@ -367,6 +371,7 @@ public final class StateCodec {
             case 3 -> FileKind.REGULAR;
             case 4 -> FileKind.DIRECTORY;
             case 5 -> FileKind.DEVICE;
+            case 10 -> FileKind.PROC;
             default -> throw StateWire.error(where, "unknown file kind " + code);
         };
     }

@@ -45,7 +45,8 @@ public final class LinuxKernel implements AutoCloseable {
         this.trace = trace;
         this.space = space;
         long stackSize = memory.size() - space.mmapTop() - GuestMemory.PAGE_SIZE;
-        FileCalls files = new FileCalls(args, fds, root, trace, signals, wakeup);
+        ProcFs proc = new ProcFs(new ProcFiles(memory, space, root, signals, this::umask, cpu::cpuid), fds, root);
+        FileCalls files = new FileCalls(args, fds, root, trace, signals, wakeup, proc);
         this.files = files;
         files.register(table);
         new MetadataCalls(args, root, files).register(table);
@@ -124,6 +125,12 @@ public final class LinuxKernel implements AutoCloseable {
             case STDIN -> OpenFile.stdio(0, stdio);
             case STDOUT -> OpenFile.stdio(1, stdio);
             case STDERR -> OpenFile.stdio(2, stdio);
+            case PROC -> {
+                // The bytes generated at open, not a new generation: a read goes on where it was.
+                int hostFd = ProcFs.memoryFile(s.content(), s.offset());
+                if (hostFd < 0) throw new KernelRestoreException("cannot hold " + s.path() + ": " + Libc.strerror(-hostFd));
+                yield new OpenFile(hostFd, FileKind.PROC, s.path(), s.flags(), s.mode());
+            }
             case REGULAR, DIRECTORY, DEVICE -> {
                 // Never repeat the open's side effects: no O_CREAT, O_EXCL or O_TRUNC the second time.
                 int flags = s.flags() & ~(Libc.O_CREAT | Libc.O_EXCL | Libc.O_TRUNC);
@@ -183,6 +190,11 @@ public final class LinuxKernel implements AutoCloseable {
         return new Control.Return(result);
     }
 
+    /** The file mode creation mask, for /proc/self/status. */
+    private int umask() {
+        return files.umask;
+    }
+
     private Control exit(Call call) {
         int status = (int) (call.a0() & 0xff);
         trace.event("EXIT " + status);
@@ -235,6 +247,12 @@ public final class LinuxKernel implements AutoCloseable {
 
     private OpenFileState describe(int id, int fd, OpenFile f, List<FileLock> locks) throws KernelRestoreException {
         if (f.isStdio()) return new OpenFileState(id, f.kind, "", f.flags, 0, 0, FileFingerprint.NONE);
+        if (f.kind == FileKind.PROC) {
+            long offset = Libc.lseek(f.hostFd, 0, Libc.SEEK_CUR);
+            if (offset < 0) throw new KernelRestoreException("guest fd " + fd + ": cannot read its offset");
+            return new OpenFileState(id, f.kind, f.path, f.flags, f.mode, offset, FileFingerprint.NONE,
+                    ProcFs.readAll(f.hostFd));
+        }
         String path = f.kind == FileKind.DEVICE ? f.path : root.guestPathOf(f.hostFd);
         if (path == null) {
             throw new KernelRestoreException("guest fd " + fd + " (" + f.path + ") was deleted or moved outside the root while open");

@@ -89,7 +89,9 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
         /** A directory under the guest root (e.g. opened for getdents or as a dirfd). */
         DIRECTORY,
         /** /dev/null and friends: character devices re-opened by path. */
-        DEVICE
+        DEVICE,
+        /** A file or directory of the VM's /proc: its generated content is saved, not re-read. */
+        PROC
     }
 
     /**
@@ -104,17 +106,57 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
      * @param offset      current file offset
      * @param fingerprint what the file looked like when the state was captured
      * @param locks       the locks held through this open file description, taken again on restore
+     * @param content     a /proc file's bytes as generated at open (empty for every other kind)
      */
     public record OpenFileState(int id, FileKind kind, String path, int flags, int mode, long offset,
-                                FileFingerprint fingerprint, List<FileLock> locks) {
+                                FileFingerprint fingerprint, List<FileLock> locks, byte[] content) {
         public OpenFileState {
             locks = List.copyOf(locks);
+            content = content == null ? new byte[0] : content.clone();
         }
 
-        /** A file holding no lock. */
+        /** A file holding no lock, with no generated content. */
         public OpenFileState(int id, FileKind kind, String path, int flags, int mode, long offset,
                              FileFingerprint fingerprint) {
-            this(id, kind, path, flags, mode, offset, fingerprint, List.of());
+            this(id, kind, path, flags, mode, offset, fingerprint, List.of(), new byte[0]);
+        }
+
+        /** A file holding {@code locks}. */
+        public OpenFileState(int id, FileKind kind, String path, int flags, int mode, long offset,
+                             FileFingerprint fingerprint, List<FileLock> locks) {
+            this(id, kind, path, flags, mode, offset, fingerprint, locks, new byte[0]);
+        }
+
+        /** A /proc file with the bytes it was generated with. */
+        public OpenFileState(int id, FileKind kind, String path, int flags, int mode, long offset,
+                             FileFingerprint fingerprint, byte[] content) {
+            this(id, kind, path, flags, mode, offset, fingerprint, List.of(), content);
+        }
+
+        @Override
+        public byte[] content() {
+            return content.clone();
+        }
+
+        /** Value equality, the content compared byte for byte. */
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof OpenFileState f && id == f.id && kind == f.kind && path.equals(f.path) && flags == f.flags
+                    && mode == f.mode && offset == f.offset && fingerprint.equals(f.fingerprint) && locks.equals(f.locks)
+                    && java.util.Arrays.equals(content, f.content);
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Objects.hash(id, kind, path, flags, mode, offset, fingerprint, locks) * 31
+                    + java.util.Arrays.hashCode(content);
+        }
+
+        @Override
+        public String toString() {
+            return "OpenFileState[id=" + id + ", kind=" + kind + ", path=" + path + ", flags=" + flags + ", mode=" + mode
+                    + ", offset=" + offset + ", fingerprint=" + fingerprint + (locks.isEmpty() ? "" : ", locks=" + locks)
+                    + (content.length == 0 ? "" : ", content=" + content.length + " bytes") + "]";
         }
     }
 

@@ -49,6 +49,7 @@ public final class Libc {
     public static final int SEEK_SET = 0, SEEK_CUR = 1, SEEK_END = 2;
     public static final int F_GETFL = 3, F_SETFL = 4;
     public static final long SYS_OPENAT2 = 437;
+    private static final long SYS_MEMFD_CREATE = 319, MFD_CLOEXEC = 1;
 
     private Libc() {
     }
@@ -146,6 +147,13 @@ public final class Libc {
     /** openat2(2): {@code how} is a struct open_how {u64 flags, u64 mode, u64 resolve}. */
     public static int openat2(int dirfd, MemorySegment path, MemorySegment how) {
         return (int) asLong(call(Files.SYSCALL, SYS_OPENAT2, dirfd, a(path), a(how), how.byteSize(), 0));
+    }
+
+    /** memfd_create(2): an anonymous in-memory file (MFD_CLOEXEC). */
+    public static int memfdCreate(String name) {
+        try (Arena arena = Arena.ofConfined()) {
+            return (int) asLong(call(Files.SYSCALL, SYS_MEMFD_CREATE, a(arena.allocateFrom(name)), MFD_CLOEXEC, 0, 0, 0));
+        }
     }
 
     public static int close(int fd) {

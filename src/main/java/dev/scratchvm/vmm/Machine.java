@@ -526,6 +526,11 @@ public final class Machine implements AutoCloseable {
             var s = regs.sregs();
             regs.setSregs(s.withGs(s.gs().withBase(base)));
         }
+
+        @Override
+        public List<CpuidEntry> cpuid() {
+            return cpuid;
+        }
     }
 
     @Override

@@ -149,6 +149,7 @@ public final class HostileStates {
         addFile(FileKind.REGULAR, "/f", 2, -1, 0, "mode -1", ".mode");
         addFile(FileKind.REGULAR, "/f", 2, 0644, -1, "offset -1", ".offset");
         addFile(FileKind.REGULAR, "/f", 2, 0644, Long.MIN_VALUE, "offset -2^63", ".offset");
+        addFile(FileKind.PROC, "/etc/passwd", 0, 0444, 0, "a /proc file that is not in /proc", ".path");
         int id = good.kernel().files().stream().mapToInt(OpenFileState::id).max().orElse(0) + 1;
         int fd = good.kernel().fds().stream().mapToInt(FdState::fd).max().orElse(2) + 1;
         kernel("kernel.files[id " + id + "].fingerprint", "fingerprint size -2", x -> {
