@@ -50,13 +50,19 @@ final class ProcFiles {
         String execfn = r.execfn(memory);
         if (execfn.isEmpty()) return null;
         try {
-            Path host = Path.of(execfn).toAbsolutePath().normalize();
             Path base = root.hostPath();
-            if (host.startsWith(base)) return "/" + base.relativize(host).toString().replace('\\', '/');
+            // Relative to the VMM's directory (the command line's program), else to the root (a VMM
+            // embedded in another program, whose directory is not the guest's).
+            for (Path host : List.of(Path.of(execfn).toAbsolutePath().normalize(), base.resolve(execfn).normalize())) {
+                if (host.startsWith(base) && java.nio.file.Files.exists(host)) {
+                    return "/" + base.relativize(host).toString().replace('\\', '/');
+                }
+            }
+            // Linux's link is always absolute.
+            return Path.of(execfn).toAbsolutePath().normalize().toString();
         } catch (java.nio.file.InvalidPathException e) {
             return execfn;
         }
-        return execfn;
     }
 
     /** The argument strings, NUL-terminated, read from guest memory (arg_start to arg_end) as Linux does. */

@@ -119,23 +119,10 @@ class BusyboxAppletsTest {
     private static Map<String, String> knownFailing() {
         Map<String, String> m = new LinkedHashMap<>();
         // file metadata
-        m.put("sed -i s/red/blue/ in2.txt", "missing fchmod");
-        m.put("dos2unix crlf.txt", "missing fchmod");
-        m.put("chmod 600 in.txt", "missing chmod");
-        m.put("mkdir -m 700 private", "missing chmod");
-        // (cp copies with sendfile and falls back to read and write; -p needs utimensat, chown, chmod)
-        m.put("cp -p in.txt kept.txt", "missing sendfile (then utimensat, chown, chmod)");
-        m.put("touch new.txt", "missing utimensat");
-        m.put("touch -d 2020-02-03 04:05:06 in.txt", "missing utimensat");
-        m.put("ln -s in.txt symlink", "missing symlink");
-        m.put("ln in.txt hardlink", "missing link");
         m.put("mkfifo fifo", "missing mknodat");
-        m.put("stat -f -c %T .", "missing statfs");
         // df looks for "." in /etc/mtab, which the guest root lacks (natively it reads the host's,
         // a symlink into /proc; a symlink in the root is resolved by the host, not the VM's /proc)
         m.put("df .", "exit 1 (exit 1), natively 0; stderr: df: .: can't find mount point");
-        m.put("id -G", "missing getgroups");
-        m.put("id", "missing getgroups");
         // pipes and child processes
         m.put("zcat in.txt.gz", "missing pipe2");
         m.put("xargs cat <list.txt", "missing vfork");
