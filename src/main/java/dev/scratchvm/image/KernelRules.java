@@ -42,6 +42,7 @@ final class KernelRules {
         String p = brk(k, memorySize);
         if (p == null) p = mmapArea(k, memorySize);
         if (p == null) p = mappings(k.mappings(), memorySize);
+        if (p == null) p = sharedFiles(k.mappings(), k.files());
         if (p == null) p = userPointer("kernel.clear_child_tid", k.clearChildTid(), 4, memorySize);
         if (p == null) p = userPointer("kernel.robust_list", k.robustList(), 24, memorySize);
         if (p == null) p = PathRules.problem("kernel.cwd", k.cwd());
@@ -90,11 +91,34 @@ final class KernelRules {
             if ((m.prot() & ~PROT_BITS) != 0) {
                 return field + ".prot " + hex(m.prot()) + " has bits other than PROT_READ|PROT_WRITE|PROT_EXEC";
             }
+            if (!m.shared() && (m.fileId() != -1 || m.fileOffset() != 0)) {
+                return field + " is anonymous but has a file_id or file_offset";
+            }
+            if (m.shared() && (m.fileOffset() < 0 || m.fileOffset() % PAGE != 0 || m.fileOffset() > Long.MAX_VALUE - m.length())) {
+                return field + ".file_offset " + hex(m.fileOffset()) + " is not a page-aligned offset with offset + length below 2^63";
+            }
         }
         for (int i = 1; i < sorted.size(); i++) {
             Mapping a = sorted.get(i - 1), b = sorted.get(i);
             if (a.start() + a.length() > b.start()) {
                 return "kernel.mappings: mapping at " + hex(a.start()) + " overlaps the one at " + hex(b.start());
+            }
+        }
+        return null;
+    }
+
+    /** A shared mapping is mapped again from its file: a regular file the state opens for reading. */
+    private static String sharedFiles(List<Mapping> mappings, List<OpenFileState> files) {
+        java.util.Map<Integer, OpenFileState> byId = new java.util.HashMap<>();
+        for (OpenFileState f : files) byId.putIfAbsent(f.id(), f);
+        for (int i = 0; i < mappings.size(); i++) {
+            Mapping m = mappings.get(i);
+            if (!m.shared()) continue;
+            String field = "kernel.mappings[" + i + "].file_id " + m.fileId();
+            OpenFileState f = byId.get(m.fileId());
+            if (f == null) return field + " names no file of kernel.files";
+            if (f.kind() != FileKind.REGULAR || (f.flags() & O_PATH) != 0 || (f.flags() & 3) == 1) {
+                return field + " is not a regular file open for reading";
             }
         }
         return null;

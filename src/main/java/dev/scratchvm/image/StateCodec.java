@@ -155,7 +155,11 @@ public final class StateCodec {
         StateProto.Kernel.Builder b = StateProto.Kernel.newBuilder().setBrkStart(k.brkStart()).setBrk(k.brk())
                 .setMmapBase(k.mmapBase()).setMmapTop(k.mmapTop());
         for (Mapping m : k.mappings()) {
-            b.addMappings(StateProto.Mapping.newBuilder().setStart(m.start()).setLength(m.length()).setProt(m.prot()));
+            StateProto.Mapping.Builder mb = StateProto.Mapping.newBuilder().setStart(m.start()).setLength(m.length())
+                    .setProt(m.prot());
+            // Anonymous mappings encode exactly as before the file fields existed.
+            if (m.shared()) mb.setFileId(m.fileId()).setFileOffset(m.fileOffset()).setShared(true);
+            b.addMappings(mb);
         }
         b.setCwdBytes(utf8(k.cwd(), "cwd")).setClearChildTid(k.clearChildTid()).setRobustList(k.robustList());
         for (OpenFileState f : k.files()) {
@@ -309,7 +313,10 @@ public final class StateCodec {
 
     private static KernelState kernel(StateProto.Kernel k) throws ImageException {
         List<Mapping> mappings = new ArrayList<>(k.getMappingsCount());
-        for (StateProto.Mapping m : k.getMappingsList()) mappings.add(new Mapping(m.getStart(), m.getLength(), m.getProt()));
+        for (StateProto.Mapping m : k.getMappingsList()) {
+            mappings.add(new Mapping(m.getStart(), m.getLength(), m.getProt(), m.hasFileId() ? m.getFileId() : -1,
+                    m.getFileOffset(), m.getShared()));
+        }
         List<OpenFileState> files = new ArrayList<>(k.getFilesCount());
         for (int i = 0; i < k.getFilesCount(); i++) {
             StateProto.File f = k.getFiles(i);

@@ -4,6 +4,7 @@ import dev.scratchvm.memory.GuestMemory;
 import dev.scratchvm.state.KernelState.Mapping;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -12,7 +13,9 @@ import java.util.TreeMap;
  * The guest process's view of its memory: the program break growing up from the end
  * of the ELF image, anonymous mappings handed out top-down below the stack. Guest
  * memory is identity-mapped and already present, so "mapping" is bookkeeping plus
- * making the pages read as zero.
+ * making the pages read as zero. A file mapped MAP_SHARED is the exception: the host
+ * file is mapped over the guest's range ({@link GuestMemory#mapShared}), and each piece of
+ * such a mapping holds a reference to its {@link OpenFile}, so closing the fd keeps the file.
  */
 final class AddressSpace {
     private static final long PAGE = GuestMemory.PAGE_SIZE;
@@ -23,6 +26,8 @@ final class AddressSpace {
     private final long mmapBase;
     private final long mmapTop;
     private final TreeMap<Long, Mapping> mappings = new TreeMap<>();
+    /** The file behind each shared file mapping, by start; one reference per entry. */
+    private final Map<Long, OpenFile> sharedFiles = new HashMap<>();
 
     AddressSpace(GuestMemory memory, long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> restored) {
         this.memory = memory;
@@ -98,8 +103,36 @@ final class AddressSpace {
         mappings.put(start, new Mapping(start, length, prot));
     }
 
-    /** Removes [start, start+length) from every mapping it touches, splitting them. */
+    /**
+     * Maps {@code file} from {@code offset} shared over [start, start+length), replacing any
+     * overlap. The host mapping is writable when the file is open for reading and writing
+     * (the caller has refused PROT_WRITE otherwise, as Linux does).
+     *
+     * @return 0, or a negative errno from the host (nothing changed then)
+     */
+    int mapShared(long start, long length, int prot, OpenFile file, long offset) {
+        boolean writable = (file.flags & dev.scratchvm.sys.Libc.O_ACCMODE) == dev.scratchvm.sys.Libc.O_RDWR;
+        int r = memory.mapShared(start, length, file.hostFd, offset, writable);
+        if (r < 0) return r;
+        cut(start, length); // the host already replaced those pages: bookkeeping only
+        file.retain();
+        mappings.put(start, new Mapping(start, length, prot, -1, offset, true));
+        sharedFiles.put(start, file);
+        return 0;
+    }
+
+    /** Removes [start, start+length) from every mapping it touches, splitting them; the range reads as zero. */
     void unmap(long start, long length) {
+        for (long[] shared : cut(start, length)) memory.unmapShared(shared[0], shared[1]);
+        memory.discard(start, length);
+    }
+
+    /**
+     * Takes [start, start+length) out of the bookkeeping, splitting the mappings it touches.
+     * Returns the parts of shared file mappings it removed, as {start, length} pairs: the
+     * host still maps the file there.
+     */
+    private List<long[]> cut(long start, long length) {
         long end = start + length;
         List<Mapping> touched = new ArrayList<>();
         Map.Entry<Long, Mapping> e = mappings.lowerEntry(end);
@@ -107,13 +140,58 @@ final class AddressSpace {
             touched.add(e.getValue());
             e = mappings.lowerEntry(e.getKey());
         }
+        List<long[]> sharedRemoved = new ArrayList<>();
         for (Mapping m : touched) {
             mappings.remove(m.start());
+            OpenFile file = sharedFiles.remove(m.start());
             long mEnd = m.start() + m.length();
-            if (m.start() < start) mappings.put(m.start(), new Mapping(m.start(), start - m.start(), m.prot()));
-            if (mEnd > end) mappings.put(end, new Mapping(end, mEnd - end, m.prot()));
+            if (m.start() < start) keep(m.resized(m.start(), start - m.start()), file);
+            if (mEnd > end) keep(m.resized(end, mEnd - end), file);
+            if (file != null) {
+                long from = Math.max(start, m.start()), to = Math.min(end, mEnd);
+                sharedRemoved.add(new long[] {from, to - from});
+                file.release(false);
+            }
         }
-        memory.discard(start, length);
+        return sharedRemoved;
+    }
+
+    private void keep(Mapping piece, OpenFile file) {
+        mappings.put(piece.start(), piece);
+        if (file != null) {
+            file.retain();
+            sharedFiles.put(piece.start(), file);
+        }
+    }
+
+    /** The file a shared mapping starting at {@code start} maps, or null for an anonymous one. */
+    OpenFile sharedFile(long start) {
+        return sharedFiles.get(start);
+    }
+
+    /**
+     * Maps the shared file mappings of a restored state again, from the re-opened files by id.
+     *
+     * @throws KernelRestoreException when a mapping names no file or the host refuses to map it
+     */
+    void restoreShared(Map<Integer, OpenFile> files) throws KernelRestoreException {
+        for (Mapping m : new ArrayList<>(mappings.values())) {
+            if (!m.shared()) continue;
+            OpenFile f = files.get(m.fileId());
+            if (f == null) throw new KernelRestoreException("mapping at 0x" + Long.toHexString(m.start()) + " names unknown file " + m.fileId());
+            mappings.remove(m.start());
+            int r = mapShared(m.start(), m.length(), m.prot(), f, m.fileOffset());
+            if (r < 0) {
+                throw new KernelRestoreException("cannot map " + f.path + " shared at 0x" + Long.toHexString(m.start()) + ": "
+                        + dev.scratchvm.sys.Libc.strerror(-r));
+            }
+        }
+    }
+
+    /** Drops the shared mappings' file references (the host mappings go with guest memory). */
+    void releaseFiles() {
+        for (OpenFile f : sharedFiles.values()) f.release(false);
+        sharedFiles.clear();
     }
 
     /** The mapping that starts exactly at {@code start}, or null. */
@@ -127,8 +205,17 @@ final class AddressSpace {
         Map.Entry<Long, Mapping> next = mappings.higherEntry(m.start());
         long limit = next == null ? mmapTop : Math.min(mmapTop, next.getKey());
         if (m.start() + newLength > limit || !memory.contains(m.start(), newLength)) return false;
-        mappings.put(m.start(), new Mapping(m.start(), newLength, m.prot()));
-        memory.discard(end, m.start() + newLength - end);
+        OpenFile file = sharedFiles.get(m.start());
+        if (file != null) {
+            // The file goes on where the mapping ended.
+            boolean writable = (file.flags & dev.scratchvm.sys.Libc.O_ACCMODE) == dev.scratchvm.sys.Libc.O_RDWR;
+            if (memory.mapShared(end, m.start() + newLength - end, file.hostFd, m.fileOffset() + m.length(), writable) < 0) {
+                return false;
+            }
+        } else {
+            memory.discard(end, m.start() + newLength - end);
+        }
+        mappings.put(m.start(), m.resized(m.start(), newLength));
         return true;
     }
 

@@ -6,6 +6,7 @@ import dev.scratchvm.state.KernelState.FdState;
 import dev.scratchvm.state.KernelState.FileFingerprint;
 import dev.scratchvm.state.KernelState.FileKind;
 import dev.scratchvm.state.KernelState.FileLock;
+import dev.scratchvm.state.KernelState.Mapping;
 import dev.scratchvm.state.KernelState.OpenFileState;
 import dev.scratchvm.sys.Errno;
 import dev.scratchvm.sys.Libc;
@@ -99,6 +100,7 @@ public final class LinuxKernel implements AutoCloseable {
                 }
                 kernel.fds.installAt(fd.fd(), f, fd.closeOnExec());
             }
+            space.restoreShared(files);
             // Last, once every file is open again: closing one of them would drop POSIX locks taken before.
             for (OpenFileState s : state.files()) {
                 if (!s.locks().isEmpty() && (files.get(s.id()).isStdio() || (s.flags() & Libc.O_PATH) != 0)) {
@@ -113,6 +115,7 @@ public final class LinuxKernel implements AutoCloseable {
         } catch (KernelRestoreException | RuntimeException e) {
             // Installed files are closed by the table, the others here; each host fd exactly once.
             kernel.fds.closeAll();
+            space.releaseFiles();
             for (OpenFile f : files.values()) f.closeHostFd();
             kernel.wakeup.close();
             throw e;
@@ -218,9 +221,15 @@ public final class LinuxKernel implements AutoCloseable {
         // Locks first: fingerprinting a write-only file opens and closes a second descriptor of
         // it, which drops the process's POSIX locks on it; they are taken again below. A guest
         // that never locked holds none: no need to ask the host.
+        List<OpenFile> mapped = new ArrayList<>();
+        for (Mapping m : space.mappings()) if (m.shared()) mapped.add(space.sharedFile(m.start()));
         for (int fd : fds.locksUsed() ? fds.openFds() : List.<Integer>of()) {
             OpenFile f = fds.file(fd);
             if (!f.isStdio() && !locks.containsKey(f)) locks.put(f, HostLocks.held(f.hostFd));
+        }
+        // A file the guest mapped and then closed still holds the OFD locks and flocks taken through it.
+        for (OpenFile f : fds.locksUsed() ? mapped : List.<OpenFile>of()) {
+            if (!locks.containsKey(f)) locks.put(f, HostLocks.held(f.hostFd));
         }
         List<OpenFileState> files = new ArrayList<>();
         List<FdState> fdStates = new ArrayList<>();
@@ -235,37 +244,57 @@ public final class LinuxKernel implements AutoCloseable {
             }
             fdStates.add(new FdState(fd, id, slot.closeOnExec()));
         }
+        // Shared file mappings name their file; one the guest has closed is saved without an fd.
+        List<Mapping> mappings = new ArrayList<>();
+        for (Mapping m : space.mappings()) {
+            if (m.shared()) {
+                OpenFile f = space.sharedFile(m.start());
+                Integer id = ids.get(f);
+                if (id == null) {
+                    id = ids.size();
+                    ids.put(f, id);
+                    files.add(describe(id, -1, f, locks.getOrDefault(f, List.of())));
+                }
+                m = new Mapping(m.start(), m.length(), m.prot(), id, m.fileOffset(), true);
+            }
+            mappings.add(m);
+        }
         for (Map.Entry<OpenFile, List<FileLock>> e : locks.entrySet()) {
             for (FileLock lock : e.getValue()) {
                 if (lock.owner() == KernelState.LockOwner.POSIX) HostLocks.take(e.getKey().hostFd, lock, e.getKey().path);
             }
         }
-        return new KernelState(space.brkStart(), space.brk(), space.mmapBase(), space.mmapTop(), space.mappings(),
+        return new KernelState(space.brkStart(), space.brk(), space.mmapBase(), space.mmapTop(), mappings,
                 root.cwd(), process.clearChildTid, process.robustList, files, fdStates, signals.actions(),
                 this.files.umask, time.restart, new String(process.name, StandardCharsets.ISO_8859_1), process.dumpable);
+    }
+
+    /** Names what holds a file in a refusal: a guest fd, or (fd -1) only a shared mapping. */
+    private static String who(int fd) {
+        return fd < 0 ? "a file mapped shared" : "guest fd " + fd;
     }
 
     private OpenFileState describe(int id, int fd, OpenFile f, List<FileLock> locks) throws KernelRestoreException {
         if (f.isStdio()) return new OpenFileState(id, f.kind, "", f.flags, 0, 0, FileFingerprint.NONE);
         if (f.kind == FileKind.PROC) {
             long offset = Libc.lseek(f.hostFd, 0, Libc.SEEK_CUR);
-            if (offset < 0) throw new KernelRestoreException("guest fd " + fd + ": cannot read its offset");
+            if (offset < 0) throw new KernelRestoreException(who(fd) + ": cannot read its offset");
             return new OpenFileState(id, f.kind, f.path, f.flags, f.mode, offset, FileFingerprint.NONE,
                     ProcFs.readAll(f.hostFd));
         }
         String path = f.kind == FileKind.DEVICE ? f.path : root.guestPathOf(f.hostFd);
         if (path == null) {
-            throw new KernelRestoreException("guest fd " + fd + " (" + f.path + ") was deleted or moved outside the root while open");
+            throw new KernelRestoreException(who(fd) + " (" + f.path + ") was deleted or moved outside the root while open");
         }
         // An O_PATH descriptor names a file without opening it: no offset, no content to check.
         boolean pathOnly = (f.flags & Libc.O_PATH) != 0;
         long offset = f.kind == FileKind.DEVICE || pathOnly ? 0 : Libc.lseek(f.hostFd, 0, Libc.SEEK_CUR);
-        if (offset < 0) throw new KernelRestoreException("guest fd " + fd + ": cannot read its offset");
+        if (offset < 0) throw new KernelRestoreException(who(fd) + ": cannot read its offset");
         FileFingerprint fp;
         try {
             fp = f.kind == FileKind.REGULAR && !pathOnly ? FileFingerprints.of(f.hostFd) : FileFingerprint.NONE;
         } catch (NativeException e) {
-            throw new KernelRestoreException("guest fd " + fd + " (" + path + "): cannot read the file to fingerprint it: "
+            throw new KernelRestoreException(who(fd) + " (" + path + "): cannot read the file to fingerprint it: "
                     + e.getMessage());
         }
         return new OpenFileState(id, f.kind, path, f.flags, f.mode, offset, fp, locks);
@@ -294,6 +323,7 @@ public final class LinuxKernel implements AutoCloseable {
     @Override
     public void close() {
         fds.closeAll();
+        space.releaseFiles();
         wakeup.close();
     }
 }

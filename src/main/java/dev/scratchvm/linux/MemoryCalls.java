@@ -1,6 +1,7 @@
 package dev.scratchvm.linux;
 
 import dev.scratchvm.memory.GuestMemory;
+import dev.scratchvm.state.KernelState.FileKind;
 import dev.scratchvm.state.KernelState.Mapping;
 import dev.scratchvm.sys.Libc;
 
@@ -8,14 +9,19 @@ import java.lang.foreign.MemorySegment;
 
 import static dev.scratchvm.sys.Errno.*;
 
-/** brk, mmap, munmap, mremap, mprotect, madvise over the {@link AddressSpace}. */
+/**
+ * brk, mmap, munmap, mremap, mprotect, madvise, msync over the {@link AddressSpace}. A regular
+ * file mapped MAP_SHARED is the host file mapped into guest memory, so the guest's stores are
+ * the file's page cache; a private file mapping is a copy of the file's bytes.
+ */
 final class MemoryCalls {
     private static final long PAGE = GuestMemory.PAGE_SIZE;
     private static final int MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
             MAP_FIXED_NOREPLACE = 0x100000;
     private static final int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
     private static final int MADV_DONTNEED = 4;
-    private static final int PROT_RWX = 7;
+    private static final int PROT_RWX = 7, PROT_WRITE = 2;
+    private static final int MS_ASYNC = 1, MS_INVALIDATE = 2, MS_SYNC = 4;
 
     private final GuestArgs args;
     private final AddressSpace space;
@@ -37,6 +43,7 @@ final class MemoryCalls {
         t.registerTraced(Nr.MPROTECT, "mprotect", c -> traced("MPROTECT " + hex(c.a0()) + " " + c.a1() + " " + c.a2(),
                 checkRange(c.a0(), c.a1()) ? 0 : -ENOMEM));
         t.registerTraced(Nr.MADVISE, "madvise", this::madvise);
+        t.registerTraced(Nr.MSYNC, "msync", this::msync);
     }
 
     private long traced(String text, long result) {
@@ -60,9 +67,13 @@ final class MemoryCalls {
         int type = flags & 3;
         if (length <= 0 || (type != MAP_PRIVATE && type != MAP_SHARED)) return traced(label, -EINVAL);
         boolean anonymous = (flags & MAP_ANONYMOUS) != 0;
-        if (!anonymous && type == MAP_SHARED) return traced(label, -ENODEV); // no coherent shared file mappings
         if (!anonymous && (offset & (PAGE - 1)) != 0) return traced(label, -EINVAL);
         OpenFile file = anonymous ? null : files.file(fd);
+        boolean sharedFile = file != null && type == MAP_SHARED;
+        if (sharedFile) {
+            long refused = refuseShared(file, prot);
+            if (refused != 0) return traced(label, refused);
+        }
         long size = AddressSpace.pageUp(length);
         long start;
         if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) != 0) {
@@ -72,6 +83,11 @@ final class MemoryCalls {
         } else {
             start = addr != 0 && (addr & (PAGE - 1)) == 0 && space.isFree(addr, size) ? addr : space.findFree(size);
             if (start < 0) return traced(label, -ENOMEM);
+        }
+        if (sharedFile) {
+            if (offset > Long.MAX_VALUE - size) return traced(label, -EOVERFLOW);
+            int r = space.mapShared(start, size, prot & PROT_RWX, file, offset);
+            return traced(label, r < 0 ? r : start);
         }
         space.map(start, size, prot & PROT_RWX); // the rest (PROT_SEM, ...) means nothing here, and is not saved
         if (file != null) {
@@ -84,6 +100,32 @@ final class MemoryCalls {
             }
         }
         return traced(label, start);
+    }
+
+    /** Why Linux would refuse to map {@code file} shared with {@code prot} (a negative errno), or 0. */
+    private static long refuseShared(OpenFile file, int prot) {
+        // Only regular files have a page cache to share here (/proc files are generated copies).
+        if (file.kind != FileKind.REGULAR || (file.flags & Libc.O_PATH) != 0) {
+            return (file.flags & Libc.O_PATH) != 0 ? -EBADF : -ENODEV;
+        }
+        int access = file.flags & Libc.O_ACCMODE;
+        if (access == Libc.O_WRONLY) return -EACCES;
+        if ((prot & PROT_WRITE) != 0 && (access != Libc.O_RDWR || (file.flags & Libc.O_APPEND) != 0)) return -EACCES;
+        return 0;
+    }
+
+    private long msync(Call c) {
+        long addr = c.a0(), length = AddressSpace.pageUp(c.a1());
+        int flags = (int) c.a2();
+        String label = "MSYNC " + hex(addr) + " " + c.a1() + " " + flags;
+        if ((addr & (PAGE - 1)) != 0 || (flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) != 0
+                || (flags & (MS_ASYNC | MS_SYNC)) == (MS_ASYNC | MS_SYNC)) {
+            return traced(label, -EINVAL);
+        }
+        if (length == 0) return traced(label, 0);
+        if (!args.memory().contains(addr, length)) return traced(label, -ENOMEM);
+        // Anonymous guest pages have nothing to write back: the host's msync is a no-op for them.
+        return traced(label, args.memory().anyShared(addr, length) ? args.memory().msync(addr, length, flags) : 0);
     }
 
     private long munmap(Call c) {
@@ -112,8 +154,15 @@ final class MemoryCalls {
         if ((flags & MREMAP_MAYMOVE) == 0) return traced(label, -ENOMEM);
         long moved = space.findFree(newLength);
         if (moved < 0) return traced(label, -ENOMEM);
-        space.map(moved, newLength, m.prot());
-        args.memory().copy(old, moved, oldLength);
+        OpenFile file = space.sharedFile(old);
+        if (file != null) {
+            // The file is mapped again at the new place: nothing to copy, the pages are the file's.
+            int r = space.mapShared(moved, newLength, m.prot(), file, m.fileOffset());
+            if (r < 0) return traced(label, r);
+        } else {
+            space.map(moved, newLength, m.prot());
+            args.memory().copy(old, moved, oldLength);
+        }
         space.unmap(old, oldLength);
         return traced(label, moved);
     }

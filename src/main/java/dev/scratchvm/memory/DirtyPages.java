@@ -26,8 +26,12 @@ public final class DirtyPages {
     /** Pages written since the migration that tracks them last took them; null while none does. */
     private long[] tracked;
 
-    DirtyPages(long pages) {
+    /** Pages that are not guest memory (shared file mappings): never reported, whoever wrote them. */
+    private final BitSet excluded;
+
+    DirtyPages(long pages, BitSet excluded) {
         this.pages = pages;
+        this.excluded = excluded;
         this.pending = new long[(int) ((pages + 63) >>> 6)];
         this.fetched = new long[pending.length];
     }
@@ -49,12 +53,18 @@ public final class DirtyPages {
 
     /** KVM's log merged into the pending set, and into the tracked set if a migration tracks. */
     private void fetch(Source log) {
-        if (log == null) return;
-        java.util.Arrays.fill(fetched, 0);
-        log.fetch(fetched);
-        for (int i = 0; i < fetched.length; i++) {
-            pending[i] |= fetched[i];
-            if (tracked != null) tracked[i] |= fetched[i];
+        if (log != null) {
+            java.util.Arrays.fill(fetched, 0);
+            log.fetch(fetched);
+            for (int i = 0; i < fetched.length; i++) {
+                pending[i] |= fetched[i];
+                if (tracked != null) tracked[i] |= fetched[i];
+            }
+        }
+        long[] ex = excluded.toLongArray();
+        for (int i = 0; i < ex.length && i < pending.length; i++) {
+            pending[i] &= ~ex[i];
+            if (tracked != null) tracked[i] &= ~ex[i];
         }
     }
 

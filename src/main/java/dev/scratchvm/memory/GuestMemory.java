@@ -33,12 +33,20 @@ public final class GuestMemory implements AutoCloseable {
     private final long guestBase;
     /** Pages whose content comes from a file mapping (a restored image), not anonymous memory. */
     private final BitSet fileBacked = new BitSet();
+    /**
+     * Pages where the guest mapped one of its files MAP_SHARED: they are the file's page cache,
+     * not guest memory, so images, diffs and migration leave them out (the file itself is
+     * carried by the state's open files) and nothing here ever zeroes them.
+     */
+    private final BitSet sharedFile = new BitSet();
+    /** Shared file pages the host maps read-only (the guest's fd was not open for writing). */
+    private final BitSet readOnly = new BitSet();
     private final DirtyPages dirty;
 
     private GuestMemory(MemorySegment mem, long guestBase) {
         this.mem = mem;
         this.guestBase = guestBase;
-        this.dirty = new DirtyPages(mem.byteSize() / PAGE_SIZE);
+        this.dirty = new DirtyPages(mem.byteSize() / PAGE_SIZE, sharedFile);
     }
 
     /**
@@ -93,6 +101,11 @@ public final class GuestMemory implements AutoCloseable {
      */
     public MemorySegment writable(long addr, long len) {
         if (!contains(addr, len)) return null;
+        if (len > 0 && !readOnly.isEmpty()) {
+            int first = (int) (addr / PAGE_SIZE), end = (int) ((addr + len + PAGE_SIZE - 1) / PAGE_SIZE);
+            int ro = readOnly.nextSetBit(first);
+            if (ro >= 0 && ro < end) return null; // a store there would fault: Linux says EFAULT
+        }
         dirty.mark(addr, len);
         return mem.asSlice(addr, len);
     }
@@ -173,12 +186,70 @@ public final class GuestMemory implements AutoCloseable {
         long first = addr / PAGE_SIZE, end = (addr + len + PAGE_SIZE - 1) / PAGE_SIZE;
         long runStart = first;
         for (long p = first; p <= end; p++) {
-            boolean boundary = p == end || fileBacked.get((int) p);
+            boolean boundary = p == end || fileBacked.get((int) p) || sharedFile.get((int) p);
             if (boundary) {
                 if (p > runStart) Libc.madvise(mem.address() + runStart * PAGE_SIZE, (p - runStart) * PAGE_SIZE, MADV_DONTNEED);
-                if (p < end) mem.asSlice(p * PAGE_SIZE, PAGE_SIZE).fill((byte) 0);
+                // A shared file page keeps its content: it is the file's (MADV_DONTNEED rereads it on Linux).
+                if (p < end && !sharedFile.get((int) p)) mem.asSlice(p * PAGE_SIZE, PAGE_SIZE).fill((byte) 0);
                 runStart = p + 1;
             }
+        }
+    }
+
+    /**
+     * Maps [offset, offset+len) of the host file {@code hostFd} shared over the guest range
+     * [addr, addr+len), replacing what was there: the guest's stores land in the host's page
+     * cache, coherent with read(2)/write(2) on the file and with every other process mapping
+     * it. KVM's memory slot is backed by this host range, so the new pages are what the
+     * guest sees (KVM's MMU notifier drops its old translations when the range is replaced).
+     *
+     * @return 0, or a negative errno from the host (the range is then unchanged)
+     */
+    public int mapShared(long addr, long len, int hostFd, long offset, boolean writable) {
+        requireGuest(addr, len, "shared file mapping");
+        int prot = Libc.PROT_READ | (writable ? Libc.PROT_WRITE : 0);
+        long r = Libc.mmap(mem.address() + addr, len, prot, Libc.MAP_SHARED | Libc.MAP_FIXED, hostFd, offset);
+        if (r < 0) return (int) r;
+        int first = (int) (addr / PAGE_SIZE), end = (int) ((addr + len) / PAGE_SIZE);
+        fileBacked.clear(first, end);
+        sharedFile.set(first, end);
+        if (writable) readOnly.clear(first, end);
+        else readOnly.set(first, end);
+        return 0;
+    }
+
+    /**
+     * Puts zeroed anonymous memory back where a shared file mapping was (munmap, a mapping
+     * replacing it). The pages count as written: an earlier image may hold other bytes there.
+     */
+    public void unmapShared(long addr, long len) {
+        requireGuest(addr, len, "shared file unmapping");
+        long r = Libc.mmap(mem.address() + addr, len, Libc.PROT_READ | Libc.PROT_WRITE,
+                Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE | Libc.MAP_FIXED, -1, 0);
+        if (r < 0) throw new NativeException("mmap of anonymous memory over a shared file mapping", (int) -r);
+        int first = (int) (addr / PAGE_SIZE), end = (int) ((addr + len) / PAGE_SIZE);
+        sharedFile.clear(first, end);
+        readOnly.clear(first, end);
+        dirty.mark(addr, len);
+    }
+
+    /** True when any page of [addr, addr+len) belongs to a shared file mapping. */
+    public boolean anyShared(long addr, long len) {
+        if (len <= 0 || sharedFile.isEmpty()) return false;
+        int s = sharedFile.nextSetBit((int) (addr / PAGE_SIZE));
+        return s >= 0 && s < (addr + len + PAGE_SIZE - 1) / PAGE_SIZE;
+    }
+
+    /** The host's msync(2) over a guest range: 0 or a negative errno. */
+    public int msync(long addr, long len, int flags) {
+        requireGuest(addr, len, "msync");
+        return Libc.msync(mem.address() + addr, len, flags);
+    }
+
+    private void requireGuest(long addr, long len, String what) {
+        if (!contains(addr, len) || addr % PAGE_SIZE != 0 || len % PAGE_SIZE != 0) {
+            throw new IllegalArgumentException(what + " of [0x" + Long.toHexString(addr) + ", +0x" + Long.toHexString(len)
+                    + ") is not whole pages of guest memory");
         }
     }
 
@@ -196,6 +267,7 @@ public final class GuestMemory implements AutoCloseable {
     public BitSet pagesInUse() {
         BitSet used = populatedPages();
         used.or(fileBacked);
+        used.andNot(sharedFile);
         return used;
     }
 

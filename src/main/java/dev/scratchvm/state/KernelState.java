@@ -76,8 +76,25 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
     public record SignalAction(int signal, long handler, long flags, long restorer, long mask) {
     }
 
-    /** An anonymous mapping made by mmap. */
-    public record Mapping(long start, long length, int prot) {
+    /**
+     * A mapping made by mmap: anonymous memory (private file mappings are copies, so they are
+     * anonymous too), or a file mapped MAP_SHARED, whose pages are the file's and not guest memory.
+     *
+     * @param fileId     for a shared file mapping, the {@link OpenFileState#id()} of the file it maps
+     *                   (-1 while the process runs: ids are given at capture); -1 otherwise
+     * @param fileOffset for a shared file mapping, the file offset mapped at {@code start}; 0 otherwise
+     * @param shared     whether this is a shared file mapping
+     */
+    public record Mapping(long start, long length, int prot, int fileId, long fileOffset, boolean shared) {
+        /** An anonymous mapping. */
+        public Mapping(long start, long length, int prot) {
+            this(start, length, prot, -1, 0, false);
+        }
+
+        /** The same mapping over another range (a piece left by munmap, a grown one) at the matching file offset. */
+        public Mapping resized(long newStart, long newLength) {
+            return new Mapping(newStart, newLength, prot, fileId, shared ? fileOffset + (newStart - start) : 0, shared);
+        }
     }
 
     /** What kind of host object an open file description stands for. */

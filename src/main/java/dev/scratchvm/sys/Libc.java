@@ -122,7 +122,7 @@ public final class Libc {
 
     private static final class Memory {
         static final MethodHandle MMAP = fixed("mmap"), MUNMAP = fixed("munmap"), MINCORE = fixed("mincore"),
-                MADVISE = fixed("madvise");
+                MADVISE = fixed("madvise"), MSYNC = fixed("msync");
     }
 
     private static final class Misc {
@@ -275,6 +275,11 @@ public final class Libc {
 
     public static int madvise(long addr, long length, int advice) {
         return asInt(call(Memory.MADVISE, addr, length, advice, 0, 0, 0));
+    }
+
+    /** msync(2); 0 or a negative errno. */
+    public static int msync(long addr, long length, int flags) {
+        return asInt(call(Memory.MSYNC, addr, length, flags, 0, 0, 0));
     }
 
     // ---- misc ----------------------------------------------------------------------------

@@ -36,10 +36,6 @@ class DebianLibrariesTest {
 
     private static Map<String, String> knownFailing() {
         Map<String, String> m = new LinkedHashMap<>();
-        // SQLite locks the database with fcntl F_SETLK (6) before its first read: record locks
-        // WAL maps its -shm file shared (MMAP ... 3 1 5 0 returns -ENODEV), which SQLite reports as an I/O error.
-        m.put("sqlite_driver wal", "exit 1 (exit 1), natively 0; stderr: CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-                + " v REAL, grp INTEGER);: disk I/O error");
         return m;
     }
 

@@ -48,8 +48,17 @@ final class InProcessVm {
         return bootAndRunToSave(binary, root, memory, Stdio.INHERIT);
     }
 
+    /** As above, with arguments after the program name. */
+    static Machine bootAndRunToSave(Path binary, Path root, long memory, List<String> args) {
+        return bootAndRunToSave(binary, root, memory, Stdio.INHERIT, args);
+    }
+
     /** As above, with the guest's standard streams on the given host fds. */
     static Machine bootAndRunToSave(Path binary, Path root, long memory, Stdio stdio) {
+        return bootAndRunToSave(binary, root, memory, stdio, List.of());
+    }
+
+    private static Machine bootAndRunToSave(Path binary, Path root, long memory, Stdio stdio, List<String> args) {
         ElfImage elf;
         try {
             elf = ElfImage.parse(Files.readAllBytes(binary), binary.toString());
@@ -60,7 +69,10 @@ final class InProcessVm {
         }
         Machine m;
         try {
-            m = Machine.boot(config(root, memory, stdio), elf, List.of("./" + binary.getFileName()), List.of(),
+            List<String> argv = new java.util.ArrayList<>();
+            argv.add("./" + binary.getFileName());
+            argv.addAll(args);
+            m = Machine.boot(config(root, memory, stdio), elf, argv, List.of(),
                     binary.toString(), new byte[16]);
         } catch (ElfException e) {
             throw new IllegalStateException(e);
