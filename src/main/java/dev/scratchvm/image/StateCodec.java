@@ -158,7 +158,9 @@ public final class StateCodec {
             StateProto.Mapping.Builder mb = StateProto.Mapping.newBuilder().setStart(m.start()).setLength(m.length())
                     .setProt(m.prot());
             // Anonymous mappings encode exactly as before the file fields existed.
-            if (m.shared()) mb.setFileId(m.fileId()).setFileOffset(m.fileOffset()).setShared(true);
+            if (m.fileId() != -1) mb.setFileId(m.fileId());
+            if (m.fileOffset() != 0) mb.setFileOffset(m.fileOffset());
+            if (m.shared()) mb.setShared(true);
             b.addMappings(mb);
         }
         b.setCwdBytes(utf8(k.cwd(), "cwd")).setClearChildTid(k.clearChildTid()).setRobustList(k.robustList());

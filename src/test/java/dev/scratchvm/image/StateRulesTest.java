@@ -42,6 +42,17 @@ class StateRulesTest {
     }
 
     @Test
+    void a_shared_file_mapping_of_a_file_open_for_reading_passes_and_round_trips() throws Exception {
+        KernelState k = GOOD.kernel();
+        List<KernelState.Mapping> mappings = new java.util.ArrayList<>(k.mappings());
+        mappings.add(new KernelState.Mapping(k.mmapTop() - 0x40000, 0x4000, 3, 3, 0x3000, true));
+        MachineState s = new MachineState(GOOD.vcpu(), GOOD.memory(), new KernelState(k.brkStart(), k.brk(), k.mmapBase(),
+                k.mmapTop(), mappings, k.cwd(), k.clearChildTid(), k.robustList(), k.files(), k.fds(), k.signalActions()));
+        assertThat(StateRules.check(s)).isNull();
+        assertThat(StateCodec.decode(StateCodec.encode(s))).usingRecursiveComparison().isEqualTo(s);
+    }
+
+    @Test
     void a_refused_path_is_quoted_on_one_line_with_its_control_characters_escaped() {
         KernelState k = GOOD.kernel();
         MachineState s = new MachineState(GOOD.vcpu(), GOOD.memory(), new KernelState(k.brkStart(), k.brk(), k.mmapBase(),

@@ -124,6 +124,17 @@ public final class HostileStates {
         addMapping("crossing the end of guest memory", new Mapping(size - PAGE, 2 * PAGE, 3));
         kernel("kernel.mappings", "two overlapping mappings", x -> mappings(x, List.of(new Mapping(top - 0x20000, 0x10000, 3),
                 new Mapping(top - 0x18000, 0x10000, 3))));
+        // Shared file mappings: file 3 of the good state is a regular file open for reading, file 1 is stdout.
+        long at = top - 0x40000;
+        addMapping("a shared mapping naming a missing file", new Mapping(at, PAGE, 3, 99, 0, true));
+        addMapping("a shared mapping of the standard output", new Mapping(at, PAGE, 3, 1, 0, true));
+        addMapping("a shared mapping at an unaligned file offset", new Mapping(at, PAGE, 3, 3, 100, true));
+        addMapping("a shared mapping at a negative file offset", new Mapping(at, PAGE, 3, 3, -PAGE, true));
+        addMapping("a shared mapping past file offset 2^63", new Mapping(at, 2 * PAGE, 3, 3, Long.MAX_VALUE - PAGE + 1, true));
+        addMapping("an anonymous mapping naming a file", new Mapping(at, PAGE, 3, 3, 0, false));
+        addMapping("an anonymous mapping with a file offset", new Mapping(at, PAGE, 3, -1, PAGE, false));
+        kernel("kernel.mappings", "a shared mapping overlapping another", x -> mappings(x, List.of(
+                new Mapping(at, 0x10000, 3, 3, 0, true), new Mapping(at + 0x8000, 0x10000, 3))));
     }
 
     private void paths() {
