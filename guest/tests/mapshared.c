@@ -130,6 +130,17 @@ int main(int argc, char **argv)
     CHECK(munmap(r, PAGE) == 0, "munmap the read-only mapping");
     close(ro);
 
+    /* Pages past the end of the file: the kernel refuses buffers there (a store would be SIGBUS). */
+    char *past = mmap(NULL, (PAGES + 1) * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    CHECK(past != MAP_FAILED, "map one page more than the file has");
+    errno = 0;
+    CHECK(write(fd, past + PAGES * PAGE, 8) == -1 && errno == EFAULT, "write(2) from past the end of the file: EFAULT");
+    errno = 0;
+    CHECK(open(past + PAGES * PAGE, O_RDONLY) == -1 && errno == EFAULT, "a path past the end of the file: EFAULT");
+    errno = 0;
+    CHECK(pread(fd, past + PAGES * PAGE, 8, 0) == -1 && errno == EFAULT, "pread(2) into past the end of the file: EFAULT");
+    CHECK(munmap(past, (PAGES + 1) * PAGE) == 0, "munmap it");
+
     /* Unmap the middle page: it is anonymous memory again, the file keeps its bytes. */
     CHECK(munmap(p + PAGE, PAGE) == 0, "munmap one page in the middle");
     char *anon = mmap(p + PAGE, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);

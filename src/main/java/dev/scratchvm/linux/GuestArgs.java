@@ -45,7 +45,10 @@ final class GuestArgs {
     String pathOrEmpty(long addr) {
         if (!memory.contains(addr, 1)) throw new SyscallError(Errno.EFAULT);
         String p = memory.cString(addr, PATH_MAX);
-        if (p == null) throw new SyscallError(memory.size() - addr < PATH_MAX ? Errno.EFAULT : Errno.ENAMETOOLONG);
+        if (p == null) {
+            boolean fault = memory.size() - addr < PATH_MAX || !memory.readable(addr, PATH_MAX);
+            throw new SyscallError(fault ? Errno.EFAULT : Errno.ENAMETOOLONG);
+        }
         return p;
     }
 

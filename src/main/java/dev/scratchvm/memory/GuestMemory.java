@@ -92,7 +92,35 @@ public final class GuestMemory implements AutoCloseable {
 
     /** The guest range [addr, addr+len) to read, or null when any of it is outside guest memory (EFAULT). */
     public MemorySegment slice(long addr, long len) {
-        return contains(addr, len) ? mem.asSlice(addr, len).asReadOnly() : null;
+        return contains(addr, len) && backed(addr, len, false) ? mem.asSlice(addr, len).asReadOnly() : null;
+    }
+
+    /** True when [addr, addr+len) is guest memory the VMM can read without a fault (see {@link #backed}). */
+    public boolean readable(long addr, long len) {
+        return contains(addr, len) && backed(addr, len, false);
+    }
+
+    private static final int MADV_POPULATE_READ = 22, MADV_POPULATE_WRITE = 23;
+
+    /**
+     * False when part of [addr, addr+len) is a shared file page the host cannot provide: one
+     * past the end of the file, where any access is SIGBUS (which would take the VMM down, not
+     * the guest). Linux's system calls say EFAULT there, and so do ours. Faulting the pages in
+     * first (MADV_POPULATE_*) tells without touching them; anonymous memory needs no check.
+     */
+    private boolean backed(long addr, long len, boolean write) {
+        if (!anyShared(addr, len)) return true;
+        long first = addr & -PAGE_SIZE, end = (addr + len + PAGE_SIZE - 1) & -PAGE_SIZE;
+        return Libc.madvise(mem.address() + first, end - first, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) == 0;
+    }
+
+    /** How much of [addr, addr+limit) can be read before the first page that cannot ({@link #backed}). */
+    private long readableLimit(long addr, long limit) {
+        if (!anyShared(addr, limit)) return limit;
+        for (long page = addr & -PAGE_SIZE; page < addr + limit; page += PAGE_SIZE) {
+            if (sharedFile.get((int) (page / PAGE_SIZE)) && !backed(page, PAGE_SIZE, false)) return Math.max(0, page - addr);
+        }
+        return limit;
     }
 
     /**
@@ -106,6 +134,7 @@ public final class GuestMemory implements AutoCloseable {
             int ro = readOnly.nextSetBit(first);
             if (ro >= 0 && ro < end) return null; // a store there would fault: Linux says EFAULT
         }
+        if (!backed(addr, len, true)) return null;
         dirty.mark(addr, len);
         return mem.asSlice(addr, len);
     }
@@ -134,7 +163,7 @@ public final class GuestMemory implements AutoCloseable {
      */
     public String cString(long addr, int max) {
         if (!contains(addr, 1)) return null;
-        long limit = Math.min(max, mem.byteSize() - addr);
+        long limit = readableLimit(addr, Math.min(max, mem.byteSize() - addr));
         for (long i = 0; i < limit; i++) {
             if (mem.get(JAVA_BYTE, addr + i) == 0) {
                 return new String(mem.asSlice(addr, i).toArray(JAVA_BYTE), StandardCharsets.UTF_8);
@@ -146,7 +175,7 @@ public final class GuestMemory implements AutoCloseable {
     /** Length of the NUL-terminated string at addr including the NUL, or -1. */
     public long cStringLength(long addr, int max) {
         if (!contains(addr, 1)) return -1;
-        long limit = Math.min(max, mem.byteSize() - addr);
+        long limit = readableLimit(addr, Math.min(max, mem.byteSize() - addr));
         for (long i = 0; i < limit; i++) if (mem.get(JAVA_BYTE, addr + i) == 0) return i + 1;
         return -1;
     }
