@@ -12,6 +12,8 @@
  *                                  SAVE()s (the test looks at the file and writes "host wrote this"
  *                                  at 4096 meanwhile), then checks that through the mapping and
  *                                  answers "guest saw host" at 100; prints nothing; exit 0 iff seen
+ *   mapshared pastend              maps two pages of a one-page file and stores into the second:
+ *                                  killed by SIGBUS, as on Linux
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -86,6 +88,21 @@ static int pingpong(const char *file)
     return 0;
 }
 
+static int pastend(void)
+{
+    int fd = open("pastend.dat", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0 || ftruncate(fd, PAGE) != 0)
+        return 2;
+    char *p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        return 3;
+    printf("storing past the end\n");
+    fflush(stdout);
+    p[PAGE] = 1;
+    printf("stored\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 5 && strcmp(argv[1], "peek") == 0)
@@ -94,6 +111,8 @@ int main(int argc, char **argv)
         return poke(argv[2], atol(argv[3]), argv[4]);
     if (argc == 3 && strcmp(argv[1], "pingpong") == 0)
         return pingpong(argv[2]);
+    if (argc == 2 && strcmp(argv[1], "pastend") == 0)
+        return pastend();
 
     setvbuf(stdout, NULL, _IONBF, 0); /* lines written before the save are out before it */
     int fd = open("shared.dat", O_RDWR | O_CREAT | O_TRUNC, 0644);

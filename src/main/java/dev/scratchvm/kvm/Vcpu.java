@@ -63,6 +63,7 @@ public final class Vcpu implements AutoCloseable {
         registers.afterRun();
         if (r < 0) {
             if (-r == Errno.EINTR || -r == Errno.EAGAIN) return new VmExit.Interrupted();
+            if (-r == Errno.EFAULT) return new VmExit.BadAddress();
             throw new KvmException("KVM_RUN", -r);
         }
         int reason = run.get(JAVA_INT, RUN_EXIT_REASON);

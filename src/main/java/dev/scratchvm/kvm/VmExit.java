@@ -33,6 +33,13 @@ public sealed interface VmExit {
     record Interrupted() implements VmExit {
     }
 
+    /**
+     * KVM_RUN failed with EFAULT: the host could not provide a page of the memory slot (a
+     * page of a MAP_SHARED file mapping past the end of the file, where the host would SIGBUS).
+     */
+    record BadAddress() implements VmExit {
+    }
+
     /** Any other exit reason. */
     record Other(int reason) implements VmExit {
     }
@@ -47,6 +54,7 @@ public sealed interface VmExit {
             case InternalError e -> "KVM internal error (suberror " + e.suberror() + (e.suberror() == 1 ? ": emulation failed" : "") + ")";
             case Mmio m -> "access to unbacked guest physical address 0x" + Long.toHexString(m.physAddr());
             case Interrupted i -> "interrupted";
+            case BadAddress b -> "the host could not provide a page of guest memory";
             case Other o -> "unhandled VM exit reason " + o.reason();
         };
     }

@@ -312,6 +312,8 @@ public final class Machine implements AutoCloseable {
      * ({@link Outcome.Interrupted}). Runs on the calling thread, which becomes the one
      * {@link #kick} interrupts.
      */
+    private static final int SIGBUS = 7;
+
     public Outcome run() {
         int tid = Libc.gettid();
         if (tid != vcpuTid) {
@@ -341,6 +343,11 @@ public final class Machine implements AutoCloseable {
                 }
                 case VmExit.Interrupted i -> {
                     if (!kicked) dropStaleKick();
+                }
+                case VmExit.BadAddress b when memory.anyShared(memory.guestBase(), memory.size() - memory.guestBase()) -> {
+                    // The guest touched a shared file page past the end of the file: SIGBUS on Linux.
+                    config.trace().event("KILLED by SIGBUS");
+                    return new Outcome.Killed(SIGBUS, "the program was killed by SIGBUS (a shared file mapping past the end of its file)");
                 }
                 default -> {
                     return new Outcome.Failed(exit.describe() + " at rip 0x" + Long.toHexString(regs.get(RIP))

@@ -12,6 +12,7 @@ import dev.scratchvm.testing.KvmTest;
 import dev.scratchvm.testing.VmmProcess.Result;
 import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.Outcome;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -34,6 +35,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * image leaves them out.
  */
 @KvmTest
+@Tag(KvmTest.HARDWARE_PATH) // KVM must see the host's MAP_FIXED replacement inside its memory slot (MMU notifier)
 class SharedFileMappingTest {
     private static final long PAGE = 4096;
 
@@ -99,6 +101,18 @@ class SharedFileMappingTest {
         }
         byte[] bytes = Files.readAllBytes(file);
         assertThat(new String(Arrays.copyOfRange(bytes, 100, 114), StandardCharsets.US_ASCII)).isEqualTo("guest saw host");
+    }
+
+    @Test
+    void aStorePastTheEndOfTheFileKillsTheProgramWithSigbusAsOnLinux(@TempDir Path dir) {
+        String prog = Guest.install("mapshared", Libc.MUSL, dir);
+        NativeRun natively = nativeRun(GuestPrograms.build("mapshared", Libc.MUSL), dir, "pastend");
+        Result r = Steps.vmm(dir, "run", "--trace=none", prog, "pastend");
+
+        assertThat(natively.exitCode()).as("native: 128 + SIGBUS").isEqualTo(135);
+        assertThat(r.exit()).as("%s", r).isEqualTo(natively.exitCode());
+        assertThat(r.stdout()).isEqualTo(natively.stdout()).isEqualTo("storing past the end\n");
+        assertThat(r.stderrLines()).as("%s", r).singleElement().asString().contains("SIGBUS");
     }
 
     private static NativeRun nativeRun(Path binary, Path dir, String... args) {

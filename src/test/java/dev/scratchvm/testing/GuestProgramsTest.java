@@ -120,6 +120,7 @@ class GuestProgramsTest {
             case "metadata" -> List.of(new Case("all checks", List.of(), 0,
                     leavesDirEmpty(lastLineIs("metadata: all ok (0 failures)"))));
             case "sysinfo" -> List.of(new Case("all checks", List.of(), 0, lastLineIs("sysinfo ok")));
+            case "mapshared" -> List.of(new Case("all checks", List.of(), 0, lastLineIs("mapshared: all ok (0 failures)")));
             // Faults on purpose; only the VM tests run it.
             case "crash" -> List.of();
             default -> List.of();
