@@ -83,6 +83,19 @@ class SharedFileMappingTest {
     }
 
     @Test
+    void aMappedFileChangedAfterTheSaveRefusesTheRestore(@TempDir Path dir) throws Exception {
+        String prog = Guest.install("mapshared", Libc.MUSL, dir);
+        Steps.runUntilSaved(dir, "vm.img", "--trace=none", prog);
+        // Only the mapping holds the file by then (its descriptor is closed): it is checked all the same.
+        byte[] bytes = Files.readAllBytes(dir.resolve("shared.dat"));
+        bytes[3 * (int) PAGE] = 'B';
+        Files.write(dir.resolve("shared.dat"), bytes);
+
+        Result r = Steps.restoreRefused(dir, "--trace=none");
+        assertThat(r.stderr()).contains("shared.dat").contains("changed since the VM was saved");
+    }
+
+    @Test
     void anotherProcessSeesTheGuestsStoresAndTheGuestSeesItsWrites(@TempDir Path dir) throws Exception {
         Path binary = GuestPrograms.build("mapshared", Libc.MUSL);
         Files.copy(binary, dir.resolve("mapshared"));
