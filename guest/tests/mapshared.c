@@ -103,6 +103,23 @@ static int pastend(void)
     return 0;
 }
 
+static char buf_maps[512];
+
+/* The /proc/self/maps line of the mapping starting at p. */
+static int maps_line_for(void *p, char *line, size_t size)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f)
+        return 0;
+    char start[32];
+    snprintf(start, sizeof start, "%08lx-", (unsigned long)p); /* Linux pads to 8 digits */
+    int found = 0;
+    while (!found && fgets(line, size, f))
+        found = strncmp(line, start, strlen(start)) == 0;
+    fclose(f);
+    return found;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 5 && strcmp(argv[1], "peek") == 0)
@@ -175,6 +192,8 @@ int main(int argc, char **argv)
     if (p == MAP_FAILED)
         return 1;
     CHECK(close(fd) == 0, "close the descriptor, keep the mapping");
+    CHECK(maps_line_for(p, buf_maps, sizeof buf_maps) && strstr(buf_maps, " rw-s 00000000 ") && strstr(buf_maps, "/shared.dat"),
+          "/proc/self/maps shows it shared, with its file");
     strcpy(p + 3 * PAGE, "before the save");
 
     long saved = SAVE();

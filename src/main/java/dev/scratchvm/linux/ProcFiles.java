@@ -104,8 +104,9 @@ final class ProcFiles {
         }
         for (Mapping m : space.mappings()) {
             String perms = ((m.prot() & 1) != 0 ? "r" : "-") + ((m.prot() & 2) != 0 ? "w" : "-")
-                    + ((m.prot() & 4) != 0 ? "x" : "-") + "p";
-            out.add(new Region(m.start(), m.start() + m.length(), perms, 0, ""));
+                    + ((m.prot() & 4) != 0 ? "x" : "-") + (m.shared() ? "s" : "p");
+            OpenFile file = m.shared() ? space.sharedFile(m.start()) : null;
+            out.add(new Region(m.start(), m.start() + m.length(), perms, m.fileOffset(), file == null ? "" : file.path));
         }
         out.add(new Region(space.mmapTop() + PAGE, memory.size(), "rw-p", 0, "[stack]"));
         out.sort(Comparator.comparingLong(Region::start));
