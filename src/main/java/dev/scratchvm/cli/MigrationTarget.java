@@ -64,11 +64,13 @@ final class MigrationTarget implements SaveTarget {
     private final Path fallback;
     private final boolean verbose;
     private final Metrics metrics;
+    private final Duration timeout;
     private boolean inDoubt;
 
     private MigrationTarget(MigrationClient client, Endpoint to, Trace trace, Path root, Path fallback, boolean verbose,
-                            Metrics metrics) {
+                            Metrics metrics, Duration timeout) {
         this.metrics = metrics;
+        this.timeout = timeout;
         this.client = client;
         this.to = to;
         this.trace = trace;
@@ -88,7 +90,8 @@ final class MigrationTarget implements SaveTarget {
         if (o.timeout < 1) throw new IllegalArgumentException("--migrate-timeout must be at least 1 second");
         MigrationKey key = loadKey(o.keyFile, PREFIX);
         MigrationClient client = new MigrationClient(to, key, Timeouts.ofIdle(Duration.ofSeconds(o.timeout)), MigrationTarget::line);
-        return new MigrationTarget(client, to, trace, o.withFiles ? root : null, fallbackImage, verbose, metrics);
+        return new MigrationTarget(client, to, trace, o.withFiles ? root : null, fallbackImage, verbose, metrics,
+                Duration.ofSeconds(o.timeout));
     }
 
     static MigrationKey loadKey(Path keyFile, String prefix) {
@@ -116,17 +119,20 @@ final class MigrationTarget implements SaveTarget {
 
     /** The migration opened while the guest runs (protocol 2's PREPARE), so that SAVE finds it ready. */
     private java.util.concurrent.CompletableFuture<MigrationClient.Link> early;
+    private long earlyAt;
 
     /**
      * Connects, authenticates and has the server check the CPU and set memory aside now,
-     * while the guest runs: SAVE's downtime is then memory, state and the commit. If this
-     * connection is gone by the time of SAVE (a server's idle timeout), SAVE connects again.
+     * while the guest runs: SAVE's downtime is then memory, state and the commit. A server
+     * gives up on a connection that stays silent for its idle timeout, so SAVE uses this one
+     * only while it is younger than our own idle timeout, and otherwise connects again.
      */
     void connectEarly(Machine machine) {
         long memory = machine.memory().size();
         var cpuid = machine.cpuid();
         var xcrs = machine.xcrs();
         early = new java.util.concurrent.CompletableFuture<>();
+        earlyAt = System.nanoTime();
         Thread.ofVirtual().name("migration-connect").start(() -> {
             try {
                 early.complete(client.prepare(memory, cpuid, xcrs));
@@ -136,7 +142,7 @@ final class MigrationTarget implements SaveTarget {
         });
     }
 
-    /** Sends the stopped VM over the early connection if there is one, else (or if it broke before the VM moved) over a new one. */
+    /** Sends the stopped VM over the early connection if there is a fresh one, else over a new one. */
     private Result send(MachineState state, Machine machine, PageFilter filter) {
         MigrationClient.Link link = null;
         if (early != null) {
@@ -147,12 +153,13 @@ final class MigrationTarget implements SaveTarget {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+            if (link != null && System.nanoTime() - earlyAt > timeout.toNanos()) {
+                if (verbose) line("the early connection has been idle too long; connecting again");
+                link.close();
+                link = null;
+            }
         }
-        if (link != null) {
-            Result r = link.cold(state, machine.memory().segment(), filter, root, id -> { });
-            if (!(r instanceof Result.Failed f) || !MigrationClient.Link.connectionLost(f)) return r;
-            if (verbose) line("the early connection broke (" + f.reason() + "); connecting again");
-        }
+        if (link != null) return link.cold(state, machine.memory().segment(), filter, root, id -> { });
         return client.migrate(state, machine.memory().segment(), filter, root);
     }
 
