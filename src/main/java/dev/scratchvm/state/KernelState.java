@@ -20,11 +20,12 @@ import java.util.List;
  * @param signalActions rt_sigaction dispositions other than the default
  * @param umask         the file mode creation mask (umask(2))
  * @param restart       a sleep interrupted by a pause, to be finished when the guest runs again; null if none
+ * @param signals       blocked and pending signals, the alternate signal stack and the armed timers
  */
 public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings,
                           String cwd, long clearChildTid, long robustList,
                           List<OpenFileState> files, List<FdState> fds, List<SignalAction> signalActions,
-                          int umask, Restart restart) {
+                          int umask, Restart restart, SignalState signals) {
     /** Linux's default mask for a new process. */
     public static final int DEFAULT_UMASK = 022;
 
@@ -33,6 +34,15 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
         files = List.copyOf(files);
         fds = List.copyOf(fds);
         signalActions = List.copyOf(signalActions);
+        if (signals == null) signals = SignalState.NONE;
+    }
+
+    /** As above, with nothing blocked, nothing pending, no alternate stack and no timer. */
+    public KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings, String cwd,
+                       long clearChildTid, long robustList, List<OpenFileState> files, List<FdState> fds,
+                       List<SignalAction> signalActions, int umask, Restart restart) {
+        this(brkStart, brk, mmapBase, mmapTop, mappings, cwd, clearChildTid, robustList, files, fds, signalActions,
+                umask, restart, SignalState.NONE);
     }
 
     /** A process with the default umask and no interrupted sleep. */
@@ -58,6 +68,56 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
      * @param remainingNanos how long the wait still had to run, at least 0
      */
     public record Restart(int call, long remainingNanos) {
+    }
+
+    /**
+     * The process's signal state beyond its dispositions.
+     *
+     * @param blocked  the blocked mask (bit n-1 for signal n); SIGKILL and SIGSTOP are never in it
+     * @param pending  generated but not yet delivered, in the order they were generated
+     * @param altStack the sigaltstack, or null when disabled
+     * @param timers   armed or disarmed timers: alarm/setitimer's and timer_create's
+     */
+    public record SignalState(long blocked, List<PendingSignal> pending, AltStack altStack, List<TimerState> timers) {
+        public static final SignalState NONE = new SignalState(0, List.of(), null, List.of());
+
+        public SignalState {
+            pending = List.copyOf(pending);
+            timers = List.copyOf(timers);
+        }
+    }
+
+    /**
+     * A signal waiting for delivery, with what its siginfo_t will say.
+     *
+     * @param code    si_code (SI_USER, SI_TKILL, SI_TIMER, SI_KERNEL, ...)
+     * @param pid     sender's pid, for SI_USER and SI_TKILL
+     * @param uid     sender's uid, for SI_USER and SI_TKILL
+     * @param timerId the timer that sent it, for SI_TIMER
+     * @param value   si_value, for SI_TIMER and SI_QUEUE
+     */
+    public record PendingSignal(int signal, int code, int pid, int uid, int timerId, long value) {
+    }
+
+    /** sigaltstack: where handlers with SA_ONSTACK run; {@code flags} may hold SS_AUTODISARM. */
+    public record AltStack(long sp, long size, int flags) {
+    }
+
+    /**
+     * A timer and what it sends. Times are relative to the moment of capture, so a timer
+     * keeps its remaining time on a host whose clocks differ.
+     *
+     * @param id             timer_create's id; {@link #ITIMER_REAL} for alarm and setitimer's timer
+     * @param clock          CLOCK_REALTIME or CLOCK_MONOTONIC
+     * @param signal         the signal it sends (0 for SIGEV_NONE)
+     * @param value          sigev_value, passed in si_value
+     * @param remainingNanos time to the next expiry; 0 when disarmed
+     * @param intervalNanos  period after the first expiry; 0 for a one-shot timer
+     * @param overrun        expiries while its signal was still pending, not yet reported
+     */
+    public record TimerState(int id, int clock, int signal, long value, long remainingNanos, long intervalNanos,
+                             int overrun) {
+        public static final int ITIMER_REAL = -1;
     }
 
     /** A struct k_sigaction as the guest installed it (handler 1 = SIG_IGN). */
