@@ -48,11 +48,11 @@ final class Timers implements AutoCloseable {
         long now = System.nanoTime();
         for (TimerState s : restored) {
             Timer t = new Timer(s.id(), s.clock(), s.signal(), s.value());
-            t.interval = s.intervalNanos();
+            t.interval = Math.min(s.intervalNanos(), Long.MAX_VALUE / 4);
             t.overrun = s.overrun();
-            if (s.remainingNanos() > 0) {
+            if (s.remainingNanos() > 0) { // bounded so that deadlines stay far from overflow
                 t.armed = true;
-                t.deadline = now + s.remainingNanos();
+                t.deadline = now + Math.min(s.remainingNanos(), Long.MAX_VALUE / 4);
             }
             timers.put(t.id, t);
         }
@@ -160,6 +160,7 @@ final class Timers implements AutoCloseable {
         List<TimerState> out = new ArrayList<>();
         long now = System.nanoTime();
         for (Timer t : timers.values()) {
+            if (t.id == TimerState.ITIMER_REAL && !t.armed) continue; // a disarmed itimer is no timer at all
             long remaining = t.armed ? Math.max(1, t.deadline - now) : 0;
             out.add(new TimerState(t.id, t.clock, t.signal, t.value, remaining, t.interval, t.overrun));
         }
