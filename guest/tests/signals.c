@@ -390,6 +390,25 @@ static void on_segv(int sig, siginfo_t *info, void *uc)
     siglongjmp(escape, 1);
 }
 
+static volatile int fpe_code, ill_code;
+
+static void on_fpe(int sig, siginfo_t *info, void *uc)
+{
+    (void)sig;
+    (void)uc;
+    fpe_code = info->si_code;
+    siglongjmp(escape, 1);
+}
+
+/* returns past the faulting ud2 by editing the saved rip: rt_sigreturn must honour the frame */
+static void on_ill(int sig, siginfo_t *info, void *ucv)
+{
+    ucontext_t *uc = ucv;
+    (void)sig;
+    ill_code = info->si_code;
+    uc->uc_mcontext.gregs[REG_RIP] += 2;
+}
+
 static void segv(void)
 {
     install(SIGSEGV, on_segv, 0, NULL);
@@ -408,6 +427,22 @@ static void segv(void)
     } else {
         check(1, "a second fault is caught too");
     }
+
+    install(SIGFPE, on_fpe, 0, NULL);
+    volatile int zero = 0, one = 1;
+    if (sigsetjmp(escape, 1) == 0) {
+        one = one / zero;
+        check(0, "the division faulted");
+    } else {
+        check(fpe_code == FPE_INTDIV, "integer division by zero: SIGFPE, FPE_INTDIV");
+    }
+
+    install(SIGILL, on_ill, 0, NULL);
+    long rax_after, rbx_after;
+    __asm__ volatile("mov $0x1234, %%rax\n\tmov $0x5678, %%rbx\n\tud2\n\tmov %%rax, %0\n\tmov %%rbx, %1"
+                     : "=r"(rax_after), "=r"(rbx_after) : : "rax", "rbx");
+    check(ill_code == ILL_ILLOPN && rax_after == 0x1234 && rbx_after == 0x5678,
+          "SIGILL handler returns past ud2 with the registers intact");
 }
 
 static long long mono_ns(void)

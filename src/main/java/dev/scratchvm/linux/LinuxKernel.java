@@ -261,6 +261,20 @@ public final class LinuxKernel implements AutoCloseable {
         return delivery.deliver();
     }
 
+    /**
+     * The program faulted (the vCPU's registers are back at the faulting instruction):
+     * sends it {@code signal} with the fault's details, to a handler if it has one.
+     *
+     * @param code    si_code (SEGV_MAPERR, ...)
+     * @param address si_addr and, for a page fault, the sigcontext's cr2
+     * @param vector  the exception vector (the sigcontext's trapno)
+     * @param error   the exception's error code
+     * @return the signal that ends the process, or 0 when a handler runs
+     */
+    public int deliverFault(int signal, int code, long address, int vector, long error) {
+        return delivery.deliverFault(signal, code, new SignalFrames.Fault(vector, error, address));
+    }
+
     public GuestRoot root() {
         return root;
     }

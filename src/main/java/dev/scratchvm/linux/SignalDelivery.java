@@ -125,6 +125,27 @@ final class SignalDelivery {
         return 0;
     }
 
+    /**
+     * A fault of the program's own instruction (the vCPU's registers already back at it):
+     * its signal is delivered at once, as Linux's force_sig_fault does, so a handler that
+     * is blocked or ignored cannot stop it: the default action then ends the process.
+     *
+     * @return the signal that ends the process, or 0 when a handler runs
+     */
+    int deliverFault(int signal, int code, SignalFrames.Fault fault) {
+        long bit = Signals.bit(signal);
+        SignalAction a = signals.action(signal);
+        if (a.handler() == Signals.SIG_IGN || (signals.blocked() & bit) != 0) {
+            signals.setAction(new SignalAction(signal, Signals.SIG_DFL, 0, 0, 0));
+            signals.setBlocked(signals.blocked() & ~bit);
+            return signal;
+        }
+        if (a.handler() == Signals.SIG_DFL) return signal;
+        callStarts();
+        signals.generate(new PendingSignal(signal, code, 0, 0, 0, 0));
+        return deliver(fault);
+    }
+
     /** SIGSEGV that cannot be blocked or ignored: what Linux sends for a broken frame. */
     void forceSegv() {
         if (signals.action(Signals.SIGSEGV).handler() == Signals.SIG_IGN) {

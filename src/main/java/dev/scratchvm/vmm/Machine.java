@@ -278,7 +278,8 @@ public final class Machine implements AutoCloseable {
                     if (o != null) return o;
                 }
                 case VmExit.Io io when io.port() == BootLayout.EXCEPTION_PORT -> {
-                    return GuestFaults.describe(memory, regs, config.verbose());
+                    Outcome o = fault();
+                    if (o != null) return o;
                 }
                 case VmExit.Interrupted i -> {
                     if (!kicked) dropStaleKick();
@@ -289,6 +290,27 @@ public final class Machine implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * The program took a CPU exception: back to its registers in ring 3, as the exception
+     * left them, then its signal (SIGSEGV, SIGFPE, ...) to its handler. Without one, or for
+     * a fault in the VMM's own code, the VM ends with a report.
+     */
+    private Outcome fault() {
+        GuestFaults.Fault f = GuestFaults.read(memory, regs);
+        if (!f.inProgram()) return GuestFaults.describe(f, regs, config.verbose());
+        regs.setRegs(f.programRegisters(regs.regs()));
+        regs.setSregs(LongMode.backToRing3(regs.sregs()));
+        int signal;
+        try {
+            signal = kernel.deliverFault(f.signal(), f.code(), f.address(), f.vector(), f.errorCode());
+        } catch (RuntimeException e) {
+            return new Outcome.Failed("internal error delivering a fault's signal: " + e.getMessage());
+        }
+        if (signal == 0) return null;
+        Outcome.Killed report = (Outcome.Killed) GuestFaults.describe(f, regs, config.verbose());
+        return signal == report.signal() ? report : new Outcome.Killed(signal, report.reason());
     }
 
     /** Whether the vCPU is in the VMM's stubs (below the guest's memory), not in the program. */
