@@ -111,7 +111,7 @@ class GuestSignalsTest {
         assertThat(run.stdout()).isEmpty();
         assertThat(restore.exit()).as("%s", restore).isZero();
         assertThat(restore.stdout()).isEqualTo(natively.stdout().replace("save=native", "save=vm"));
-        assertThat(VmmProcess.run(dir, "inspect", "vm.img").stdout()).contains("version 1.2");
+        assertThat(VmmProcess.run(dir, "inspect", "vm.img").stdout()).contains("version 1.2").containsPattern("signals +blocked 0x2200, 1 pending, itimer 1\\.[0-9]+ s left");
     }
 
     /** Runs {@code cmd} with stdin an open pipe that never delivers anything, until it exits; returns its stdout. */
