@@ -409,6 +409,13 @@ static void on_ill(int sig, siginfo_t *info, void *ucv)
     uc->uc_mcontext.gregs[REG_RIP] += 2;
 }
 
+static int recurse(int depth)
+{
+    volatile char pad[1024];
+    pad[0] = (char)depth;
+    return recurse(depth + 1) + pad[0];
+}
+
 static void segv(void)
 {
     install(SIGSEGV, on_segv, 0, NULL);
@@ -443,6 +450,17 @@ static void segv(void)
                      : "=r"(rax_after), "=r"(rbx_after) : : "rax", "rbx");
     check(ill_code == ILL_ILLOPN && rax_after == 0x1234 && rbx_after == 0x5678,
           "SIGILL handler returns past ud2 with the registers intact");
+
+    /* a stack overflow: only a handler on the alternate stack can run */
+    stack_t ss = {.ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0};
+    sigaltstack(&ss, NULL);
+    install(SIGSEGV, on_segv, SA_ONSTACK, NULL);
+    if (sigsetjmp(escape, 1) == 0) {
+        recurse(0);
+        check(0, "the recursion overflowed the stack");
+    } else {
+        check(fault_code == SEGV_MAPERR || fault_code == SEGV_ACCERR, "a stack overflow is caught on the alternate stack");
+    }
 }
 
 static long long mono_ns(void)

@@ -57,7 +57,7 @@ public final class LinuxKernel implements AutoCloseable {
         process.register(table);
         this.time = new TimeCalls(args, wakeup);
         time.register(table);
-        this.delivery = new SignalDelivery(signals, timers, new SignalFrames(args, cpu), cpu, time, trace);
+        this.delivery = new SignalDelivery(signals, timers, new SignalFrames(args, cpu, space.mmapTop()), cpu, time, trace);
         new SignalCalls(args, cpu, signals, delivery, wakeup).register(table);
         new TimerCalls(args, timers, signals).register(table);
         table.registerControl(Nr.EXIT, "exit", this::exit);

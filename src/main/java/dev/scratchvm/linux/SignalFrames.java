@@ -39,10 +39,13 @@ final class SignalFrames {
 
     private final GuestArgs args;
     private final CpuAccess cpu;
+    /** The absent page below the stack: a frame that would reach it overflowed the stack. */
+    private final long guardPage;
 
-    SignalFrames(GuestArgs args, CpuAccess cpu) {
+    SignalFrames(GuestArgs args, CpuAccess cpu, long guardPage) {
         this.args = args;
         this.cpu = cpu;
+        this.guardPage = guardPage;
     }
 
     /** Fault details for siginfo and sigcontext: trap number, error code and address (SIGSEGV and friends). */
@@ -59,12 +62,16 @@ final class SignalFrames {
     void enter(Registers regs, PendingSignal info, int overrun, SignalAction action, long oldMask, AltStack alt,
                Fault fault) {
         if ((action.flags() & Signals.SA_RESTORER) == 0) throw new SyscallError(Errno.EFAULT); // x86-64 has no vDSO trampoline
+        if (!canonical(action.handler())) throw new SyscallError(Errno.EFAULT); // Linux's return to it would fault
         long sp = regs.rsp() - REDZONE;
         boolean onAlt = onStack(alt, regs.rsp());
         if ((action.flags() & Signals.SA_ONSTACK) != 0 && alt != null && !onAlt) sp = alt.sp() + alt.size();
         int xsize = cpu.fpuStateSize();
         long fp = (sp - (xsize + 4)) & ~63L;
         long frame = ((fp - FRAME_SIZE) & ~15L) - 8;
+        long end = fp + xsize + 4;
+        // The VMM writes guest memory directly, past the page tables: refuse what the program could not write.
+        if (frame < guardPage + GuestMemory.PAGE_SIZE && end > guardPage) throw new SyscallError(Errno.EFAULT);
         MemorySegment f = args.output(frame, fp + xsize + 4 - frame);
         f.fill((byte) 0);
         long fpOff = fp - frame;

@@ -257,6 +257,12 @@ public final class Machine implements AutoCloseable {
             java.time.Instant now = java.time.Instant.now();
             firstEntryEpochNanos = now.getEpochSecond() * 1_000_000_000L + now.getNano();
         }
+        // What became deliverable while the guest was not running (restored pending signals, a
+        // timer that expired during a pause) is delivered before it runs on.
+        if (!inVmmCode()) {
+            Outcome o = deliverSignals();
+            if (o != null) return o;
+        }
         while (true) {
             if (kicked) {
                 // A kick can land between the guest's SYSCALL and the stub's OUT: the vCPU is in
