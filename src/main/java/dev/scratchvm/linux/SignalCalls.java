@@ -50,6 +50,7 @@ final class SignalCalls {
             return suspend(args.readLong(c.a0()), Nr.RT_SIGSUSPEND);
         });
         t.register(Nr.PAUSE, "pause", c -> suspend(signals.blocked(), Nr.PAUSE));
+        t.register(Nr.RT_SIGTIMEDWAIT, "rt_sigtimedwait", this::sigtimedwait);
         t.register(Nr.KILL, "kill", c -> kill(c.a0(), c.a1()));
         t.register(Nr.TKILL, "tkill", c -> {
             if ((int) c.a0() <= 0) return -EINVAL;
@@ -154,6 +155,46 @@ final class SignalCalls {
             if (wakeup.await(-1, 0, -1) == Wakeup.Result.WOKEN && !delivery.interrupting()) {
                 signals.setBlocked(old);
                 throw new Interrupted(nr, Interrupted.Restart.NEVER_AFTER_HANDLER);
+            }
+        }
+    }
+
+    /**
+     * rt_sigtimedwait (sigwaitinfo, sigtimedwait, sigwait): takes a pending signal of the set
+     * off the queue instead of running its handler; -EAGAIN when the timeout passes first,
+     * -EINTR when another signal runs a handler. A pause has the guest make the call again
+     * (with its whole timeout: the time already waited is not deducted).
+     */
+    private long sigtimedwait(Call c) {
+        if (c.a3() != 8) return -EINVAL;
+        long set = args.readLong(c.a0()) & ~Signals.UNBLOCKABLE;
+        long timeout = -1;
+        if (c.a2() != 0) {
+            long s = args.readLong(c.a2()), ns = args.readLong(c.a2() + 8);
+            if (s < 0 || ns < 0 || ns >= 1_000_000_000L) return -EINVAL;
+            timeout = s >= Long.MAX_VALUE / 1_000_000_000L - 1 ? Long.MAX_VALUE / 2 : s * 1_000_000_000L + ns;
+        }
+        long start = System.nanoTime();
+        while (true) {
+            delivery.collectTimers();
+            long ready = signals.pendingMask() & set;
+            if (ready != 0) {
+                PendingSignal p = signals.dequeue(ready);
+                int overrun = delivery.overrun(p);
+                if (c.a1() != 0) {
+                    MemorySegment info = args.output(c.a1(), 128);
+                    info.fill((byte) 0);
+                    SignalFrames.writeInfo(info, 0, p, overrun, SignalFrames.Fault.NONE);
+                }
+                return p.signal();
+            }
+            if (delivery.interrupting()) return -EINTR;
+            long left = timeout < 0 ? -1 : timeout - (System.nanoTime() - start);
+            if (timeout >= 0 && left <= 0) return -EAGAIN;
+            if (wakeup.await(-1, 0, left) == Wakeup.Result.WOKEN) {
+                delivery.collectTimers();
+                if ((signals.pendingMask() & set) != 0 || delivery.interrupting()) continue;
+                throw new Interrupted(Nr.RT_SIGTIMEDWAIT, Interrupted.Restart.NEVER_AFTER_HANDLER);
             }
         }
     }

@@ -56,6 +56,16 @@ final class SignalDelivery {
         return timers.due();
     }
 
+    /** Turns expired timers into signals now. */
+    void collectTimers() {
+        if (timers.due()) timers.collect(signals);
+    }
+
+    /** The overrun to report with {@code p}, taken from its timer (0 for other signals). */
+    int overrun(PendingSignal p) {
+        return p.code() == Signals.SI_TIMER ? timers.takeOverrun(p.timerId()) : 0;
+    }
+
     /**
      * Whether a signal is ready that would run a handler or end the process (what ends a
      * wait for signals); ready ones that are ignored are dropped on the way, as Linux does.

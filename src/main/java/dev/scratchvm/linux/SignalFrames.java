@@ -114,7 +114,8 @@ final class SignalFrames {
                 action.handler(), flags));
     }
 
-    private static void writeInfo(MemorySegment f, long at, PendingSignal p, int overrun, Fault fault) {
+    /** A siginfo_t (128 bytes at {@code at}, already zeroed) for {@code p}. */
+    static void writeInfo(MemorySegment f, long at, PendingSignal p, int overrun, Fault fault) {
         f.set(JAVA_INT_UNALIGNED, at, p.signal());
         f.set(JAVA_INT_UNALIGNED, at + 8, p.code());
         switch (p.code()) {
