@@ -13,6 +13,8 @@
  *            again after each handler, and the third handler exits
  *   eintr    the same without SA_RESTART: the read fails with EINTR
  *   segv     a SIGSEGV handler siglongjmps out of a NULL dereference
+ *   badframe handlers that rewrite their frame: privileged flags are dropped,
+ *            a non-canonical rip ends the program with SIGSEGV (status 139)
  *   save     SAVE() with a signal pending and blocked and an alarm armed;
  *            after the restore both are still there, the alarm keeping the
  *            time it had left
@@ -500,6 +502,34 @@ static void segv(void)
     }
 }
 
+/* a handler that rewrites its frame as an attacker would */
+static void on_hostile_flags(int sig, siginfo_t *info, void *ucv)
+{
+    ucontext_t *uc = ucv;
+    (void)sig;
+    (void)info;
+    /* every flag but TF, AC and DF (which would trap or upset libc natively): IOPL, NT, VM, VIF... */
+    uc->uc_mcontext.gregs[REG_EFL] = ~(long long)(0x100 | 0x40000 | 0x400);
+}
+
+static void on_hostile_rip(int sig, siginfo_t *info, void *ucv)
+{
+    ucontext_t *uc = ucv;
+    (void)sig;
+    (void)info;
+    uc->uc_mcontext.gregs[REG_RIP] = (long long)0x8000000000000000ULL;
+}
+
+static void badframe(void)
+{
+    install(SIGUSR1, on_hostile_flags, 0, NULL);
+    raise(SIGUSR1);
+    check(1, "a frame with privileged flags set returns to the program unharmed");
+    install(SIGUSR2, on_hostile_rip, 0, NULL);
+    raise(SIGUSR2);
+    check(0, "a frame with a non-canonical rip returned");
+}
+
 static long long mono_ns(void)
 {
     struct timespec t;
@@ -559,7 +589,9 @@ int main(int argc, char **argv)
         blocking_read(0);
         return 0;
     }
-    if (strcmp(mode, "segv") == 0)
+    if (strcmp(mode, "badframe") == 0)
+        badframe();
+    else if (strcmp(mode, "segv") == 0)
         segv();
     else if (strcmp(mode, "save") == 0)
         save();

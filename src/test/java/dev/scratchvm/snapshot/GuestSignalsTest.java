@@ -77,6 +77,20 @@ class GuestSignalsTest {
 
     @ParameterizedTest(name = "{0}")
     @EnumSource(Libc.class)
+    void aHostileFrameCannotGivePrivilegedFlagsOrANonCanonicalRip(Libc libc, @TempDir Path dir) {
+        NativeRun natively = GuestPrograms.runNatively(GuestPrograms.build("signals", libc), dir, List.of("badframe"),
+                Map.of(), Duration.ofSeconds(30));
+        String prog = Guest.install("signals", libc, dir);
+
+        Result vm = VmmProcess.run(dir, "run", "--trace=none", prog, "badframe");
+
+        assertThat(natively.exitCode()).isEqualTo(128 + 11);
+        assertThat(vm.exit()).as("%s", vm).isEqualTo(natively.exitCode());
+        assertThat(vm.stdout()).isEqualTo(natively.stdout()).contains("privileged flags");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Libc.class)
     void aBlockingReadIsMadeAgainAfterAHandlerWithSaRestart(Libc libc, @TempDir Path dir) throws Exception {
         String prog = Guest.install("signals", libc, dir);
         String natively = withOpenStdin(dir, List.of(dir.resolve(prog).toString(), "restart"));
