@@ -251,6 +251,14 @@ public final class LinuxKernel implements AutoCloseable {
     }
 
     /**
+     * The guest is about to run: timers restored from a saved state start counting down now,
+     * so the time the restore took does not count against them.
+     */
+    public void startTimers() {
+        timers.start();
+    }
+
+    /**
      * Delivers the pending signals that are not blocked, with the vCPU's registers as the
      * program would resume (after a system call: its result in place, or set up to be made
      * again): handlers get their frames, ignored signals are dropped.

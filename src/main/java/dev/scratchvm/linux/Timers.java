@@ -38,6 +38,11 @@ final class Timers implements AutoCloseable {
 
     private final TreeMap<Integer, Timer> timers = new TreeMap<>();
     private final Runnable notifier;
+    /**
+     * Restored timers wait for the guest to run: until {@link #start}, an armed timer's
+     * {@code deadline} holds its remaining time, so the time a restore takes is not lost to it.
+     */
+    private boolean frozen;
     private volatile boolean due;
     private Thread watcher;
     private boolean closed;
@@ -45,18 +50,31 @@ final class Timers implements AutoCloseable {
     /** @param notifier called on the watcher thread when a deadline passes; must not block */
     Timers(Runnable notifier, List<TimerState> restored) {
         this.notifier = notifier;
-        long now = System.nanoTime();
         for (TimerState s : restored) {
             Timer t = new Timer(s.id(), s.clock(), s.signal(), s.value());
             t.interval = Math.min(s.intervalNanos(), Long.MAX_VALUE / 4);
             t.overrun = s.overrun();
             if (s.remainingNanos() > 0) { // bounded so that deadlines stay far from overflow
                 t.armed = true;
-                t.deadline = now + Math.min(s.remainingNanos(), Long.MAX_VALUE / 4);
+                t.deadline = Math.min(s.remainingNanos(), Long.MAX_VALUE / 4);
             }
             timers.put(t.id, t);
         }
-        if (timers.values().stream().anyMatch(t -> t.armed)) startWatcher();
+        frozen = true;
+    }
+
+    /** The guest runs: restored timers start counting down from the time they had left. Cheap after the first call. */
+    synchronized void start() {
+        if (!frozen) return;
+        frozen = false;
+        long now = System.nanoTime();
+        boolean any = false;
+        for (Timer t : timers.values()) {
+            if (!t.armed) continue;
+            t.deadline += now;
+            any = true;
+        }
+        if (any) startWatcher();
     }
 
     /** Whether a deadline has passed since the last {@link #collect}: a volatile read, cheap enough for every run. */
@@ -67,6 +85,7 @@ final class Timers implements AutoCloseable {
     /** Turns every expiry up to now into a signal (or an overrun of one still pending). */
     synchronized void collect(Signals signals) {
         due = false;
+        if (frozen) return;
         long now = System.nanoTime();
         for (Timer t : timers.values()) {
             if (!t.armed || t.deadline - now > 0) continue;
@@ -134,7 +153,7 @@ final class Timers implements AutoCloseable {
     synchronized long[] get(int id) {
         Timer t = timers.get(id);
         if (t == null || !t.armed) return new long[]{0, t == null ? 0 : t.interval};
-        return new long[]{Math.max(1, t.deadline - System.nanoTime()), t.interval};
+        return new long[]{Math.max(1, frozen ? t.deadline : t.deadline - System.nanoTime()), t.interval};
     }
 
     /** Arms (remaining > 0) or disarms a timer, creating ITIMER_REAL's on first use; returns the previous setting. */
@@ -142,6 +161,7 @@ final class Timers implements AutoCloseable {
         if (id == TimerState.ITIMER_REAL && !timers.containsKey(id)) {
             timers.put(id, new Timer(id, 1, Signals.SIGALRM, 0));
         }
+        start();
         long[] old = get(id);
         Timer t = timers.get(id);
         t.interval = remaining > 0 ? interval : 0;
@@ -161,7 +181,7 @@ final class Timers implements AutoCloseable {
         long now = System.nanoTime();
         for (Timer t : timers.values()) {
             if (t.id == TimerState.ITIMER_REAL && !t.armed) continue; // a disarmed itimer is no timer at all
-            long remaining = t.armed ? Math.max(1, t.deadline - now) : 0;
+            long remaining = !t.armed ? 0 : Math.max(1, frozen ? t.deadline : t.deadline - now);
             out.add(new TimerState(t.id, t.clock, t.signal, t.value, remaining, t.interval, t.overrun));
         }
         return out;

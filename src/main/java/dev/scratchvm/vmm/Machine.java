@@ -257,6 +257,7 @@ public final class Machine implements AutoCloseable {
             java.time.Instant now = java.time.Instant.now();
             firstEntryEpochNanos = now.getEpochSecond() * 1_000_000_000L + now.getNano();
         }
+        kernel.startTimers();
         // What became deliverable while the guest was not running (restored pending signals, a
         // timer that expired during a pause) is delivered before it runs on.
         if (!inVmmCode()) {
