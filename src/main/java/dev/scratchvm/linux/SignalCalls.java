@@ -9,6 +9,7 @@ import dev.scratchvm.sys.Wakeup;
 import java.lang.foreign.MemorySegment;
 
 import static dev.scratchvm.sys.Errno.*;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
@@ -41,7 +42,7 @@ final class SignalCalls {
             if (c.a1() > 8) return -EINVAL;
             long set = signals.pendingMask() & signals.blocked();
             MemorySegment out = args.output(c.a0(), c.a1());
-            for (int i = 0; i < c.a1(); i++) out.set(java.lang.foreign.ValueLayout.JAVA_BYTE, i, (byte) (set >>> (8 * i)));
+            for (int i = 0; i < c.a1(); i++) out.set(JAVA_BYTE, i, (byte) (set >>> (8 * i)));
             return 0;
         });
         t.register(Nr.SIGALTSTACK, "sigaltstack", c -> sigaltstack(c.a0(), c.a1()));

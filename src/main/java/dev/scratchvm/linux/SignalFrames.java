@@ -231,8 +231,4 @@ final class SignalFrames {
     static boolean canonical(long addr) {
         return addr >= 0 && addr < (1L << 47);
     }
-
-    GuestMemory memory() {
-        return args.memory();
-    }
 }

@@ -4,6 +4,7 @@ import dev.scratchvm.state.KernelState.AltStack;
 import dev.scratchvm.state.KernelState.PendingSignal;
 import dev.scratchvm.state.KernelState.SignalAction;
 import dev.scratchvm.state.KernelState.SignalState;
+import dev.scratchvm.state.KernelState.TimerState;
 import dev.scratchvm.sys.Libc;
 
 import java.util.ArrayList;
@@ -164,7 +165,7 @@ public final class Signals {
         return ((DEFAULT_IGNORED | STOPS) & bit(signal)) == 0;
     }
 
-    SignalState capture(List<dev.scratchvm.state.KernelState.TimerState> timers) {
+    SignalState capture(List<TimerState> timers) {
         return new SignalState(blocked, pending, altStack, timers);
     }
 
