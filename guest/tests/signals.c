@@ -321,7 +321,8 @@ static void basic(void)
     hits = 0;
     timer_settime(t, 0, &ts, NULL);
     timer_gettime(t, &got);
-    check(got.it_value.tv_sec == 0 && got.it_value.tv_nsec > 0 && got.it_value.tv_nsec <= 15000000,
+    /* (on a busy host the timer may already have fired: then its handler has run) */
+    check(got.it_value.tv_sec == 0 && got.it_value.tv_nsec <= 15000000 && (got.it_value.tv_nsec > 0 || hits == 1),
           "timer_gettime shows the time left");
     spin_until(&hits, 1);
     check(hits == 1 && last_sig == SIGUSR2 && last_code == SI_TIMER && last_value == 42 && last_overrun == 0,
@@ -407,7 +408,8 @@ static void blocking_read(int flags)
 {
     char buf[16];
     install_plain(SIGALRM, on_alarm_exit, flags);
-    struct itimerval per = {.it_interval = {0, 20000}, .it_value = {0, 20000}};
+    /* periodic for SA_RESTART (the third handler ends it), one-shot otherwise (one handler, however slow the host) */
+    struct itimerval per = {.it_interval = {0, (flags & SA_RESTART) ? 20000 : 0}, .it_value = {0, 20000}};
     setitimer(ITIMER_REAL, &per, NULL);
     ssize_t n = read(0, buf, sizeof buf);
     int e = errno;
