@@ -194,7 +194,8 @@ public final class ImageInspector {
             default -> quoteIfNeeded(f.path()) + " (" + f.kind().name().toLowerCase() + ")";
         };
         String size = f.fingerprint().size() < 0 ? "" : " size=" + f.fingerprint().size();
-        return what + " flags=" + OpenFlags.describe(f.flags()) + " offset=" + f.offset() + size;
+        String held = f.content().length == 0 ? "" : " holding " + f.content().length + " bytes";
+        return what + " flags=" + OpenFlags.describe(f.flags()) + " offset=" + f.offset() + size + held;
     }
 
     private static Map<Integer, OpenFileState> filesById(KernelState k) {

@@ -43,4 +43,9 @@ public interface CpuAccess {
      * timer expired and its signal must be delivered while the program computes.
      */
     void interruptGuest();
+
+    /** The CPUID the guest sees (for /proc/cpuinfo). */
+    default java.util.List<dev.scratchvm.x86.CpuidEntry> cpuid() {
+        return java.util.List.of();
+    }
 }

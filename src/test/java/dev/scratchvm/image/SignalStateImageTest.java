@@ -41,7 +41,8 @@ class SignalStateImageTest {
         KernelState k = s.kernel();
         return new MachineState(s.vcpu(), s.memory(), new KernelState(k.brkStart(), k.brk(), k.mmapBase(), k.mmapTop(),
                 k.mappings(), k.cwd(), k.clearChildTid(), k.robustList(), k.files(), k.fds(),
-                List.of(new SignalAction(14, 0x201000, 0x14000004, 0x201100, 1L << 9)), k.umask(), k.restart(), signals));
+                List.of(new SignalAction(14, 0x201000, 0x14000004, 0x201100, 1L << 9)), k.umask(), k.restart(),
+                k.processName(), k.dumpable(), signals));
     }
 
     @Test
