@@ -89,6 +89,18 @@ public final class ImageInspector {
         row(b, "brk", hex(k.brk()) + " (start " + hex(k.brkStart()) + ")");
         row(b, "mmap area", hex(k.mmapBase()) + " - " + hex(k.mmapTop()) + ", " + k.mappings().size() + " mappings");
         row(b, "cwd", quoteIfNeeded(k.cwd()));
+        var sig = k.signals();
+        if (!sig.equals(KernelState.SignalState.NONE)) {
+            StringBuilder timers = new StringBuilder();
+            for (KernelState.TimerState t : sig.timers()) {
+                timers.append(timers.isEmpty() ? "" : ", ")
+                        .append(t.id() == KernelState.TimerState.ITIMER_REAL ? "itimer" : "timer " + t.id())
+                        .append(t.remainingNanos() > 0 ? String.format(" %.3f s left", t.remainingNanos() / 1e9) : " disarmed");
+            }
+            row(b, "signals", "blocked " + hex(sig.blocked()) + ", " + sig.pending().size() + " pending"
+                    + (sig.altStack() != null ? ", alternate stack at " + hex(sig.altStack().sp()) : "")
+                    + (timers.isEmpty() ? "" : ", " + timers));
+        }
         row(b, "open files", k.fds().size() + " fds, " + k.files().size() + " open file descriptions");
         Map<Integer, OpenFileState> files = filesById(k);
         Set<Integer> referenced = new HashSet<>();

@@ -11,7 +11,11 @@ import dev.scratchvm.state.KernelState.FileLock;
 import dev.scratchvm.state.KernelState.LockOwner;
 import dev.scratchvm.state.KernelState.Mapping;
 import dev.scratchvm.state.KernelState.OpenFileState;
+import dev.scratchvm.state.KernelState.AltStack;
+import dev.scratchvm.state.KernelState.PendingSignal;
 import dev.scratchvm.state.KernelState.SignalAction;
+import dev.scratchvm.state.KernelState.SignalState;
+import dev.scratchvm.state.KernelState.TimerState;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.MemoryState;
 import dev.scratchvm.state.VcpuState;
@@ -184,6 +188,21 @@ public final class StateCodec {
         if (k.restart() != null) {
             b.setRestart(StateProto.Restart.newBuilder().setCall(k.restart().call())
                     .setRemainingNanos(k.restart().remainingNanos()));
+        }
+        SignalState sig = k.signals();
+        if (sig.blocked() != 0) b.setBlockedSignals(sig.blocked());
+        for (PendingSignal p : sig.pending()) {
+            b.addPendingSignals(StateProto.SignalPending.newBuilder().setSignal(p.signal()).setCode(p.code())
+                    .setPid(p.pid()).setUid(p.uid()).setTimerId(p.timerId()).setValue(p.value()));
+        }
+        if (sig.altStack() != null) {
+            AltStack a = sig.altStack();
+            b.setSignalAltStack(StateProto.SignalAltStack.newBuilder().setSp(a.sp()).setSize(a.size()).setFlags(a.flags()));
+        }
+        for (TimerState t : sig.timers()) {
+            b.addTimers(StateProto.TimerState.newBuilder().setId(t.id()).setClock(t.clock()).setSignal(t.signal())
+                    .setValue(t.value()).setRemainingNanos(t.remainingNanos()).setIntervalNanos(t.intervalNanos())
+                    .setOverrun(t.overrun()));
         }
         return b.build();
     }
@@ -360,7 +379,27 @@ public final class StateCodec {
         String name = k.getProcessName().toString(StandardCharsets.ISO_8859_1);
         if (name.indexOf('\0') >= 0) throw StateWire.error("state.kernel", "process name contains a NUL byte");
         return new KernelState(k.getBrkStart(), k.getBrk(), k.getMmapBase(), k.getMmapTop(), mappings, k.getCwd(),
-                k.getClearChildTid(), k.getRobustList(), files, fds, signals, umask, restart, name, k.getDumpable());
+                k.getClearChildTid(), k.getRobustList(), files, fds, signals, umask, restart, name, k.getDumpable(),
+                signalState(k));
+    }
+
+    /** Blocked and pending signals, the alternate stack and the timers; images before 1.2 have none of them. */
+    private static SignalState signalState(StateProto.Kernel k) {
+        List<PendingSignal> pending = new ArrayList<>(k.getPendingSignalsCount());
+        for (StateProto.SignalPending p : k.getPendingSignalsList()) {
+            pending.add(new PendingSignal(p.getSignal(), p.getCode(), p.getPid(), p.getUid(), p.getTimerId(), p.getValue()));
+        }
+        AltStack alt = null;
+        if (k.hasSignalAltStack()) {
+            StateProto.SignalAltStack a = k.getSignalAltStack();
+            alt = new AltStack(a.getSp(), a.getSize(), a.getFlags());
+        }
+        List<TimerState> timers = new ArrayList<>(k.getTimersCount());
+        for (StateProto.TimerState t : k.getTimersList()) {
+            timers.add(new TimerState(t.getId(), t.getClock(), t.getSignal(), t.getValue(), t.getRemainingNanos(),
+                    t.getIntervalNanos(), t.getOverrun()));
+        }
+        return new SignalState(k.getBlockedSignals(), pending, alt, timers);
     }
 
     private static FileKind kind(int code, String where) throws ImageException {

@@ -32,14 +32,20 @@ public final class LinuxKernel implements AutoCloseable {
     private final ProcessCalls process;
     private final SyscallTable table = new SyscallTable();
     private final Signals signals;
+    private final Timers timers;
+    private final SignalDelivery delivery;
     private final FileCalls files;
     private final TimeCalls time;
     /** Cuts the guest's blocking calls short when the VMM needs the vCPU (a pause). */
     private final Wakeup wakeup = new Wakeup();
 
     private LinuxKernel(GuestMemory memory, GuestRoot root, Trace trace, CpuAccess cpu, AddressSpace space,
-                        Signals signals) {
-        this.signals = signals;
+                        List<KernelState.SignalAction> actions, KernelState.SignalState signalState) {
+        this.signals = new Signals(actions, signalState);
+        this.timers = new Timers(() -> {
+            cpu.interruptGuest();
+            wakeup.wake();
+        }, signalState.timers());
         this.args = new GuestArgs(memory);
         this.root = root;
         this.trace = trace;
@@ -52,10 +58,13 @@ public final class LinuxKernel implements AutoCloseable {
         new MetadataCalls(args, root, files).register(table);
         new ExtentCalls(args, files, wakeup).register(table);
         new MemoryCalls(args, space, files, trace).register(table);
-        this.process = new ProcessCalls(args, cpu, trace, signals, stackSize);
+        this.process = new ProcessCalls(args, cpu, trace, stackSize);
         process.register(table);
         this.time = new TimeCalls(args, wakeup);
         time.register(table);
+        this.delivery = new SignalDelivery(signals, timers, new SignalFrames(args, cpu, space.mmapTop()), cpu, time, trace);
+        new SignalCalls(args, cpu, signals, delivery, wakeup).register(table);
+        new TimerCalls(args, timers, signals).register(table);
         table.registerControl(Nr.EXIT, "exit", this::exit);
         table.registerControl(Nr.EXIT_GROUP, "exit_group", this::exit);
     }
@@ -65,7 +74,8 @@ public final class LinuxKernel implements AutoCloseable {
                                    long imageEnd, long stackBottom) {
         long mmapTop = stackBottom - GuestMemory.PAGE_SIZE; // one guard page below the stack
         AddressSpace space = new AddressSpace(memory, imageEnd, imageEnd, imageEnd, mmapTop, List.of());
-        LinuxKernel kernel = new LinuxKernel(memory, root, trace, cpu, space, new Signals(List.of()));
+        LinuxKernel kernel = new LinuxKernel(memory, root, trace, cpu, space, List.of(),
+                KernelState.SignalState.NONE);
         for (int fd = 0; fd < 3; fd++) kernel.fds.installAt(fd, OpenFile.stdio(fd, stdio), false);
         return kernel;
     }
@@ -80,7 +90,8 @@ public final class LinuxKernel implements AutoCloseable {
                                       KernelState state) throws KernelRestoreException {
         AddressSpace space = new AddressSpace(memory, state.brkStart(), state.brk(), state.mmapBase(), state.mmapTop(),
                 state.mappings());
-        LinuxKernel kernel = new LinuxKernel(memory, root, trace, cpu, space, new Signals(state.signalActions()));
+        LinuxKernel kernel = new LinuxKernel(memory, root, trace, cpu, space, state.signalActions(),
+                state.signals());
         kernel.process.clearChildTid = state.clearChildTid();
         kernel.process.robustList = state.robustList();
         kernel.files.umask = state.umask();
@@ -114,6 +125,7 @@ public final class LinuxKernel implements AutoCloseable {
             // Installed files are closed by the table, the others here; each host fd exactly once.
             kernel.fds.closeAll();
             for (OpenFile f : files.values()) f.closeHostFd();
+            kernel.timers.close();
             kernel.wakeup.close();
             throw e;
         }
@@ -174,13 +186,15 @@ public final class LinuxKernel implements AutoCloseable {
             return new Control.Return(-Errno.ENOSYS);
         }
         long result;
+        delivery.callStarts();
         try {
             if (entry.control() != null) return entry.control().handle(call);
             result = entry.handler().handle(call);
         } catch (SyscallError e) {
             result = -e.errno;
         } catch (Interrupted i) {
-            if (trace.all()) trace.event(entry.name().toUpperCase() + " interrupted by a pause, restarts as " + i.restartNr);
+            if (trace.all()) trace.event(entry.name().toUpperCase() + " interrupted, restarts as " + i.restartNr);
+            delivery.callInterrupted(i.restart);
             return new Control.Restart(i.restartNr);
         }
         if (!entry.selfTraced() && trace.all()) {
@@ -242,7 +256,8 @@ public final class LinuxKernel implements AutoCloseable {
         }
         return new KernelState(space.brkStart(), space.brk(), space.mmapBase(), space.mmapTop(), space.mappings(),
                 root.cwd(), process.clearChildTid, process.robustList, files, fdStates, signals.actions(),
-                this.files.umask, time.restart, new String(process.name, StandardCharsets.ISO_8859_1), process.dumpable);
+                this.files.umask, time.restart, new String(process.name, StandardCharsets.ISO_8859_1), process.dumpable,
+                signals.capture(timers.capture()));
     }
 
     private OpenFileState describe(int id, int fd, OpenFile f, List<FileLock> locks) throws KernelRestoreException {
@@ -281,9 +296,45 @@ public final class LinuxKernel implements AutoCloseable {
         return out;
     }
 
-    /** Signals raised by the last system call (for the run loop to act on). */
-    public Signals signals() {
-        return signals;
+    /**
+     * Whether a timer expired since signals were last delivered: a volatile read, for the
+     * run loop to ask before every guest run.
+     */
+    public boolean signalsDue() {
+        return delivery.due();
+    }
+
+    /**
+     * The guest is about to run: timers restored from a saved state start counting down now,
+     * so the time the restore took does not count against them.
+     */
+    public void startTimers() {
+        timers.start();
+    }
+
+    /**
+     * Delivers the pending signals that are not blocked, with the vCPU's registers as the
+     * program would resume (after a system call: its result in place, or set up to be made
+     * again): handlers get their frames, ignored signals are dropped.
+     *
+     * @return the signal whose default action ends the process, or 0 to run on
+     */
+    public int deliverSignals() {
+        return delivery.deliver();
+    }
+
+    /**
+     * The program faulted (the vCPU's registers are back at the faulting instruction):
+     * sends it {@code signal} with the fault's details, to a handler if it has one.
+     *
+     * @param code    si_code (SEGV_MAPERR, ...)
+     * @param address si_addr and, for a page fault, the sigcontext's cr2
+     * @param vector  the exception vector (the sigcontext's trapno)
+     * @param error   the exception's error code
+     * @return the signal that ends the process, or 0 when a handler runs
+     */
+    public int deliverFault(int signal, int code, long address, int vector, long error) {
+        return delivery.deliverFault(signal, code, new SignalFrames.Fault(vector, error, address));
     }
 
     public GuestRoot root() {
@@ -293,6 +344,7 @@ public final class LinuxKernel implements AutoCloseable {
     /** Closes every guest fd (the VMM's own stdio stays open). */
     @Override
     public void close() {
+        timers.close();
         fds.closeAll();
         wakeup.close();
     }

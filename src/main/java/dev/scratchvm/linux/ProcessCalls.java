@@ -1,6 +1,5 @@
 package dev.scratchvm.linux;
 
-import dev.scratchvm.state.KernelState;
 import dev.scratchvm.sys.Libc;
 
 import java.lang.foreign.MemorySegment;
@@ -8,7 +7,7 @@ import java.lang.foreign.ValueLayout;
 
 import static dev.scratchvm.sys.Errno.*;
 
-/** Process identity, TLS, limits, signals (accepted, never delivered), randomness, uname. */
+/** Process identity, TLS, limits, randomness, uname. */
 final class ProcessCalls {
     private static final int ARCH_SET_GS = 0x1001, ARCH_SET_FS = 0x1002, ARCH_GET_FS = 0x1003, ARCH_GET_GS = 0x1004;
     private static final int RLIMIT_STACK = 3, RLIMIT_NOFILE = 7, RLIM_NLIMITS = 16;
@@ -17,7 +16,6 @@ final class ProcessCalls {
     private final GuestArgs args;
     private final CpuAccess cpu;
     private final Trace trace;
-    private final Signals signals;
     private final long stackSize;
     private static final int PR_GET_DUMPABLE = 3, PR_SET_DUMPABLE = 4, PR_SET_NAME = 15, PR_GET_NAME = 16;
     static final int COMM_LEN = 16;
@@ -27,8 +25,7 @@ final class ProcessCalls {
     long clearChildTid;
     long robustList;
 
-    ProcessCalls(GuestArgs args, CpuAccess cpu, Trace trace, Signals signals, long stackSize) {
-        this.signals = signals;
+    ProcessCalls(GuestArgs args, CpuAccess cpu, Trace trace, long stackSize) {
         this.args = args;
         this.cpu = cpu;
         this.trace = trace;
@@ -60,18 +57,6 @@ final class ProcessCalls {
             return Libc.getrandom(args.output(c.a0(), c.a1()), c.a1(), (int) c.a2());
         });
         t.register(Nr.UNAME, "uname", c -> Libc.uname(args.output(c.a0(), 6 * 65)));
-        t.register(Nr.RT_SIGACTION, "rt_sigaction", this::sigaction);
-        t.register(Nr.KILL, "kill", c -> kill(c.a0(), c.a1()));
-        t.register(Nr.TKILL, "tkill", c -> kill(c.a0(), c.a1()));
-        t.register(Nr.TGKILL, "tgkill", c -> c.a0() != c.a1() ? -ESRCH : kill(c.a0(), c.a2()));
-        t.register(Nr.RT_SIGPROCMASK, "rt_sigprocmask", c -> {
-            if (c.a2() != 0) args.output(c.a2(), 8).fill((byte) 0);
-            return 0;
-        });
-        t.register(Nr.SIGALTSTACK, "sigaltstack", c -> {
-            if (c.a1() != 0) args.output(c.a1(), 24).fill((byte) 0);
-            return 0;
-        });
         t.register(Nr.SCHED_YIELD, "sched_yield", c -> 0);
         t.register(Nr.SCHED_GETAFFINITY, "sched_getaffinity", c -> {
             if (c.a1() < 8) return -EINVAL;
@@ -183,34 +168,5 @@ final class ProcessCalls {
         args.writeLong(addr, l[0]);
         args.writeLong(addr + 8, l[1]);
         return 0;
-    }
-
-    /** rt_sigaction with the kernel's struct sigaction: handler, flags, restorer, mask (8 bytes each). */
-    private long sigaction(Call c) {
-        long signal = c.a0();
-        if (signal < 1 || signal > 64 || c.a3() != 8) return -EINVAL;
-        if (c.a1() != 0 && (signal == Signals.SIGKILL || signal == Signals.SIGSTOP)) return -EINVAL;
-        KernelState.SignalAction old = signals.action((int) signal);
-        KernelState.SignalAction act = null;
-        if (c.a1() != 0) {
-            act = new KernelState.SignalAction((int) signal, args.readLong(c.a1()), args.readLong(c.a1() + 8),
-                    args.readLong(c.a1() + 16), args.readLong(c.a1() + 24));
-        }
-        if (c.a2() != 0) {
-            args.writeLong(c.a2(), old.handler());
-            args.writeLong(c.a2() + 8, old.flags());
-            args.writeLong(c.a2() + 16, old.restorer());
-            args.writeLong(c.a2() + 24, old.mask());
-        }
-        if (act != null) signals.setAction(act);
-        return 0;
-    }
-
-    /** kill/tkill/tgkill: only the process itself is there to receive a signal. */
-    private long kill(long pid, long signal) {
-        if (signal < 0 || signal > 64) return -EINVAL;
-        int self = Libc.getpid();
-        if (pid != self && pid != 0 && pid != -1) return -ESRCH;
-        return signals.raise((int) signal);
     }
 }

@@ -22,11 +22,12 @@ import java.util.List;
  * @param restart       a sleep interrupted by a pause, to be finished when the guest runs again; null if none
  * @param processName   prctl's process name (comm): its 0 to 15 bytes, one char per byte (ISO-8859-1)
  * @param dumpable      prctl's PR_SET_DUMPABLE flag
+ * @param signals       blocked and pending signals, the alternate signal stack and the armed timers
  */
 public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings,
                           String cwd, long clearChildTid, long robustList,
                           List<OpenFileState> files, List<FdState> fds, List<SignalAction> signalActions,
-                          int umask, Restart restart, String processName, boolean dumpable) {
+                          int umask, Restart restart, String processName, boolean dumpable, SignalState signals) {
     /** Linux's default mask for a new process. */
     public static final int DEFAULT_UMASK = 022;
     /** The longest process name: Linux's comm is 16 bytes with its NUL. */
@@ -37,6 +38,16 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
         files = List.copyOf(files);
         fds = List.copyOf(fds);
         signalActions = List.copyOf(signalActions);
+        if (signals == null) signals = SignalState.NONE;
+    }
+
+    /** As above, with nothing blocked, nothing pending, no alternate stack and no timer. */
+    public KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings, String cwd,
+                       long clearChildTid, long robustList, List<OpenFileState> files, List<FdState> fds,
+                       List<SignalAction> signalActions, int umask, Restart restart, String processName,
+                       boolean dumpable) {
+        this(brkStart, brk, mmapBase, mmapTop, mappings, cwd, clearChildTid, robustList, files, fds, signalActions,
+                umask, restart, processName, dumpable, SignalState.NONE);
     }
 
     /** A process that never named itself and is dumpable (what images before 1.2 describe). */
@@ -70,6 +81,56 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
      * @param remainingNanos how long the wait still had to run, at least 0
      */
     public record Restart(int call, long remainingNanos) {
+    }
+
+    /**
+     * The process's signal state beyond its dispositions.
+     *
+     * @param blocked  the blocked mask (bit n-1 for signal n); SIGKILL and SIGSTOP are never in it
+     * @param pending  generated but not yet delivered, in the order they were generated
+     * @param altStack the sigaltstack, or null when disabled
+     * @param timers   armed or disarmed timers: alarm/setitimer's and timer_create's
+     */
+    public record SignalState(long blocked, List<PendingSignal> pending, AltStack altStack, List<TimerState> timers) {
+        public static final SignalState NONE = new SignalState(0, List.of(), null, List.of());
+
+        public SignalState {
+            pending = List.copyOf(pending);
+            timers = List.copyOf(timers);
+        }
+    }
+
+    /**
+     * A signal waiting for delivery, with what its siginfo_t will say.
+     *
+     * @param code    si_code (SI_USER, SI_TKILL, SI_TIMER, SI_KERNEL, ...)
+     * @param pid     sender's pid, for SI_USER and SI_TKILL
+     * @param uid     sender's uid, for SI_USER and SI_TKILL
+     * @param timerId the timer that sent it, for SI_TIMER
+     * @param value   si_value, for SI_TIMER and SI_QUEUE
+     */
+    public record PendingSignal(int signal, int code, int pid, int uid, int timerId, long value) {
+    }
+
+    /** sigaltstack: where handlers with SA_ONSTACK run; {@code flags} may hold SS_AUTODISARM. */
+    public record AltStack(long sp, long size, int flags) {
+    }
+
+    /**
+     * A timer and what it sends. Times are relative to the moment of capture, so a timer
+     * keeps its remaining time on a host whose clocks differ.
+     *
+     * @param id             timer_create's id; {@link #ITIMER_REAL} for alarm and setitimer's timer
+     * @param clock          CLOCK_REALTIME or CLOCK_MONOTONIC
+     * @param signal         the signal it sends (0 for SIGEV_NONE)
+     * @param value          sigev_value, passed in si_value
+     * @param remainingNanos time to the next expiry; 0 when disarmed
+     * @param intervalNanos  period after the first expiry; 0 for a one-shot timer
+     * @param overrun        expiries while its signal was still pending, not yet reported
+     */
+    public record TimerState(int id, int clock, int signal, long value, long remainingNanos, long intervalNanos,
+                             int overrun) {
+        public static final int ITIMER_REAL = -1;
     }
 
     /** A struct k_sigaction as the guest installed it (handler 1 = SIG_IGN). */

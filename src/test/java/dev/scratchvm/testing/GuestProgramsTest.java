@@ -120,6 +120,12 @@ class GuestProgramsTest {
             case "metadata" -> List.of(new Case("all checks", List.of(), 0,
                     leavesDirEmpty(lastLineIs("metadata: all ok (0 failures)"))));
             case "sysinfo" -> List.of(new Case("all checks", List.of(), 0, lastLineIs("sysinfo ok")));
+            case "signals" -> List.of(new Case("all checks", List.of(), 0, lastLineIs("signals ok")),
+                    new Case("faults", List.of("segv"), 0, lastLineIs("signals ok")),
+                    new Case("state for a save", List.of("save"), 0, lastLineIs("signals ok")),
+                    new Case("default action", List.of("die"), 128 + 15, stdoutIs("")),
+                    new Case("hostile frame", List.of("badframe"), 128 + 11,
+                            stdoutIs("ok   a frame with privileged flags set returns to the program unharmed\n")));
             // Faults on purpose; only the VM tests run it.
             case "crash" -> List.of();
             default -> List.of();
