@@ -13,6 +13,7 @@ import dev.scratchvm.migration.MigrationClient;
 import dev.scratchvm.migration.MigrationException;
 import dev.scratchvm.migration.MigrationKey;
 import dev.scratchvm.migration.Timeouts;
+import dev.scratchvm.migration.TlsSettings;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.sys.Errno;
 import dev.scratchvm.vmm.Machine;
@@ -32,6 +33,8 @@ final class MigrationTarget implements SaveTarget {
     /** Exit status when the migration is in doubt (EX_TEMPFAIL): see docs/migration-protocol.md. */
     static final int IN_DOUBT = 75;
     static final String KEY_FILE_HELP = "Shared migration key (default: ~/.config/scratchvm/migration.key, created on first use).";
+    static final String TLS_DIR_HELP = "Encrypt the migration with mutual TLS 1.3; DIR holds ca-cert.pem and this side's "
+            + "certificate and PKCS#8 key (server-cert.pem/server-key.pem or client-cert.pem/client-key.pem). Both sides need it, or neither.";
 
     /** The options of {@code run} that turn SAVE into a migration. */
     static final class Options {
@@ -39,12 +42,14 @@ final class MigrationTarget implements SaveTarget {
                 Option.value("--migrate-to", "HOST:PORT",
                         "On SAVE, migrate the VM to 'scratchvm serve' at HOST:PORT instead of writing an image.", (o, v) -> o.migrateTo = v),
                 Option.value("--key-file", "FILE", KEY_FILE_HELP, (o, v) -> o.keyFile = Values.path(v)),
+                Option.value("--tls-dir", "DIR", TLS_DIR_HELP, (o, v) -> o.tlsDir = Values.path(v)),
                 Option.flag("Also send the guest's open files if the server lacks them.", o -> o.withFiles = true, "--with-files"),
                 Option.value("--migrate-timeout", "SECONDS", "Give up on a server silent this long (default: 30).",
                         (o, v) -> o.timeout = Values.integer(v)));
 
         String migrateTo;
         Path keyFile;
+        Path tlsDir;
         boolean withFiles;
         int timeout = 30;
 
@@ -80,13 +85,16 @@ final class MigrationTarget implements SaveTarget {
     /** Checks the options and loads the key before the guest starts, so mistakes show up at once. */
     static SaveTarget of(Options o, Trace trace, Path root, Path fallbackImage, boolean verbose, Metrics metrics) {
         if (!o.enabled()) {
-            if (o.keyFile != null || o.withFiles) throw new IllegalArgumentException("--key-file and --with-files need --migrate-to");
+            if (o.keyFile != null || o.withFiles || o.tlsDir != null) {
+                throw new IllegalArgumentException("--key-file, --tls-dir and --with-files need --migrate-to");
+            }
             return new ImageTarget(fallbackImage, trace, verbose);
         }
         Endpoint to = Endpoint.parse(o.migrateTo, "--migrate-to", false);
         if (o.timeout < 1) throw new IllegalArgumentException("--migrate-timeout must be at least 1 second");
         MigrationKey key = loadKey(o.keyFile, PREFIX);
-        MigrationClient client = new MigrationClient(to, key, Timeouts.ofIdle(Duration.ofSeconds(o.timeout)), MigrationTarget::line);
+        TlsSettings tls = loadTls(o.tlsDir, TlsSettings.Side.CLIENT);
+        MigrationClient client = new MigrationClient(to, key, tls, Timeouts.ofIdle(Duration.ofSeconds(o.timeout)), MigrationTarget::line);
         return new MigrationTarget(client, to, trace, o.withFiles ? root : null, fallbackImage, verbose, metrics);
     }
 
@@ -99,6 +107,16 @@ final class MigrationTarget implements SaveTarget {
             return key;
         } catch (MigrationException e) {
             throw new IllegalArgumentException(e.getMessage());
+        }
+    }
+
+    /** The TLS settings of {@code dir} for {@code side}, checked now; null (plaintext) without a directory. */
+    static TlsSettings loadTls(Path dir, TlsSettings.Side side) {
+        if (dir == null) return null;
+        try {
+            return side == TlsSettings.Side.SERVER ? TlsSettings.server(dir) : TlsSettings.client(dir);
+        } catch (MigrationException e) {
+            throw new IllegalArgumentException("--tls-dir: " + e.getMessage());
         }
     }
 

@@ -41,15 +41,22 @@ public final class MigrationClient {
     private final Consumer<String> log;
 
     public MigrationClient(Endpoint to, MigrationKey key, Timeouts timeouts, Consumer<String> log) {
-        this(() -> SocketTransport.connect(to, timeouts), to.toString(), key, timeouts, log);
-        warmUp = Handshake.warmUp(key);
+        this(to, key, null, timeouts, log);
     }
 
-    private Thread warmUp;
+    /** With {@code tls} not null, every connection is TLS 1.3 with the client's certificate (see {@link TlsSettings}). */
+    public MigrationClient(Endpoint to, MigrationKey key, TlsSettings tls, Timeouts timeouts, Consumer<String> log) {
+        this(() -> TlsTransport.connect(to, tls, timeouts), to.toString(), key, timeouts, log);
+        warmUp = Handshake.warmUp(key);
+        tlsWarmUp = tls != null ? tls.warmUp() : null;
+    }
+
+    private Thread warmUp, tlsWarmUp;
 
     /** Waits (at most {@code limit}) for the background warm-up of the handshake's crypto and sockets. */
     public void awaitWarmUp(java.time.Duration limit) throws InterruptedException {
         if (warmUp != null) warmUp.join(limit);
+        if (tlsWarmUp != null) tlsWarmUp.join(limit);
     }
 
     MigrationClient(Connector connector, String to, MigrationKey key, Timeouts timeouts, Consumer<String> log) {
