@@ -6,6 +6,10 @@ import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.TrustManagerFactory;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -45,6 +49,11 @@ import java.util.Set;
 public record TlsSettings(Path dir, Side side, SSLContext context) {
     public static final String CA = "ca-cert.pem";
     static final String PROTOCOL = "TLSv1.3";
+    /**
+     * The TLS 1.3 suites, AES-128-GCM first: it moved a 256 MiB stream 1.5 to 2 times faster than
+     * the JDK's default first choice, AES-256-GCM, on the same machine (both use AES-NI).
+     */
+    private static final String[] SUITES = {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"};
     /** Far beyond any certificate chain; keeps a wrong path (a disk image) from being read whole. */
     private static final long MAX_FILE_BYTES = 1 << 20;
     private static final Set<PosixFilePermission> GROUP_OR_OTHER = Set.of(
@@ -121,6 +130,7 @@ public record TlsSettings(Path dir, Side side, SSLContext context) {
         e.setUseClientMode(false);
         e.setEnabledProtocols(new String[]{PROTOCOL});
         e.setNeedClientAuth(true);
+        e.setEnabledCipherSuites(SUITES);
         return e;
     }
 
@@ -130,61 +140,46 @@ public record TlsSettings(Path dir, Side side, SSLContext context) {
         e.setUseClientMode(true);
         SSLParameters p = e.getSSLParameters();
         p.setProtocols(new String[]{PROTOCOL});
+        p.setCipherSuites(SUITES);
         p.setEndpointIdentificationAlgorithm("HTTPS");   // RFC 2818 name checks: subjectAltName DNS or IP
         e.setSSLParameters(p);
         return e;
     }
 
     /**
-     * Pays the first TLS handshake's one-time costs (class loading, key schedule, signature code)
-     * on a background thread: two engines of this context shake hands in memory, so the real
-     * handshake, part of a guest's downtime, runs warm code. Whether the rehearsal itself succeeds
-     * does not matter (this side's certificate need not be valid for the other role).
+     * Pays the first TLS handshake's one-time costs (class loading, the key exchange and
+     * signature code, certificate path checks) on a background thread: this context shakes hands
+     * with itself over a loopback connection, both ends as a real one, so that the real handshake,
+     * part of a guest's downtime, runs warm code (measured on a loaded 2-CPU machine: 250-500 ms
+     * cold, 20-80 ms warm). Whether the rehearsal itself succeeds does not matter: this side's
+     * certificate need not be valid in the other role.
      */
     Thread warmUp() {
         return Thread.ofVirtual().name("migration-tls-warm-up").start(() -> {
-            try {
-                SSLEngine client = context.createSSLEngine(), server = context.createSSLEngine();
-                client.setUseClientMode(true);
-                client.setEnabledProtocols(new String[]{PROTOCOL});
-                server.setUseClientMode(false);
-                server.setEnabledProtocols(new String[]{PROTOCOL});
-                server.setNeedClientAuth(true);
-                int packet = client.getSession().getPacketBufferSize(), app = client.getSession().getApplicationBufferSize();
-                java.nio.ByteBuffer toServer = java.nio.ByteBuffer.allocate(4 * packet), toClient = java.nio.ByteBuffer.allocate(4 * packet);
-                java.nio.ByteBuffer sink = java.nio.ByteBuffer.allocate(4 * app), none = java.nio.ByteBuffer.allocate(0);
-                client.beginHandshake();
-                server.beginHandshake();
-                for (int step = 0; step < 64 && !(done(client) && done(server)); step++) {
-                    pump(client, none, toServer, toClient, sink);
-                    pump(server, none, toClient, toServer, sink);
+            Timeouts timeouts = Timeouts.ofIdle(java.time.Duration.ofSeconds(5));
+            ByteBuffer one = ByteBuffer.allocate(1);
+            try (ServerSocketChannel listener = ServerSocketChannel.open()) {
+                listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+                Endpoint self = new Endpoint("127.0.0.1", ((InetSocketAddress) listener.getLocalAddress()).getPort());
+                Thread server = Thread.ofVirtual().name("migration-tls-rehearsal").start(() -> {
+                    try (TlsTransport t = TlsTransport.server(SocketTransport.accepted(listener.accept(), timeouts), this)) {
+                        t.readFully(ByteBuffer.allocate(1));
+                        t.writeFully(ByteBuffer.allocate(1));
+                    } catch (IOException | MigrationException | RuntimeException ignored) {
+                        // only a rehearsal
+                    }
+                });
+                try (Transport t = TlsTransport.client(SocketTransport.connect(self, timeouts), this, self)) {
+                    t.writeFully(one);
+                    t.readFully(one.clear());
+                } catch (MigrationException | RuntimeException ignored) {
+                    // only a rehearsal
                 }
-            } catch (javax.net.ssl.SSLException | RuntimeException ignored) {
+                server.join(timeouts.handshake());
+            } catch (IOException | RuntimeException | InterruptedException ignored) {
                 // Only an optimisation; the real handshake reports any real problem.
             }
         });
-    }
-
-    private static boolean done(SSLEngine e) {
-        var s = e.getHandshakeStatus();
-        return s == javax.net.ssl.SSLEngineResult.HandshakeStatus.NOT_HANDSHAKING || s == javax.net.ssl.SSLEngineResult.HandshakeStatus.FINISHED;
-    }
-
-    /** One step of an in-memory handshake: {@code out} is what this engine sends, {@code in} what it receives. */
-    private static void pump(SSLEngine e, java.nio.ByteBuffer none, java.nio.ByteBuffer out, java.nio.ByteBuffer in,
-                             java.nio.ByteBuffer sink) throws javax.net.ssl.SSLException {
-        switch (e.getHandshakeStatus()) {
-            case NEED_TASK -> {
-                for (Runnable t; (t = e.getDelegatedTask()) != null; ) t.run();
-            }
-            case NEED_WRAP -> e.wrap(none, out);
-            case NEED_UNWRAP, NEED_UNWRAP_AGAIN -> {
-                in.flip();
-                e.unwrap(in, sink.clear());
-                in.compact();
-            }
-            default -> { }
-        }
     }
 
     private static String name(Side side) {
