@@ -63,6 +63,7 @@ final class MigrationTarget implements SaveTarget {
     }
 
     private final MigrationClient client;
+    private final TlsSettings tls;
     private final Endpoint to;
     private final Trace trace;
     private final Path root;
@@ -71,10 +72,11 @@ final class MigrationTarget implements SaveTarget {
     private final Metrics metrics;
     private boolean inDoubt;
 
-    private MigrationTarget(MigrationClient client, Endpoint to, Trace trace, Path root, Path fallback, boolean verbose,
+    private MigrationTarget(MigrationClient client, TlsSettings tls, Endpoint to, Trace trace, Path root, Path fallback, boolean verbose,
                             Metrics metrics) {
         this.metrics = metrics;
         this.client = client;
+        this.tls = tls;
         this.to = to;
         this.trace = trace;
         this.root = root;
@@ -95,7 +97,7 @@ final class MigrationTarget implements SaveTarget {
         MigrationKey key = loadKey(o.keyFile, PREFIX);
         TlsSettings tls = loadTls(o.tlsDir, TlsSettings.Side.CLIENT);
         MigrationClient client = new MigrationClient(to, key, tls, Timeouts.ofIdle(Duration.ofSeconds(o.timeout)), MigrationTarget::line);
-        return new MigrationTarget(client, to, trace, o.withFiles ? root : null, fallbackImage, verbose, metrics);
+        return new MigrationTarget(client, tls, to, trace, o.withFiles ? root : null, fallbackImage, verbose, metrics);
     }
 
     static MigrationKey loadKey(Path keyFile, String prefix) {
@@ -127,8 +129,10 @@ final class MigrationTarget implements SaveTarget {
      */
     void prepare(Thread vmWarmUp) throws InterruptedException {
         Duration limit = Duration.ofSeconds(2);
+        Thread tlsWarmUp = tls != null ? tls.warmUp() : null;
         vmWarmUp.join(limit);
         client.awaitWarmUp(limit);
+        if (tlsWarmUp != null) tlsWarmUp.join(limit);
     }
 
     @Override

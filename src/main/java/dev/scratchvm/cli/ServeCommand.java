@@ -80,6 +80,7 @@ final class ServeCommand implements Command {
             }
             try (MigrationServer server = MigrationServer.listen(at, new MigrationServer.Config(key, timeouts, config, handoffs, ServeCommand::line, tls))) {
                 WarmUp.inBackground(); // so the first VM's restore, part of its downtime, runs warm code
+                if (tls != null) tls.warmUp();
                 if (tls != null) line("TLS 1.3 required: clients need a certificate that chains to " + tls.dir().resolve(TlsSettings.CA));
                 line("listening on " + Endpoint.format(server.address()));
                 metrics.event("listening", g -> g.writeStringField("address", Endpoint.format(server.address())));

@@ -48,15 +48,13 @@ public final class MigrationClient {
     public MigrationClient(Endpoint to, MigrationKey key, TlsSettings tls, Timeouts timeouts, Consumer<String> log) {
         this(() -> TlsTransport.connect(to, tls, timeouts), to.toString(), key, timeouts, log);
         warmUp = Handshake.warmUp(key);
-        tlsWarmUp = tls != null ? tls.warmUp() : null;
     }
 
-    private Thread warmUp, tlsWarmUp;
+    private Thread warmUp;
 
     /** Waits (at most {@code limit}) for the background warm-up of the handshake's crypto and sockets. */
     public void awaitWarmUp(java.time.Duration limit) throws InterruptedException {
         if (warmUp != null) warmUp.join(limit);
-        if (tlsWarmUp != null) tlsWarmUp.join(limit);
     }
 
     MigrationClient(Connector connector, String to, MigrationKey key, Timeouts timeouts, Consumer<String> log) {

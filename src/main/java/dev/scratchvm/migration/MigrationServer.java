@@ -109,7 +109,6 @@ public final class MigrationServer implements AutoCloseable {
         this.config = config;
         this.hostCpuid = hostCpuid;
         Thread.ofVirtual().name("migration-warm-up").start(() -> Handshake.rehearse(config.key(), config.timeouts()));
-        if (config.tls() != null) config.tls().warmUp();
         this.reception = Reception.open(at, config.timeouts(), config.log(), this::handshake, config.tls() != null);
     }
 
