@@ -13,7 +13,8 @@ import java.util.concurrent.TimeUnit;
  * {@code run --migrate-to}, through the launcher): total time and bytes on the wire from
  * the client, downtime from the client's SAVE to the server resuming the guest (both
  * stamp the wall clock in their {@code --metrics} files), next to raw TCP between two JVM
- * processes in the same run.
+ * processes in the same run; then each VM again with {@code --tls-dir} on both sides, against
+ * its own run without TLS, which is TLS's cost.
  */
 record MigrationBench(Bench.Profile profile, Path home, Path work, Bench.Programs programs) {
     /** One kind of migration; {@code tls}: both sides with {@code --tls-dir}, next to the same VM without. */

@@ -298,8 +298,8 @@ final class TlsTransport implements Transport {
         if (m.contains("Empty client certificate chain") || m.contains("Empty server certificate chain")) {
             return "the " + peerRole + " presented no certificate";
         }
-        if (e instanceof SSLHandshakeException && m.contains("No appropriate protocol")) {
-            return "no common TLS version (TLS 1.3 only)";
+        if (e instanceof SSLHandshakeException && (m.contains("No appropriate protocol") || m.startsWith("(protocol_version)"))) {
+            return "the " + peerRole + " does not offer TLS 1.3, the only version accepted (" + m.replaceFirst("^\\(protocol_version\\) ", "") + ")";
         }
         return firstLine(e);
     }

@@ -230,6 +230,19 @@ class TlsTransportTest {
     }
 
     @Test
+    void aTls12ClientIsRefused() throws Exception {
+        listen(TlsSettings.server(dirs.server()));
+        javax.net.ssl.SSLContext old = javax.net.ssl.SSLContext.getInstance("TLSv1.2");
+        old.init(null, trustOnly(), null);
+        try (javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) old.getSocketFactory().createSocket("127.0.0.1", at.port())) {
+            s.setEnabledProtocols(new String[]{"TLSv1.2"});
+            s.setSoTimeout(5000);
+            assertThatThrownBy(s::startHandshake).isInstanceOf(javax.net.ssl.SSLHandshakeException.class).hasMessageContaining("protocol_version");
+        }
+        assertThat(awaitLog("dropped")).matches("dropped 127\\.0\\.0\\.1:\\d+: TLS with 127\\.0\\.0\\.1:\\d+ failed: the client does not offer TLS 1\\.3, the only version accepted \\(.*\\)");
+    }
+
+    @Test
     void garbageAtATlsServerIsDroppedAtTheDoor() throws Exception {
         listen(TlsSettings.server(dirs.server()));
         try (Socket s = new Socket(InetAddress.getLoopbackAddress(), at.port())) {
