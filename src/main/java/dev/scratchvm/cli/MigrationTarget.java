@@ -53,8 +53,16 @@ final class MigrationTarget implements SaveTarget {
         boolean withFiles;
         int timeout = 30;
 
+        private TlsSettings tls;
+
         boolean enabled() {
             return migrateTo != null;
+        }
+
+        /** The client's TLS settings from --tls-dir, read and checked once (null without it); for SAVE and for ctl migrate. */
+        TlsSettings tls() {
+            if (tls == null && tlsDir != null) tls = loadTls(tlsDir, TlsSettings.Side.CLIENT);
+            return tls;
         }
 
         String tracePrefix() {
@@ -87,15 +95,15 @@ final class MigrationTarget implements SaveTarget {
     /** Checks the options and loads the key before the guest starts, so mistakes show up at once. */
     static SaveTarget of(Options o, Trace trace, Path root, Path fallbackImage, boolean verbose, Metrics metrics) {
         if (!o.enabled()) {
-            if (o.keyFile != null || o.withFiles || o.tlsDir != null) {
-                throw new IllegalArgumentException("--key-file, --tls-dir and --with-files need --migrate-to");
-            }
+            // --key-file and --tls-dir alone are for live migrations asked for through the control socket (ctl migrate).
+            if (o.withFiles) throw new IllegalArgumentException("--with-files needs --migrate-to");
+            o.tls();   // checked now, before the guest runs
             return new ImageTarget(fallbackImage, trace, verbose);
         }
         Endpoint to = Endpoint.parse(o.migrateTo, "--migrate-to", false);
         if (o.timeout < 1) throw new IllegalArgumentException("--migrate-timeout must be at least 1 second");
         MigrationKey key = loadKey(o.keyFile, PREFIX);
-        TlsSettings tls = loadTls(o.tlsDir, TlsSettings.Side.CLIENT);
+        TlsSettings tls = o.tls();
         MigrationClient client = new MigrationClient(to, key, tls, Timeouts.ofIdle(Duration.ofSeconds(o.timeout)), MigrationTarget::line);
         return new MigrationTarget(client, tls, to, trace, o.withFiles ? root : null, fallbackImage, verbose, metrics);
     }
@@ -135,6 +143,48 @@ final class MigrationTarget implements SaveTarget {
         if (tlsWarmUp != null) tlsWarmUp.join(limit);
     }
 
+    /** The migration opened while the guest runs (protocol 2's PREPARE), so that SAVE finds it ready. */
+    private java.util.concurrent.CompletableFuture<MigrationClient.Link> early;
+
+    /**
+     * Connects, authenticates and has the server check the CPU and set memory aside now,
+     * while the guest runs: SAVE's downtime is then memory, state and the commit. If this
+     * connection is gone by the time of SAVE (a server's idle timeout), SAVE connects again.
+     */
+    void connectEarly(Machine machine) {
+        long memory = machine.memory().size();
+        var cpuid = machine.cpuid();
+        var xcrs = machine.xcrs();
+        early = new java.util.concurrent.CompletableFuture<>();
+        Thread.ofVirtual().name("migration-connect").start(() -> {
+            try {
+                early.complete(client.prepare(memory, cpuid, xcrs));
+            } catch (MigrationException | RuntimeException e) {
+                early.completeExceptionally(e);
+            }
+        });
+    }
+
+    /** Sends the stopped VM over the early connection if there is one, else (or if it broke before the VM moved) over a new one. */
+    private Result send(MachineState state, Machine machine, PageFilter filter) {
+        MigrationClient.Link link = null;
+        if (early != null) {
+            try {
+                link = early.get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (verbose) line("the early connection failed (" + e.getCause().getMessage() + "); connecting now");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (link != null) {
+            Result r = link.cold(state, machine.memory().segment(), filter, root, id -> { });
+            if (!(r instanceof Result.Failed f) || !MigrationClient.Link.connectionLost(f)) return r;
+            if (verbose) line("the early connection broke (" + f.reason() + "); connecting again");
+        }
+        return client.migrate(state, machine.memory().segment(), filter, root);
+    }
+
     @Override
     public boolean save(Machine machine) {
         long start = System.nanoTime(), pausedEpochNanos = Metrics.epochNanos();
@@ -154,7 +204,7 @@ final class MigrationTarget implements SaveTarget {
             line(String.format("guest paused for SAVE at %s; state captured in %.1f ms, pages in use found in %.1f ms",
                     pausedAt, (captured - start) / 1e6, (System.nanoTime() - captured) / 1e6));
         }
-        Result r = client.migrate(state, machine.memory().segment(), filter, root);
+        Result r = send(state, machine, filter);
         switch (r) {
             case Result.Committed c -> {
                 System.err.println(trace.prefix() + "VM STATE SENT");

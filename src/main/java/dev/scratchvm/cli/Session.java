@@ -2,6 +2,7 @@ package dev.scratchvm.cli;
 
 import dev.scratchvm.control.ApiServer;
 import dev.scratchvm.control.Controller;
+import dev.scratchvm.migration.TlsSettings;
 import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.WarmUp;
 
@@ -18,14 +19,24 @@ final class Session {
      *                reports drop its {@code VM_APP - } part, since they are not the guest's
      * @param apiSock where to serve the control API, or null for none
      */
-    static int run(Machine machine, SaveTarget saveTarget, String prefix, boolean verbose, Path apiSock, Metrics metrics) {
+    static int run(Machine machine, SaveTarget saveTarget, String prefix, boolean verbose, Path apiSock, Metrics metrics,
+                   Path keyFile, Path root) {
+        return run(machine, saveTarget, prefix, verbose, apiSock, metrics, keyFile, null, root);
+    }
+
+    /** As above; {@code tls} (may be null) is what a live migration asked for through the control socket uses. */
+    static int run(Machine machine, SaveTarget saveTarget, String prefix, boolean verbose, Path apiSock, Metrics metrics,
+                   Path keyFile, TlsSettings tls, Path root) {
         String vmmPrefix = prefix.replace("VM_APP - ", "");
-        Controller controller = Controller.of(machine, saveTarget::save).listen(metrics.of(machine));
+        Controller controller = Controller.of(machine, saveTarget::save).listen(metrics.of(machine)).listen(e -> {
+            // Live migration's progress, one line a round, whatever the verbosity.
+            if (e instanceof Controller.Event.MigrationRound m) System.err.println(vmmPrefix + "migration " + m.report().line());
+        });
         if (verbose) controller.listen(new Report(machine, vmmPrefix));
         ApiServer api = null;
         try {
             if (apiSock != null) {
-                api = ApiServer.open(apiSock, controller);
+                api = ApiServer.open(apiSock, controller, new LiveMigrator(keyFile, tls, root, vmmPrefix));
                 // A snapshot's capture and encoding would otherwise run cold, while the guest waits.
                 WarmUp.inBackground();
             }

@@ -24,6 +24,7 @@ final class FileCalls {
     private static final int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = Libc.F_GETFL, F_SETFL = Libc.F_SETFL,
             F_DUPFD_CLOEXEC = 1030;
     private static final int FD_CLOEXEC = 1;
+    private static final int RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2, RENAME_WHITEOUT = 4;
     private static final long TCGETS = 0x5401, TIOCGPGRP = 0x540F, TIOCGWINSZ = 0x5413;
 
     private final GuestArgs args;
@@ -31,6 +32,7 @@ final class FileCalls {
     private final GuestRoot root;
     private final Trace trace;
     private final Signals signals;
+    private final LockCalls locks;
     private final Arena arena = Arena.ofAuto();
     private final MemorySegment iovecs = arena.allocate(16L * IOV_MAX, 8);
     private final MemorySegment emptyPath = arena.allocateFrom("");
@@ -49,9 +51,11 @@ final class FileCalls {
         this.fds = fds;
         this.root = root;
         this.trace = trace;
+        this.locks = new LockCalls(args, fds, wakeup, trace);
     }
 
     void register(SyscallTable t) {
+        locks.register(t, this);
         t.registerTraced(Nr.READ, "read", this::read);
         t.registerTraced(Nr.WRITE, "write", this::write);
         t.registerTraced(Nr.PREAD64, "pread64", this::pread);
@@ -111,7 +115,7 @@ final class FileCalls {
         return f;
     }
 
-    private long traced(String text, long result) {
+    long traced(String text, long result) {
         trace.file(text, result);
         return result;
     }
@@ -127,7 +131,7 @@ final class FileCalls {
     }
 
     /** A guest path relative to dirfd, turned into a path the root can resolve. */
-    private String pathAt(int dirfd, String path) {
+    String pathAt(int dirfd, String path) {
         if (path.startsWith("/") || dirfd == Libc.AT_FDCWD) return path;
         OpenFile dir = file(dirfd);
         if (dir.kind != FileKind.DIRECTORY) throw new SyscallError(ENOTDIR);
@@ -345,7 +349,7 @@ final class FileCalls {
                 if (r == 0) f.flags = newFlags;
                 yield traced(label, r);
             }
-            default -> traced(label, -EINVAL);
+            default -> traced(label, LockCalls.isLockCommand(cmd) ? locks.fcntl(f, cmd, c.a2()) : -EINVAL);
         };
     }
 
@@ -410,12 +414,14 @@ final class FileCalls {
         }
     }
 
+    /** By the file's /proc/self/fd link: opening it for writing and closing it would drop the guest's POSIX locks. */
     private long truncate(Call c) {
         String path = args.path(c.a0());
-        int fd = root.open(path, Libc.O_WRONLY, 0);
-        if (fd < 0) return traced("TRUNCATE " + path + " " + c.a1(), fd);
-        try {
-            return traced("TRUNCATE " + path + " " + c.a1(), Libc.ftruncate(fd, c.a1()));
+        String label = "TRUNCATE " + path + " " + c.a1();
+        int fd = root.openPath(path, true);
+        if (fd < 0) return traced(label, fd);
+        try (Arena a = Arena.ofConfined()) {
+            return traced(label, Libc.truncate(a.allocateFrom("/proc/self/fd/" + fd), c.a1()));
         } finally {
             Libc.close(fd);
         }
@@ -424,7 +430,7 @@ final class FileCalls {
     // ---- directory entries -------------------------------------------------------------
 
     /** Runs {@code op} on the parent directory of a path; closes it afterwards. */
-    private long withParent(int dirfd, String path, String label, java.util.function.BiFunction<Integer, MemorySegment, Long> op) {
+    long withParent(int dirfd, String path, String label, java.util.function.BiFunction<Integer, MemorySegment, Long> op) {
         Object p = root.openParent(pathAt(dirfd, path));
         if (p instanceof Integer errno) return traced(label, errno);
         GuestRoot.Parent parent = (GuestRoot.Parent) p;
@@ -438,7 +444,21 @@ final class FileCalls {
     private long unlinkAt(int dirfd, long pathAddr, int flags) {
         String path = args.path(pathAddr);
         if ((flags & ~Libc.AT_REMOVEDIR) != 0) throw new SyscallError(EINVAL);
-        String label = ((flags & Libc.AT_REMOVEDIR) != 0 ? "RMDIR " : "UNLINK ") + path;
+        boolean rmdir = (flags & Libc.AT_REMOVEDIR) != 0;
+        String label = (rmdir ? "RMDIR " : "UNLINK ") + path;
+        // What the parent/name split cannot express, as Linux answers it: "." and ".." as the
+        // last component, and a trailing slash, which names a directory.
+        String last = path.replaceAll("/+$", "");
+        last = last.substring(last.lastIndexOf('/') + 1);
+        if (last.equals(".") || last.equals("..")) {
+            return traced(label, !rmdir ? -EISDIR : last.equals(".") ? -EINVAL : -ENOTEMPTY);
+        }
+        if (!rmdir && path.endsWith("/")) {
+            int fd = root.open(pathAt(dirfd, path), Libc.O_PATH | Libc.O_DIRECTORY, 0);
+            if (fd < 0) return traced(label, fd);
+            Libc.close(fd);
+            return traced(label, -EISDIR);
+        }
         return withParent(dirfd, path, label, (dir, name) -> (long) Libc.unlinkat(dir, name, flags));
     }
 
@@ -451,13 +471,13 @@ final class FileCalls {
     private long renameAt(int olddirfd, long oldAddr, int newdirfd, long newAddr, int flags) {
         String from = args.path(oldAddr), to = args.path(newAddr);
         String label = "RENAME " + from + " " + to;
-        if (flags != 0) return traced(label, -EINVAL);
+        if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) != 0) return traced(label, -EINVAL);
         Object p = root.openParent(pathAt(newdirfd, to));
         if (p instanceof Integer errno) return traced(label, errno);
         GuestRoot.Parent target = (GuestRoot.Parent) p;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment toName = a.allocateFrom(target.name());
-            return withParent(olddirfd, from, label, (dir, name) -> (long) Libc.renameat(dir, name, target.dirFd(), toName));
+            return withParent(olddirfd, from, label, (dir, name) -> (long) Libc.renameat2(dir, name, target.dirFd(), toName, flags));
         } finally {
             Libc.close(target.dirFd());
         }

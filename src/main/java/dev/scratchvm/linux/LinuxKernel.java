@@ -5,12 +5,14 @@ import dev.scratchvm.state.KernelState;
 import dev.scratchvm.state.KernelState.FdState;
 import dev.scratchvm.state.KernelState.FileFingerprint;
 import dev.scratchvm.state.KernelState.FileKind;
+import dev.scratchvm.state.KernelState.FileLock;
 import dev.scratchvm.state.KernelState.OpenFileState;
 import dev.scratchvm.sys.Errno;
 import dev.scratchvm.sys.Libc;
 import dev.scratchvm.sys.NativeException;
 import dev.scratchvm.sys.Wakeup;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -46,6 +48,8 @@ public final class LinuxKernel implements AutoCloseable {
         FileCalls files = new FileCalls(args, fds, root, trace, signals, wakeup);
         this.files = files;
         files.register(table);
+        new MetadataCalls(args, root, files).register(table);
+        new ExtentCalls(args, files, wakeup).register(table);
         new MemoryCalls(args, space, files, trace).register(table);
         this.process = new ProcessCalls(args, cpu, trace, signals, stackSize);
         process.register(table);
@@ -65,6 +69,11 @@ public final class LinuxKernel implements AutoCloseable {
         return kernel;
     }
 
+    /** Names the process after the file it was started from, as execve does (prctl PR_GET_NAME shows it). */
+    public void nameAfter(String execfn) {
+        process.name = ProcessCalls.commOf(execfn);
+    }
+
     /** Rebuilds the kernel from saved state, re-opening every file; refuses if one is missing or changed. */
     public static LinuxKernel restore(GuestMemory memory, GuestRoot root, Trace trace, CpuAccess cpu, Stdio stdio,
                                       KernelState state) throws KernelRestoreException {
@@ -75,6 +84,8 @@ public final class LinuxKernel implements AutoCloseable {
         kernel.process.robustList = state.robustList();
         kernel.files.umask = state.umask();
         kernel.time.restart = state.restart();
+        kernel.process.name = state.processName().getBytes(StandardCharsets.ISO_8859_1);
+        kernel.process.dumpable = state.dumpable();
         root.setCwd(state.cwd());
         Map<Integer, OpenFile> files = new java.util.HashMap<>();
         try {
@@ -86,6 +97,17 @@ public final class LinuxKernel implements AutoCloseable {
                     throw new KernelRestoreException("fd " + fd.fd() + " is outside the fd table (0 to " + (FdTable.MAX_FDS - 1) + ")");
                 }
                 kernel.fds.installAt(fd.fd(), f, fd.closeOnExec());
+            }
+            // Last, once every file is open again: closing one of them would drop POSIX locks taken before.
+            for (OpenFileState s : state.files()) {
+                if (!s.locks().isEmpty() && (files.get(s.id()).isStdio() || (s.flags() & Libc.O_PATH) != 0)) {
+                    throw new KernelRestoreException("file " + s.id() + " holds locks but is standard I/O or O_PATH");
+                }
+                for (FileLock lock : s.locks()) {
+                    if (lock.owner() == KernelState.LockOwner.POSIX) kernel.fds.usesPosixLocks();
+                    else kernel.fds.usesLocks();
+                    HostLocks.take(files.get(s.id()).hostFd, lock, s.path());
+                }
             }
         } catch (KernelRestoreException | RuntimeException e) {
             // Installed files are closed by the table, the others here; each host fd exactly once.
@@ -180,6 +202,14 @@ public final class LinuxKernel implements AutoCloseable {
      */
     public KernelState capture() throws KernelRestoreException {
         Map<OpenFile, Integer> ids = new IdentityHashMap<>();
+        Map<OpenFile, List<FileLock>> locks = new IdentityHashMap<>();
+        // Locks first: fingerprinting a write-only file opens and closes a second descriptor of
+        // it, which drops the process's POSIX locks on it; they are taken again below. A guest
+        // that never locked holds none: no need to ask the host.
+        for (int fd : fds.locksUsed() ? fds.openFds() : List.<Integer>of()) {
+            OpenFile f = fds.file(fd);
+            if (!f.isStdio() && !locks.containsKey(f)) locks.put(f, HostLocks.held(f.hostFd));
+        }
         List<OpenFileState> files = new ArrayList<>();
         List<FdState> fdStates = new ArrayList<>();
         for (int fd : fds.openFds()) {
@@ -189,16 +219,21 @@ public final class LinuxKernel implements AutoCloseable {
             if (id == null) {
                 id = ids.size();
                 ids.put(f, id);
-                files.add(describe(id, fd, f));
+                files.add(describe(id, fd, f, locks.getOrDefault(f, List.of())));
             }
             fdStates.add(new FdState(fd, id, slot.closeOnExec()));
         }
+        for (Map.Entry<OpenFile, List<FileLock>> e : locks.entrySet()) {
+            for (FileLock lock : e.getValue()) {
+                if (lock.owner() == KernelState.LockOwner.POSIX) HostLocks.take(e.getKey().hostFd, lock, e.getKey().path);
+            }
+        }
         return new KernelState(space.brkStart(), space.brk(), space.mmapBase(), space.mmapTop(), space.mappings(),
                 root.cwd(), process.clearChildTid, process.robustList, files, fdStates, signals.actions(),
-                this.files.umask, time.restart);
+                this.files.umask, time.restart, new String(process.name, StandardCharsets.ISO_8859_1), process.dumpable);
     }
 
-    private OpenFileState describe(int id, int fd, OpenFile f) throws KernelRestoreException {
+    private OpenFileState describe(int id, int fd, OpenFile f, List<FileLock> locks) throws KernelRestoreException {
         if (f.isStdio()) return new OpenFileState(id, f.kind, "", f.flags, 0, 0, FileFingerprint.NONE);
         String path = f.kind == FileKind.DEVICE ? f.path : root.guestPathOf(f.hostFd);
         if (path == null) {
@@ -215,7 +250,7 @@ public final class LinuxKernel implements AutoCloseable {
             throw new KernelRestoreException("guest fd " + fd + " (" + path + "): cannot read the file to fingerprint it: "
                     + e.getMessage());
         }
-        return new OpenFileState(id, f.kind, path, f.flags, f.mode, offset, fp);
+        return new OpenFileState(id, f.kind, path, f.flags, f.mode, offset, fp, locks);
     }
 
     /** Host fds of the open regular files, by guest path (for shipping file contents on migration). */

@@ -20,19 +20,31 @@ import java.util.List;
  * @param signalActions rt_sigaction dispositions other than the default
  * @param umask         the file mode creation mask (umask(2))
  * @param restart       a sleep interrupted by a pause, to be finished when the guest runs again; null if none
+ * @param processName   prctl's process name (comm): its 0 to 15 bytes, one char per byte (ISO-8859-1)
+ * @param dumpable      prctl's PR_SET_DUMPABLE flag
  */
 public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings,
                           String cwd, long clearChildTid, long robustList,
                           List<OpenFileState> files, List<FdState> fds, List<SignalAction> signalActions,
-                          int umask, Restart restart) {
+                          int umask, Restart restart, String processName, boolean dumpable) {
     /** Linux's default mask for a new process. */
     public static final int DEFAULT_UMASK = 022;
+    /** The longest process name: Linux's comm is 16 bytes with its NUL. */
+    public static final int MAX_PROCESS_NAME = 15;
 
     public KernelState {
         mappings = List.copyOf(mappings);
         files = List.copyOf(files);
         fds = List.copyOf(fds);
         signalActions = List.copyOf(signalActions);
+    }
+
+    /** A process that never named itself and is dumpable (what images before 1.2 describe). */
+    public KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings, String cwd,
+                       long clearChildTid, long robustList, List<OpenFileState> files, List<FdState> fds,
+                       List<SignalAction> signalActions, int umask, Restart restart) {
+        this(brkStart, brk, mmapBase, mmapTop, mappings, cwd, clearChildTid, robustList, files, fds, signalActions,
+                umask, restart, "", true);
     }
 
     /** A process with the default umask and no interrupted sleep. */
@@ -91,9 +103,40 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
      * @param mode        creation mode the guest passed
      * @param offset      current file offset
      * @param fingerprint what the file looked like when the state was captured
+     * @param locks       the locks held through this open file description, taken again on restore
      */
     public record OpenFileState(int id, FileKind kind, String path, int flags, int mode, long offset,
-                                FileFingerprint fingerprint) {
+                                FileFingerprint fingerprint, List<FileLock> locks) {
+        public OpenFileState {
+            locks = List.copyOf(locks);
+        }
+
+        /** A file holding no lock. */
+        public OpenFileState(int id, FileKind kind, String path, int flags, int mode, long offset,
+                             FileFingerprint fingerprint) {
+            this(id, kind, path, flags, mode, offset, fingerprint, List.of());
+        }
+    }
+
+    /** Who a lock belongs to, which decides what releases it and with whom it conflicts. */
+    public enum LockOwner {
+        /** fcntl F_SETLK: the process's (all its descriptors of the file share it). */
+        POSIX,
+        /** fcntl F_OFD_SETLK: the open file description's. */
+        OFD,
+        /** flock(2): the open file description's, always the whole file. */
+        FLOCK
+    }
+
+    /**
+     * A lock held on a file, as the host reports it.
+     *
+     * @param owner  POSIX, OFD or flock
+     * @param write  a write (exclusive) lock; else a read (shared) one
+     * @param start  first byte, from the start of the file (the guest's whence already applied)
+     * @param length how many bytes; 0 means to the end of the file, however long it grows
+     */
+    public record FileLock(LockOwner owner, boolean write, long start, long length) {
     }
 
     /**
