@@ -112,6 +112,20 @@ class TlsMigrationTest {
     }
 
     @Test
+    void aLiveMigrationGoesThroughTlsAndTheProgramFinishesAsNatively() throws Exception {
+        String expected = LiveVms.nativeOutput(dir, "steer", null, "compute", "600000000");
+        try (LiveVms vms = new LiveVms(dir, 64L << 20, TlsSettings.server(tls.server()), TlsSettings.client(tls.client()));
+             dev.scratchvm.vmm.Machine m = vms.boot("steer", 64L << 20, "compute", "600000000");
+             dev.scratchvm.control.Controller c = dev.scratchvm.control.Controller.of(m, x -> false).start()) {
+            Thread.sleep(100);
+            assertThat(c.migrate(vms.client(), LiveOptions.DEFAULT, null)).isInstanceOf(MigrationClient.Result.Committed.class);
+            assertThat(c.awaitEnd().exitStatus()).isZero();
+            assertThat(vms.arrivedEnding.get(60, java.util.concurrent.TimeUnit.SECONDS).exitStatus()).isZero();
+            assertThat(vms.source.output() + vms.destination.output()).isEqualTo(expected);
+        }
+    }
+
+    @Test
     void aTlsClientAtAPlaintextServerIsToldInOneLineAndItsVmContinues() {
         Lab.install(dir);
         Path key = Lab.key(dir);
