@@ -47,7 +47,12 @@ public final class MigrationClient {
     private static final long MIN_ROUND_NANOS = 1_000_000;
 
     public MigrationClient(Endpoint to, MigrationKey key, Timeouts timeouts, Consumer<String> log) {
-        this(() -> SocketTransport.connect(to, timeouts), to.toString(), key, timeouts, log);
+        this(to, key, null, timeouts, log);
+    }
+
+    /** With {@code tls} not null, every connection is TLS 1.3 with the client's certificate (see {@link TlsSettings}). */
+    public MigrationClient(Endpoint to, MigrationKey key, TlsSettings tls, Timeouts timeouts, Consumer<String> log) {
+        this(() -> TlsTransport.connect(to, tls, timeouts), to.toString(), key, timeouts, log);
         warmUp = Handshake.warmUp(key);
     }
 
