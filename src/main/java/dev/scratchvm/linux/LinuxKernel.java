@@ -190,6 +190,11 @@ public final class LinuxKernel implements AutoCloseable {
         return new Control.Return(result);
     }
 
+    /** The dispatch table, for the compatibility report generated from it. */
+    SyscallTable table() {
+        return table;
+    }
+
     /** The file mode creation mask, for /proc/self/status. */
     private int umask() {
         return files.umask;
