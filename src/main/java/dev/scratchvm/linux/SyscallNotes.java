@@ -28,7 +28,12 @@ final class SyscallNotes {
             Map.entry("kill", "only the process itself exists; a signal with a handler ends the program instead of running it"),
             Map.entry("tkill", "as kill"),
             Map.entry("tgkill", "as kill"),
-            Map.entry("getppid", "0: the VM has no parent process"));
+            Map.entry("getppid", "0: the VM has no parent process"),
+            Map.entry("getrlimit", "RLIMIT_NOFILE is enforced; the other limits are kept, saved and reported but not enforced"),
+            Map.entry("setrlimit", "as getrlimit"),
+            Map.entry("prlimit64", "as getrlimit; only the process itself (pid 0 or its own)"),
+            Map.entry("memfd_create", "MFD_HUGETLB gives EINVAL; MFD_ALLOW_SEALING is accepted but seals (F_ADD_SEALS) are not;"
+                    + " a memfd over 1 MiB cannot be saved; MAP_SHARED of it gives ENODEV"));
 
     static final Map<String, String> DECLINED = Map.ofEntries(
             Map.entry("rseq", "ENOSYS on purpose: the C libraries then go without restartable sequences"));
