@@ -117,6 +117,9 @@ final class KernelRules {
             boolean stdio = f.kind() == FileKind.STDIN || f.kind() == FileKind.STDOUT || f.kind() == FileKind.STDERR;
             if (stdio) {
                 if (!f.path().isEmpty()) return field + ".path of a standard stream must be empty";
+            } else if (f.kind() == FileKind.MEMFD) {
+                // A label, never opened by path: "/memfd:" and the guest's name for it.
+                if (!f.path().startsWith("/memfd:")) return field + ".path " + f.path() + " of a memfd does not start with /memfd:";
             } else {
                 // Devices too: re-opened under the root like files (the four ScratchVM offers map to the host's).
                 String p = PathRules.problem(field + ".path", f.path());
@@ -128,7 +131,9 @@ final class KernelRules {
             if (f.kind() == FileKind.PROC && !f.path().equals("/proc") && !f.path().startsWith("/proc/")) {
                 return field + ".path " + f.path() + " of a /proc file is not under /proc";
             }
-            if (f.kind() != FileKind.PROC && f.content().length > 0) return field + ".content is only for /proc files";
+            if (f.kind() != FileKind.PROC && f.kind() != FileKind.MEMFD && f.content().length > 0) {
+                return field + ".content is only for /proc files and memfds";
+            }
             if (f.fingerprint().size() < -1) return field + ".fingerprint.size " + f.fingerprint().size() + " is negative";
             // Locks are taken again on the re-opened file: the VMM's own streams and O_PATH descriptors hold none.
             if (!f.locks().isEmpty() && (stdio || (f.flags() & O_PATH) != 0)) {

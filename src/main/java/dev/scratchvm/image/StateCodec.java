@@ -35,6 +35,8 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.List;
 
 /**
@@ -95,8 +97,26 @@ public final class StateCodec {
         }
         if (k.processName().length() > KernelState.MAX_PROCESS_NAME) return "process name longer than 15 bytes";
         if (k.processName().indexOf('\0') >= 0) return "process name contains a NUL byte";
+        String limits = limitsProblem(k.resourceLimits());
+        if (limits != null) return limits;
+        for (String uts : List.of(k.hostname(), k.domainname())) {
+            if (uts.length() > KernelState.MAX_UTS_NAME) return "host or domain name longer than 64 bytes";
+            if (uts.indexOf('\0') >= 0) return "host or domain name contains a NUL byte";
+            if (!StandardCharsets.ISO_8859_1.newEncoder().canEncode(uts)) return "host or domain name is not bytes";
+        }
         if (k.restart() != null && k.restart().remainingNanos() < 0) {
             return "negative remaining time " + k.restart().remainingNanos();
+        }
+        return null;
+    }
+
+    /** Resources 0 to 15, each at most once, soft at most hard (unsigned, as the kernel compares them). */
+    private static String limitsProblem(List<KernelState.ResourceLimit> limits) {
+        Set<Integer> seen = new HashSet<>();
+        for (KernelState.ResourceLimit l : limits) {
+            if (l.resource() < 0 || l.resource() > 15) return "resource limit " + l.resource() + " is not a resource";
+            if (!seen.add(l.resource())) return "resource limit " + l.resource() + " given twice";
+            if (Long.compareUnsigned(l.soft(), l.hard()) > 0) return "resource limit " + l.resource() + ": soft limit above the hard one";
         }
         return null;
     }
@@ -185,6 +205,14 @@ public final class StateCodec {
         b.setUmask(k.umask());
         if (!k.processName().isEmpty()) b.setProcessName(ByteString.copyFrom(k.processName(), StandardCharsets.ISO_8859_1));
         if (!k.dumpable()) b.setDumpable(false);
+        for (KernelState.ResourceLimit l : k.resourceLimits()) {
+            b.addResourceLimits(StateProto.ResourceLimit.newBuilder().setResource(l.resource()).setSoft(l.soft()).setHard(l.hard()));
+        }
+        // The defaults stay absent, so a VM that never changed them encodes as before the fields existed.
+        if (!k.hostname().equals(KernelState.DEFAULT_HOSTNAME)) b.setHostname(ByteString.copyFrom(k.hostname(), StandardCharsets.ISO_8859_1));
+        if (!k.domainname().equals(KernelState.DEFAULT_DOMAINNAME)) {
+            b.setDomainname(ByteString.copyFrom(k.domainname(), StandardCharsets.ISO_8859_1));
+        }
         if (k.restart() != null) {
             b.setRestart(StateProto.Restart.newBuilder().setCall(k.restart().call())
                     .setRemainingNanos(k.restart().remainingNanos()));
@@ -251,6 +279,7 @@ public final class StateCodec {
             case DIRECTORY -> 4;
             case DEVICE -> 5;
             case PROC -> 10;
+            case MEMFD -> 11;
         };
     }
 
@@ -378,9 +407,21 @@ public final class StateCodec {
         // Images before 1.2: a process that never named itself, dumpable (the schema's defaults).
         String name = k.getProcessName().toString(StandardCharsets.ISO_8859_1);
         if (name.indexOf('\0') >= 0) throw StateWire.error("state.kernel", "process name contains a NUL byte");
+        List<KernelState.ResourceLimit> limits = new ArrayList<>(k.getResourceLimitsCount());
+        for (StateProto.ResourceLimit l : k.getResourceLimitsList()) {
+            limits.add(new KernelState.ResourceLimit(l.getResource(), l.getSoft(), l.getHard()));
+        }
+        String problem = limitsProblem(limits);
+        if (problem != null) throw StateWire.error("state.kernel.resource_limits", problem);
+        // Images before 1.2: the VM's default names (the schema's defaults).
+        String hostname = k.getHostname().toString(StandardCharsets.ISO_8859_1);
+        String domainname = k.getDomainname().toString(StandardCharsets.ISO_8859_1);
+        if (hostname.indexOf('\0') >= 0 || domainname.indexOf('\0') >= 0) {
+            throw StateWire.error("state.kernel", "host or domain name contains a NUL byte");
+        }
         return new KernelState(k.getBrkStart(), k.getBrk(), k.getMmapBase(), k.getMmapTop(), mappings, k.getCwd(),
                 k.getClearChildTid(), k.getRobustList(), files, fds, signals, umask, restart, name, k.getDumpable(),
-                signalState(k));
+                signalState(k), limits, hostname, domainname);
     }
 
     /** Blocked and pending signals, the alternate stack and the timers; images before 1.2 have none of them. */
@@ -411,6 +452,7 @@ public final class StateCodec {
             case 4 -> FileKind.DIRECTORY;
             case 5 -> FileKind.DEVICE;
             case 10 -> FileKind.PROC;
+            case 11 -> FileKind.MEMFD;
             default -> throw StateWire.error(where, "unknown file kind " + code);
         };
     }

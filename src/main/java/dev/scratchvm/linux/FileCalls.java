@@ -359,7 +359,7 @@ final class FileCalls {
     private long dup2(int oldfd, int newfd, int flags, String name) {
         String label = name + " " + oldfd + " " + newfd;
         OpenFile f = file(oldfd);
-        if (newfd < 0 || newfd >= FdTable.MAX_FDS) return traced(label, -EBADF);
+        if (newfd < 0 || newfd >= fds.limit()) return traced(label, -EBADF);
         if (name.equals("DUP3") && (oldfd == newfd || (flags & ~Libc.O_CLOEXEC) != 0)) return traced(label, -EINVAL);
         if (oldfd == newfd) return traced(label, newfd);
         fds.installAt(newfd, f, (flags & Libc.O_CLOEXEC) != 0);
@@ -372,7 +372,7 @@ final class FileCalls {
         String label = "FCNTL " + fd + " " + cmd + " " + c.a2();
         return switch (cmd) {
             case F_DUPFD, F_DUPFD_CLOEXEC -> {
-                if (c.a2() < 0 || c.a2() >= FdTable.MAX_FDS) yield traced(label, -EINVAL);
+                if (c.a2() < 0 || c.a2() >= fds.limit()) yield traced(label, -EINVAL);
                 yield dup(fd, (int) c.a2(), cmd == F_DUPFD_CLOEXEC, label);
             }
             case F_GETFD -> traced(label, fds.get(fd).closeOnExec() ? FD_CLOEXEC : 0);

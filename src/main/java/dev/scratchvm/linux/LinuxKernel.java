@@ -36,6 +36,8 @@ public final class LinuxKernel implements AutoCloseable {
     private final SignalDelivery delivery;
     private final FileCalls files;
     private final TimeCalls time;
+    private final Limits limits;
+    private final UtsCalls uts;
     /** Cuts the guest's blocking calls short when the VMM needs the vCPU (a pause). */
     private final Wakeup wakeup = new Wakeup();
 
@@ -58,8 +60,13 @@ public final class LinuxKernel implements AutoCloseable {
         new MetadataCalls(args, root, files).register(table);
         new ExtentCalls(args, files, wakeup).register(table);
         new MemoryCalls(args, space, files, trace).register(table);
-        this.process = new ProcessCalls(args, cpu, trace, stackSize);
+        this.process = new ProcessCalls(args, cpu, trace);
         process.register(table);
+        this.limits = new Limits(args, fds, memory.size(), stackSize);
+        limits.register(table);
+        this.uts = new UtsCalls(args);
+        uts.register(table);
+        new MemfdCalls(args, fds).register(table);
         this.time = new TimeCalls(args, wakeup);
         time.register(table);
         this.delivery = new SignalDelivery(signals, timers, new SignalFrames(args, cpu, space.mmapTop()), cpu, time, trace);
@@ -98,9 +105,12 @@ public final class LinuxKernel implements AutoCloseable {
         kernel.time.restart = state.restart();
         kernel.process.name = state.processName().getBytes(StandardCharsets.ISO_8859_1);
         kernel.process.dumpable = state.dumpable();
+        kernel.uts.hostname = state.hostname().getBytes(StandardCharsets.ISO_8859_1);
+        kernel.uts.domainname = state.domainname().getBytes(StandardCharsets.ISO_8859_1);
         root.setCwd(state.cwd());
         Map<Integer, OpenFile> files = new java.util.HashMap<>();
         try {
+            kernel.limits.restore(state.resourceLimits());
             for (OpenFileState f : state.files()) files.put(f.id(), reopen(root, stdio, f));
             for (FdState fd : state.fds()) {
                 OpenFile f = files.get(fd.fileId());
@@ -137,11 +147,12 @@ public final class LinuxKernel implements AutoCloseable {
             case STDIN -> OpenFile.stdio(0, stdio);
             case STDOUT -> OpenFile.stdio(1, stdio);
             case STDERR -> OpenFile.stdio(2, stdio);
-            case PROC -> {
-                // The bytes generated at open, not a new generation: a read goes on where it was.
+            case PROC, MEMFD -> {
+                // /proc: the bytes generated at open, not a new generation: a read goes on where it was.
+                // memfd: the bytes it held, in a new in-memory file.
                 int hostFd = ProcFs.memoryFile(s.content(), s.offset());
                 if (hostFd < 0) throw new KernelRestoreException("cannot hold " + s.path() + ": " + Libc.strerror(-hostFd));
-                yield new OpenFile(hostFd, FileKind.PROC, s.path(), s.flags(), s.mode());
+                yield new OpenFile(hostFd, s.kind(), s.path(), s.flags(), s.mode());
             }
             case REGULAR, DIRECTORY, DEVICE -> {
                 // Never repeat the open's side effects: no O_CREAT, O_EXCL or O_TRUNC the second time.
@@ -204,6 +215,11 @@ public final class LinuxKernel implements AutoCloseable {
         return new Control.Return(result);
     }
 
+    /** The dispatch table, for the compatibility report generated from it. */
+    SyscallTable table() {
+        return table;
+    }
+
     /** The file mode creation mask, for /proc/self/status. */
     private int umask() {
         return files.umask;
@@ -257,7 +273,8 @@ public final class LinuxKernel implements AutoCloseable {
         return new KernelState(space.brkStart(), space.brk(), space.mmapBase(), space.mmapTop(), space.mappings(),
                 root.cwd(), process.clearChildTid, process.robustList, files, fdStates, signals.actions(),
                 this.files.umask, time.restart, new String(process.name, StandardCharsets.ISO_8859_1), process.dumpable,
-                signals.capture(timers.capture()));
+                signals.capture(timers.capture()), limits.changed(), new String(uts.hostname, StandardCharsets.ISO_8859_1),
+                new String(uts.domainname, StandardCharsets.ISO_8859_1));
     }
 
     private OpenFileState describe(int id, int fd, OpenFile f, List<FileLock> locks) throws KernelRestoreException {
@@ -267,6 +284,15 @@ public final class LinuxKernel implements AutoCloseable {
             if (offset < 0) throw new KernelRestoreException("guest fd " + fd + ": cannot read its offset");
             return new OpenFileState(id, f.kind, f.path, f.flags, f.mode, offset, FileFingerprint.NONE,
                     ProcFs.readAll(f.hostFd));
+        }
+        if (f.kind == FileKind.MEMFD) {
+            long size = MemfdCalls.size(f.hostFd), offset = Libc.lseek(f.hostFd, 0, Libc.SEEK_CUR);
+            if (size < 0 || offset < 0) throw new KernelRestoreException("guest fd " + fd + " (" + f.path + "): cannot read its size or offset");
+            if (size > MemfdCalls.MAX_SAVED_BYTES) {
+                throw new KernelRestoreException("guest fd " + fd + " (" + f.path + ") holds " + size + " bytes; a memfd of at most "
+                        + MemfdCalls.MAX_SAVED_BYTES + " bytes can be saved");
+            }
+            return new OpenFileState(id, f.kind, f.path, f.flags, f.mode, offset, FileFingerprint.NONE, ProcFs.readAll(f.hostFd));
         }
         String path = f.kind == FileKind.DEVICE ? f.path : root.guestPathOf(f.hostFd);
         if (path == null) {

@@ -23,17 +23,28 @@ import java.util.List;
  * @param processName   prctl's process name (comm): its 0 to 15 bytes, one char per byte (ISO-8859-1)
  * @param dumpable      prctl's PR_SET_DUMPABLE flag
  * @param signals       blocked and pending signals, the alternate signal stack and the armed timers
+ * @param resourceLimits setrlimit's limits that differ from the VMM's initial ones, at most one per resource
+ * @param hostname      uname's nodename (sethostname), ISO-8859-1, 0 to 64 bytes
+ * @param domainname    uname's domainname (setdomainname), ISO-8859-1, 0 to 64 bytes
  */
 public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings,
                           String cwd, long clearChildTid, long robustList,
                           List<OpenFileState> files, List<FdState> fds, List<SignalAction> signalActions,
-                          int umask, Restart restart, String processName, boolean dumpable, SignalState signals) {
+                          int umask, Restart restart, String processName, boolean dumpable, SignalState signals,
+                          List<ResourceLimit> resourceLimits, String hostname, String domainname) {
     /** Linux's default mask for a new process. */
     public static final int DEFAULT_UMASK = 022;
     /** The longest process name: Linux's comm is 16 bytes with its NUL. */
     public static final int MAX_PROCESS_NAME = 15;
+    /** The VM's own host name until the guest sets one (never the host's). */
+    public static final String DEFAULT_HOSTNAME = "scratchvm";
+    /** Linux's domain name until one is set. */
+    public static final String DEFAULT_DOMAINNAME = "(none)";
+    /** Linux's __NEW_UTS_LEN: a host or domain name is at most 64 bytes. */
+    public static final int MAX_UTS_NAME = 64;
 
     public KernelState {
+        resourceLimits = List.copyOf(resourceLimits);
         mappings = List.copyOf(mappings);
         files = List.copyOf(files);
         fds = List.copyOf(fds);
@@ -41,11 +52,28 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
         if (signals == null) signals = SignalState.NONE;
     }
 
-    /** As above, with nothing blocked, nothing pending, no alternate stack and no timer. */
+    /** A process with the VMM's initial limits and the VM's default host and domain names. */
     public KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings, String cwd,
                        long clearChildTid, long robustList, List<OpenFileState> files, List<FdState> fds,
                        List<SignalAction> signalActions, int umask, Restart restart, String processName,
-                       boolean dumpable) {
+                       boolean dumpable, SignalState signals) {
+        this(brkStart, brk, mmapBase, mmapTop, mappings, cwd, clearChildTid, robustList, files, fds, signalActions,
+                umask, restart, processName, dumpable, signals, List.of(), DEFAULT_HOSTNAME, DEFAULT_DOMAINNAME);
+    }
+
+    /** With nothing blocked, nothing pending, no alternate stack and no timer. */
+    public KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings, String cwd,
+                       long clearChildTid, long robustList, List<OpenFileState> files, List<FdState> fds,
+                       List<SignalAction> signalActions, int umask, Restart restart, String processName,
+                       boolean dumpable, List<ResourceLimit> resourceLimits, String hostname, String domainname) {
+        this(brkStart, brk, mmapBase, mmapTop, mappings, cwd, clearChildTid, robustList, files, fds, signalActions,
+                umask, restart, processName, dumpable, SignalState.NONE, resourceLimits, hostname, domainname);
+    }
+
+    /** With the default signal state, limits and names. */
+    public KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings, String cwd,
+                       long clearChildTid, long robustList, List<OpenFileState> files, List<FdState> fds,
+                       List<SignalAction> signalActions, int umask, Restart restart, String processName, boolean dumpable) {
         this(brkStart, brk, mmapBase, mmapTop, mappings, cwd, clearChildTid, robustList, files, fds, signalActions,
                 umask, restart, processName, dumpable, SignalState.NONE);
     }
@@ -133,6 +161,10 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
         public static final int ITIMER_REAL = -1;
     }
 
+    /** A struct rlimit for one resource; values compare unsigned, -1 is RLIM_INFINITY. */
+    public record ResourceLimit(int resource, long soft, long hard) {
+    }
+
     /** A struct k_sigaction as the guest installed it (handler 1 = SIG_IGN). */
     public record SignalAction(int signal, long handler, long flags, long restorer, long mask) {
     }
@@ -152,7 +184,9 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
         /** /dev/null and friends: character devices re-opened by path. */
         DEVICE,
         /** A file or directory of the VM's /proc: its generated content is saved, not re-read. */
-        PROC
+        PROC,
+        /** An in-memory file from memfd_create: its bytes are saved and re-created. */
+        MEMFD
     }
 
     /**
@@ -167,7 +201,7 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
      * @param offset      current file offset
      * @param fingerprint what the file looked like when the state was captured
      * @param locks       the locks held through this open file description, taken again on restore
-     * @param content     a /proc file's bytes as generated at open (empty for every other kind)
+     * @param content     a /proc file's bytes as generated at open, a memfd's bytes (empty for every other kind)
      */
     public record OpenFileState(int id, FileKind kind, String path, int flags, int mode, long offset,
                                 FileFingerprint fingerprint, List<FileLock> locks, byte[] content) {
