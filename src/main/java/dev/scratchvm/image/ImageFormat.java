@@ -22,7 +22,7 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
  */
 final class ImageFormat {
     static final byte[] MAGIC = "SCRVMIMG".getBytes(StandardCharsets.US_ASCII);
-    static final int MAJOR = 1, MINOR = 1;
+    static final int MAJOR = 1, MINOR = 2;
     /** Header flag (1.1): the image is a diff against the parent named in the header. */
     static final int FLAG_DIFF = 1;
     /** Parent block of a diff (1.1), in the formerly reserved header bytes: SHA-256, then a length-prefixed path hint. */

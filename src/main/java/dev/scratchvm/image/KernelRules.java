@@ -47,6 +47,7 @@ final class KernelRules {
         if (p == null) p = files(k.files());
         if (p == null) p = fds(k.fds());
         if (p == null) p = signals(k.signalActions());
+        if (p == null) p = WaitObjectRules.check(k);
         return p;
     }
 
@@ -109,7 +110,9 @@ final class KernelRules {
         for (OpenFileState f : files) {
             String field = "kernel.files[id " + f.id() + "]";
             boolean stdio = f.kind() == FileKind.STDIN || f.kind() == FileKind.STDOUT || f.kind() == FileKind.STDERR;
-            if (stdio) {
+            if (WaitObjectRules.isVmmObject(f.kind())) {
+                if (!f.path().isEmpty()) return field + ".path of a " + f.kind() + " must be empty";
+            } else if (stdio) {
                 if (!f.path().isEmpty()) return field + ".path of a standard stream must be empty";
             } else {
                 // Devices too: re-opened under the root like files (the four ScratchVM offers map to the host's).

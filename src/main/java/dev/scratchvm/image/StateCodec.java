@@ -10,6 +10,12 @@ import dev.scratchvm.state.KernelState.FileKind;
 import dev.scratchvm.state.KernelState.Mapping;
 import dev.scratchvm.state.KernelState.OpenFileState;
 import dev.scratchvm.state.KernelState.SignalAction;
+import dev.scratchvm.state.KernelState.EpollEntry;
+import dev.scratchvm.state.KernelState.EpollState;
+import dev.scratchvm.state.KernelState.EventFdState;
+import dev.scratchvm.state.KernelState.PipeBuffer;
+import dev.scratchvm.state.KernelState.PipeState;
+import dev.scratchvm.state.KernelState.TimerFdState;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.MemoryState;
 import dev.scratchvm.state.VcpuState;
@@ -168,6 +174,28 @@ public final class StateCodec {
             b.setRestart(StateProto.Restart.newBuilder().setCall(k.restart().call())
                     .setRemainingNanos(k.restart().remainingNanos()));
         }
+        for (PipeState p : k.pipes()) {
+            StateProto.Pipe.Builder pb = StateProto.Pipe.newBuilder().setReadFile(p.readFile()).setWriteFile(p.writeFile());
+            for (PipeBuffer buf : p.buffers()) {
+                pb.addBuffers(StateProto.PipeBuffer.newBuilder().setOffset(buf.offset()).setData(ByteString.copyFrom(buf.data())));
+            }
+            b.addPipes(pb);
+        }
+        for (EventFdState e : k.eventFds()) {
+            b.addEventFds(StateProto.EventFd.newBuilder().setFile(e.file()).setCount(e.count()).setSemaphore(e.semaphore()));
+        }
+        for (TimerFdState t : k.timerFds()) {
+            b.addTimerFds(StateProto.TimerFd.newBuilder().setFile(t.file()).setClock(t.clock())
+                    .setRemainingNanos(t.remainingNanos()).setIntervalNanos(t.intervalNanos()).setExpirations(t.expirations()));
+        }
+        for (EpollState e : k.epolls()) {
+            StateProto.Epoll.Builder eb = StateProto.Epoll.newBuilder().setFile(e.file());
+            for (EpollEntry x : e.entries()) {
+                eb.addEntries(StateProto.EpollEntry.newBuilder().setFd(x.fd()).setFile(x.file()).setEvents(x.events())
+                        .setData(x.data()).setEdgePending(x.edgePending()));
+            }
+            b.addEpolls(eb);
+        }
         return b.build();
     }
 
@@ -198,6 +226,10 @@ public final class StateCodec {
             case REGULAR -> 3;
             case DIRECTORY -> 4;
             case DEVICE -> 5;
+            case PIPE -> 6;
+            case EVENTFD -> 7;
+            case TIMERFD -> 8;
+            case EPOLL -> 9;
         };
     }
 
@@ -306,8 +338,32 @@ public final class StateCodec {
             }
             restart = new KernelState.Restart(r.getCall(), r.getRemainingNanos());
         }
+        List<PipeState> pipes = new ArrayList<>(k.getPipesCount());
+        for (StateProto.Pipe p : k.getPipesList()) {
+            List<PipeBuffer> buffers = new ArrayList<>(p.getBuffersCount());
+            for (StateProto.PipeBuffer buf : p.getBuffersList()) {
+                buffers.add(new PipeBuffer(buf.getOffset(), buf.getData().toByteArray()));
+            }
+            pipes.add(new PipeState(p.getReadFile(), p.getWriteFile(), buffers));
+        }
+        List<EventFdState> eventFds = new ArrayList<>(k.getEventFdsCount());
+        for (StateProto.EventFd e : k.getEventFdsList()) eventFds.add(new EventFdState(e.getFile(), e.getCount(), e.getSemaphore()));
+        List<TimerFdState> timerFds = new ArrayList<>(k.getTimerFdsCount());
+        for (StateProto.TimerFd t : k.getTimerFdsList()) {
+            timerFds.add(new TimerFdState(t.getFile(), t.getClock(), t.getRemainingNanos(), t.getIntervalNanos(),
+                    t.getExpirations()));
+        }
+        List<EpollState> epolls = new ArrayList<>(k.getEpollsCount());
+        for (StateProto.Epoll e : k.getEpollsList()) {
+            List<EpollEntry> entries = new ArrayList<>(e.getEntriesCount());
+            for (StateProto.EpollEntry x : e.getEntriesList()) {
+                entries.add(new EpollEntry(x.getFd(), x.getFile(), x.getEvents(), x.getData(), x.getEdgePending()));
+            }
+            epolls.add(new EpollState(e.getFile(), entries));
+        }
         return new KernelState(k.getBrkStart(), k.getBrk(), k.getMmapBase(), k.getMmapTop(), mappings, k.getCwd(),
-                k.getClearChildTid(), k.getRobustList(), files, fds, signals, umask, restart);
+                k.getClearChildTid(), k.getRobustList(), files, fds, signals, umask, restart, pipes, eventFds, timerFds,
+                epolls);
     }
 
     private static FileKind kind(int code, String where) throws ImageException {
@@ -318,6 +374,10 @@ public final class StateCodec {
             case 3 -> FileKind.REGULAR;
             case 4 -> FileKind.DIRECTORY;
             case 5 -> FileKind.DEVICE;
+            case 6 -> FileKind.PIPE;
+            case 7 -> FileKind.EVENTFD;
+            case 8 -> FileKind.TIMERFD;
+            case 9 -> FileKind.EPOLL;
             default -> throw StateWire.error(where, "unknown file kind " + code);
         };
     }

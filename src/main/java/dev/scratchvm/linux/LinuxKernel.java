@@ -12,7 +12,6 @@ import dev.scratchvm.sys.NativeException;
 import dev.scratchvm.sys.Wakeup;
 
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -34,6 +33,7 @@ public final class LinuxKernel implements AutoCloseable {
     private final TimeCalls time;
     /** Cuts the guest's blocking calls short when the VMM needs the vCPU (a pause). */
     private final Wakeup wakeup = new Wakeup();
+    private final Waits waits = new Waits(wakeup);
 
     private LinuxKernel(GuestMemory memory, GuestRoot root, Trace trace, CpuAccess cpu, AddressSpace space,
                         Signals signals) {
@@ -43,7 +43,7 @@ public final class LinuxKernel implements AutoCloseable {
         this.trace = trace;
         this.space = space;
         long stackSize = memory.size() - space.mmapTop() - GuestMemory.PAGE_SIZE;
-        FileCalls files = new FileCalls(args, fds, root, trace, signals, wakeup);
+        FileCalls files = new FileCalls(args, fds, root, trace, signals, wakeup, waits);
         this.files = files;
         files.register(table);
         new MemoryCalls(args, space, files, trace).register(table);
@@ -51,6 +51,8 @@ public final class LinuxKernel implements AutoCloseable {
         process.register(table);
         this.time = new TimeCalls(args, wakeup);
         time.register(table);
+        new ChannelCalls(args, fds, files, trace).register(table);
+        new WaitCalls(args, fds, files, time, waits).register(table);
         table.registerControl(Nr.EXIT, "exit", this::exit);
         table.registerControl(Nr.EXIT_GROUP, "exit_group", this::exit);
     }
@@ -78,7 +80,11 @@ public final class LinuxKernel implements AutoCloseable {
         root.setCwd(state.cwd());
         Map<Integer, OpenFile> files = new java.util.HashMap<>();
         try {
-            for (OpenFileState f : state.files()) files.put(f.id(), reopen(root, stdio, f));
+            Map<Integer, VirtualFile> objects = VirtualFiles.rebuild(state);
+            for (OpenFileState f : state.files()) {
+                VirtualFile v = objects.get(f.id());
+                files.put(f.id(), v != null ? new OpenFile(v, f.kind(), f.flags()) : reopen(root, stdio, f));
+            }
             for (FdState fd : state.fds()) {
                 OpenFile f = files.get(fd.fileId());
                 if (f == null) throw new KernelRestoreException("fd " + fd.fd() + " refers to unknown open file " + fd.fileId());
@@ -87,6 +93,7 @@ public final class LinuxKernel implements AutoCloseable {
                 }
                 kernel.fds.installAt(fd.fd(), f, fd.closeOnExec());
             }
+            VirtualFiles.restoreInterest(state, files);
         } catch (KernelRestoreException | RuntimeException e) {
             // Installed files are closed by the table, the others here; each host fd exactly once.
             kernel.fds.closeAll();
@@ -102,6 +109,8 @@ public final class LinuxKernel implements AutoCloseable {
             case STDIN -> OpenFile.stdio(0, stdio);
             case STDOUT -> OpenFile.stdio(1, stdio);
             case STDERR -> OpenFile.stdio(2, stdio);
+            case PIPE, EVENTFD, TIMERFD, EPOLL -> throw new KernelRestoreException("open file " + s.id() + " is a " + s.kind()
+                    + " with no record describing it");
             case REGULAR, DIRECTORY, DEVICE -> {
                 // Never repeat the open's side effects: no O_CREAT, O_EXCL or O_TRUNC the second time.
                 int flags = s.flags() & ~(Libc.O_CREAT | Libc.O_EXCL | Libc.O_TRUNC);
@@ -179,7 +188,7 @@ public final class LinuxKernel implements AutoCloseable {
      * @throws KernelRestoreException when a file cannot be described (e.g. deleted while open)
      */
     public KernelState capture() throws KernelRestoreException {
-        Map<OpenFile, Integer> ids = new IdentityHashMap<>();
+        Map<OpenFile, Integer> ids = new java.util.LinkedHashMap<>();
         List<OpenFileState> files = new ArrayList<>();
         List<FdState> fdStates = new ArrayList<>();
         for (int fd : fds.openFds()) {
@@ -193,13 +202,14 @@ public final class LinuxKernel implements AutoCloseable {
             }
             fdStates.add(new FdState(fd, id, slot.closeOnExec()));
         }
+        VirtualFiles.Captured objects = VirtualFiles.capture(ids);
         return new KernelState(space.brkStart(), space.brk(), space.mmapBase(), space.mmapTop(), space.mappings(),
                 root.cwd(), process.clearChildTid, process.robustList, files, fdStates, signals.actions(),
-                this.files.umask, time.restart);
+                this.files.umask, time.restart, objects.pipes(), objects.eventFds(), objects.timerFds(), objects.epolls());
     }
 
     private OpenFileState describe(int id, int fd, OpenFile f) throws KernelRestoreException {
-        if (f.isStdio()) return new OpenFileState(id, f.kind, "", f.flags, 0, 0, FileFingerprint.NONE);
+        if (f.isStdio() || f.virtual != null) return new OpenFileState(id, f.kind, "", f.flags, 0, 0, FileFingerprint.NONE);
         String path = f.kind == FileKind.DEVICE ? f.path : root.guestPathOf(f.hostFd);
         if (path == null) {
             throw new KernelRestoreException("guest fd " + fd + " (" + f.path + ") was deleted or moved outside the root while open");
