@@ -472,8 +472,8 @@ static int pause_mode(void)
 {
     int p[2];
     pipe(p);
+    setvbuf(stdout, NULL, _IOLBF, 0); /* each line visible at once: the controller watches them */
     printf("waiting\n");
-    fflush(stdout);
     long long t0 = now_ms();
     struct pollfd pf = {p[0], POLLIN, 0};
     int r = poll(&pf, 1, 1200);
