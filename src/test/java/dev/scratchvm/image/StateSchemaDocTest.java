@@ -51,7 +51,7 @@ class StateSchemaDocTest {
 
     @Test
     void theSchemaFollowsTheFormatRules() {
-        Set<String> versions = Set.of("1.0", "1.1");
+        Set<String> versions = Set.of("1.0", "1.1", "1.2");
         for (Descriptor m : StateProto.getDescriptor().getMessageTypes()) {
             for (FieldDescriptor f : m.getFields()) {
                 String name = f.getFullName();

@@ -117,6 +117,11 @@ class GuestProgramsTest {
             case "mmap" -> List.of(new Case("all checks", List.of(), 0, lastLineIs("mmap ok")));
             case "fsops" -> List.of(new Case("all checks", List.of(), 0, leavesDirEmpty(lastLineIs("fsops ok"))));
             case "sysinfo" -> List.of(new Case("all checks", List.of(), 0, lastLineIs("sysinfo ok")));
+            case "fdwait" -> List.of(
+                    new Case("all checks", List.of(), 0, leavesDirEmpty(lastLineIs("fdwait: all ok (0 failures)"))),
+                    new Case("pause", List.of("pause"), 0, stdoutIs("waiting\npoll: 0 after about 1200 ms\n"
+                            + "epoll_wait: 1 event(s), data 7, after about 1000 ms\nexpirations: 1\n"
+                            + "select: 0 after about 800 ms\ntimerfd read: 1 after about 700 ms\n")));
             // Faults on purpose; only the VM tests run it.
             case "crash" -> List.of();
             default -> List.of();
