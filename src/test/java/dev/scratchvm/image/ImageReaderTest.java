@@ -64,7 +64,7 @@ class ImageReaderTest {
     void a_newer_minor_version() throws Exception {
         le(good).putShort(10, (short) 3);
         assertRejected(write(fixHeaderCrc(good)),
-                "vm.img: image format version 1.3 is newer than this ScratchVM supports (up to 1.1)");
+                "vm.img: image format version 1.3 is newer than this ScratchVM supports (up to 1.2)");
     }
 
     @Test
