@@ -8,7 +8,8 @@
  * the program just goes on). Prints one line per check; exit 0 iff all passed.
  *
  * "fdwait pause" instead blocks for a while in poll, epoll_wait, select and a
- * timerfd read, for a controller to pause it meanwhile.
+ * timerfd read, for a controller to pause it meanwhile; "fdwait stdin" waits on
+ * standard input with epoll and poll.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -508,11 +509,43 @@ static int pause_mode(void)
     return 0;
 }
 
+/* Waits on standard input (a host fd) with epoll and poll, a timerfd in the same set as a fallback. */
+static int stdin_mode(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    int t = timerfd_create(CLOCK_MONOTONIC, 0);
+    arm(t, 20000, 0);
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {EPOLLIN, {.u64 = 100}};
+    epoll_ctl(ep, EPOLL_CTL_ADD, 0, &ev);
+    ev.data.u64 = 200;
+    epoll_ctl(ep, EPOLL_CTL_ADD, t, &ev);
+    printf("waiting for input\n");
+    struct epoll_event out[2];
+    int n = epoll_wait(ep, out, 2, -1);
+    printf("epoll_wait: %d event(s), data %llu, events %x\n", n, (unsigned long long)out[0].data.u64, out[0].events);
+    char buf[100];
+    long r = read(0, buf, sizeof buf - 1);
+    buf[r > 0 ? r : 0] = 0;
+    printf("read %ld bytes: %s", r, buf);
+    struct pollfd pf = {0, POLLIN, 0};
+    n = poll(&pf, 1, 100);
+    printf("poll with nothing more: %d\n", n);
+    n = poll(&pf, 1, -1);
+    printf("poll: %d, revents %x\n", n, pf.revents);
+    r = read(0, buf, sizeof buf - 1);
+    buf[r > 0 ? r : 0] = 0;
+    printf("read %ld bytes: %s", r, buf);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
     if (argc > 1 && strcmp(argv[1], "pause") == 0)
         return pause_mode();
+    if (argc > 1 && strcmp(argv[1], "stdin") == 0)
+        return stdin_mode();
     pipes();
     eventfds();
     timerfds();

@@ -80,6 +80,7 @@ final class WaitObjectRules {
             }
             for (int b = 0; b < pipe.buffers().size(); b++) {
                 PipeBuffer buf = pipe.buffers().get(b);
+                if (buf.data() == null) return field + ".buffers[" + b + "] has no data";
                 if (buf.offset() < 0 || buf.data().length == 0 || buf.offset() + buf.data().length > PAGE) {
                     return field + ".buffers[" + b + "]: " + buf.data().length + " bytes at offset " + buf.offset()
                             + " do not fit a page of " + PAGE;

@@ -57,11 +57,15 @@ class FdWaitPauseTest {
     }
 
     private Machine boot(Stdio stdio) throws Exception {
+        return boot(stdio, "pause");
+    }
+
+    private Machine boot(Stdio stdio, String mode) throws Exception {
         Path binary = dir.resolve("fdwait");
         Files.copy(GuestPrograms.build("fdwait", GuestPrograms.Libc.MUSL), binary, StandardCopyOption.REPLACE_EXISTING,
                 StandardCopyOption.COPY_ATTRIBUTES);
         ElfImage elf = ElfImage.parse(Files.readAllBytes(binary), "fdwait");
-        return Machine.boot(config(stdio), elf, List.of("./fdwait", "pause"), List.of(), "./fdwait", new byte[16]);
+        return Machine.boot(config(stdio), elf, List.of("./fdwait", mode), List.of(), "./fdwait", new byte[16]);
     }
 
     private static void close(Stdio stdio) {
@@ -102,6 +106,42 @@ class FdWaitPauseTest {
             close(stdio);
         }
         assertThat(Files.readString(out)).isEqualTo(expected);
+    }
+
+    /** Standard input is a host fd: epoll and poll wait for it through the host, and a pause changes nothing. */
+    @Test
+    void epollAndPollWaitOnStandardInputThroughTheHost() throws Exception {
+        Path fifo = dir.resolve("stdin.fifo");
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start().waitFor()).isZero();
+        // O_RDWR: the open does not wait for a writer, and the guest never sees the FIFO's writer go away.
+        int in = Libc.check("open fifo", Libc.open(fifo.toString(), Libc.O_RDWR | Libc.O_CLOEXEC, 0));
+        Path out = dir.resolve("stdin.txt");
+        Stdio files = stdio(out);
+        Stdio stdio = new Stdio(in, files.out(), files.err());
+        try (Machine m = boot(stdio, "stdin"); Controller c = Controller.of(m, NO_SAVE).start()) {
+            awaitOutput(out, "waiting for input\n");
+            Thread.sleep(100);
+            c.pause();
+            c.resume();
+            Files.writeString(fifo, "hello\n");
+            awaitOutput(out, "poll with nothing more: 0\n");
+            Thread.sleep(100);
+            c.pause();
+            c.resume();
+            Files.writeString(fifo, "world\n");
+            assertThat(c.awaitEnd()).isEqualTo(new Controller.Ending(0, null));
+        } finally {
+            close(files);
+            Libc.close(in);
+        }
+        assertThat(Files.readString(out)).isEqualTo("""
+                waiting for input
+                epoll_wait: 1 event(s), data 100, events 1
+                read 6 bytes: hello
+                poll with nothing more: 0
+                poll: 1, revents 1
+                read 6 bytes: world
+                """);
     }
 
     @Test
