@@ -539,6 +539,25 @@ static int stdin_mode(void)
     return 0;
 }
 
+/* Blocks for ever, as Linux would, on an empty pipe ("read") or a full one ("write"): only a pause gets in. */
+static int block_mode(const char *how)
+{
+    int p[2];
+    pipe2(p, O_NONBLOCK);
+    long filled = 0;
+    if (strcmp(how, "write") == 0)
+        while (write(p[1], "f", 1) == 1)
+            filled++;
+    fcntl(p[0], F_SETFL, 0);
+    fcntl(p[1], F_SETFL, 0);
+    printf("blocking in %s with %ld bytes in the pipe\n", how, filled);
+    fflush(stdout);
+    char c = 'x';
+    long r = strcmp(how, "write") == 0 ? write(p[1], &c, 1) : read(p[0], &c, 1);
+    printf("never here: %ld\n", r);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -546,6 +565,8 @@ int main(int argc, char **argv)
         return pause_mode();
     if (argc > 1 && strcmp(argv[1], "stdin") == 0)
         return stdin_mode();
+    if (argc > 2 && strcmp(argv[1], "block") == 0)
+        return block_mode(argv[2]);
     pipes();
     eventfds();
     timerfds();

@@ -60,12 +60,13 @@ class FdWaitPauseTest {
         return boot(stdio, "pause");
     }
 
-    private Machine boot(Stdio stdio, String mode) throws Exception {
+    private Machine boot(Stdio stdio, String... mode) throws Exception {
         Path binary = dir.resolve("fdwait");
         Files.copy(GuestPrograms.build("fdwait", GuestPrograms.Libc.MUSL), binary, StandardCopyOption.REPLACE_EXISTING,
                 StandardCopyOption.COPY_ATTRIBUTES);
         ElfImage elf = ElfImage.parse(Files.readAllBytes(binary), "fdwait");
-        return Machine.boot(config(stdio), elf, List.of("./fdwait", mode), List.of(), "./fdwait", new byte[16]);
+        return Machine.boot(config(stdio), elf, java.util.stream.Stream.concat(java.util.stream.Stream.of("./fdwait"),
+                java.util.Arrays.stream(mode)).toList(), List.of(), "./fdwait", new byte[16]);
     }
 
     private static void close(Stdio stdio) {
@@ -142,6 +143,38 @@ class FdWaitPauseTest {
                 poll: 1, revents 1
                 read 6 bytes: world
                 """);
+    }
+
+    /**
+     * A single-threaded guest reading an empty pipe, or writing a full one, waits for ever (as
+     * on Linux); a pause still gets in, and a snapshot then holds the pipe and the guest about
+     * to make the same call again.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.CsvSource({"read, 0, 0", "write, 1, 65536"})
+    void aBlockingPipeCallThatCanNeverFinishStillLetsAPauseIn(String how, long nr, int bytes) throws Exception {
+        Path out = dir.resolve(how + ".txt");
+        Path image = dir.resolve(how + ".img");
+        Stdio stdio = stdio(out);
+        try (Machine m = boot(stdio, "block", how); Controller c = Controller.of(m, NO_SAVE).start()) {
+            awaitOutput(out, "blocking in " + how + " with " + bytes + " bytes in the pipe\n");
+            Thread.sleep(100);
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+                c.pause();
+                c.resume();
+                assertThat(c.snapshot(image, Snapshots.Kind.FULL, false).after()).isEqualTo(Controller.State.EXITED);
+            });
+            c.awaitEnd();
+        } finally {
+            close(stdio);
+        }
+        try (ImageReader reader = ImageReader.open(image)) {
+            var state = reader.state();
+            assertThat(state.vcpu().regs().rax()).as("about to make the %s again", how).isEqualTo(nr);
+            assertThat(state.kernel().pipes()).singleElement().satisfies(p ->
+                    assertThat(p.buffers().stream().mapToInt(b -> b.data().length).sum()).isEqualTo(bytes));
+        }
+        assertThat(Files.readString(out)).doesNotContain("never here");
     }
 
     @Test
