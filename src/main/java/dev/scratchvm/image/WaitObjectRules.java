@@ -31,6 +31,8 @@ final class WaitObjectRules {
     /** EPOLLIN...EPOLLRDHUP (0x2fff), EPOLLEXCLUSIVE, EPOLLWAKEUP, EPOLLONESHOT, EPOLLET. */
     private static final int EPOLL_BITS = 0x2fff | (1 << 28) | (1 << 29) | (1 << 30) | (1 << 31);
     private static final Set<Integer> CLOCKS = Set.of(0, 1, 7);
+    /** Linux's EP_MAX_NESTS: epoll_ctl refuses (ELOOP) a loop or deeper nesting of epoll instances. */
+    private static final int MAX_NESTS = 4;
 
     private WaitObjectRules() {
     }
@@ -165,6 +167,32 @@ final class WaitObjectRules {
                 }
             }
         }
+        return nesting(k.epolls());
+    }
+
+    /** Epoll instances watching each other: no loop, at most {@link #MAX_NESTS} deep, as epoll_ctl allows. */
+    private static String nesting(List<EpollState> epolls) {
+        Map<Integer, List<Integer>> watches = new HashMap<>();
+        for (EpollState e : epolls) {
+            List<Integer> inner = new java.util.ArrayList<>();
+            for (EpollEntry x : e.entries()) inner.add(x.file());
+            watches.put(e.file(), inner);
+        }
+        for (int i = 0; i < epolls.size(); i++) {
+            if (depth(epolls.get(i).file(), watches, 0) > MAX_NESTS) {
+                return "kernel.epolls[" + i + "] watches epoll instances in a loop or more than " + MAX_NESTS + " deep";
+            }
+        }
         return null;
+    }
+
+    /** How deep the epoll instances below {@code file} go; stops counting past the limit (so loops end). */
+    private static int depth(int file, Map<Integer, List<Integer>> watches, int at) {
+        if (at > MAX_NESTS) return at;
+        int deepest = at;
+        for (int inner : watches.getOrDefault(file, List.of())) {
+            if (watches.containsKey(inner)) deepest = Math.max(deepest, depth(inner, watches, at + 1));
+        }
+        return deepest;
     }
 }

@@ -36,7 +36,7 @@ final class TimerFd implements VirtualFile {
     static TimerFd restore(int clock, long remaining, long interval, long expirations) {
         TimerFd t = new TimerFd(clock);
         t.ticks = expirations;
-        if (remaining > 0) t.arm(t.now() + remaining, interval);
+        if (remaining > 0) t.arm(saturatingAdd(t.now(), remaining), interval);
         return t;
     }
 

@@ -137,6 +137,14 @@ public final class WaitObjectStates {
                         o -> entries(o, n + 4, new EpollEntry(fd, n, 0x4000, 0, false))),
                 new Variant("kernel.epolls[0].file", "an epoll record on a pipe end", o -> new Objects(o.files(), o.pipes(),
                         o.eventFds(), o.timerFds(), List.of(new EpollState(n, List.of())))));
+        // Two epoll instances watching each other: epoll_ctl answers ELOOP, so no guest gets there.
+        OpenFileState second = file(n + 5, FileKind.EPOLL, O_RDWR);
+        List<OpenFileState> twoEpolls = new ArrayList<>(base.files());
+        twoEpolls.add(second);
+        cases.add(new HostileStates.Case("kernel.epolls[0]", "two epoll instances watching each other", with(good,
+                new Objects(twoEpolls, base.pipes(), base.eventFds(), base.timerFds(), List.of(
+                        new EpollState(n + 4, List.of(new EpollEntry(fd + 5, n + 5, EPOLLIN, 0, false))),
+                        new EpollState(n + 5, List.of(new EpollEntry(fd + 4, n + 4, EPOLLIN, 0, false))))))));
         for (Variant v : variants) cases.add(new HostileStates.Case(v.field(), v.what(), with(good, v.change().apply(base))));
         cases.add(new HostileStates.Case("kernel.epolls[0].entries[0]", "an entry naming a regular file",
                 withRegularEntry(good, base)));
