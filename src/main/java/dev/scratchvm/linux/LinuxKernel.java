@@ -176,6 +176,15 @@ public final class LinuxKernel implements AutoCloseable {
         return new Control.Exit(status);
     }
 
+    /**
+     * The guest is about to run for the first time in this VMM: restored timerfds start
+     * counting their remaining time now, so the time spent restoring (or migrating) does not
+     * count, as it does not for a sleep the guest finishes through restart_syscall.
+     */
+    public void startClocks() {
+        for (int fd : fds.openFds()) if (fds.file(fd).virtual instanceof TimerFd t) t.thaw();
+    }
+
     /** Cuts short whatever host wait the guest's current call is in, now or when it starts. */
     public Wakeup wakeup() {
         return wakeup;

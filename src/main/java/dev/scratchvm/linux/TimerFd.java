@@ -27,17 +27,32 @@ final class TimerFd implements VirtualFile {
     private long interval;
     /** Expirations not yet read, and all there ever were (for edge-triggered epoll). */
     private long ticks, totalTicks;
+    /**
+     * A restored timer's time to its next expiry, until the guest runs again ({@link #thaw}):
+     * the VM was frozen from its capture to then. -1 once running.
+     */
+    private long frozen = -1;
 
     TimerFd(int clock) {
         this.clock = clock;
     }
 
-    /** A timer rebuilt from saved state: it expires {@code remaining} from now on this host's clock. */
+    /** A timer rebuilt from saved state: it expires {@code remaining} after the guest runs again. */
     static TimerFd restore(int clock, long remaining, long interval, long expirations) {
         TimerFd t = new TimerFd(clock);
         t.ticks = expirations;
-        if (remaining > 0) t.arm(saturatingAdd(t.now(), remaining), interval);
+        if (remaining > 0) {
+            t.frozen = remaining;
+            t.interval = interval;
+        }
         return t;
+    }
+
+    /** The guest runs again: a restored timer starts counting from now on this host's clock. */
+    void thaw() {
+        if (frozen < 0) return;
+        arm(saturatingAdd(now(), frozen), interval);
+        frozen = -1;
     }
 
     long now() {
@@ -47,6 +62,7 @@ final class TimerFd implements VirtualFile {
 
     /** Counts the expirations up to now. */
     private void advance(long t) {
+        thaw();
         if (!armed || t < deadline) return;
         long n = interval > 0 ? (t - deadline) / interval + 1 : 1;
         ticks += n;
@@ -63,6 +79,7 @@ final class TimerFd implements VirtualFile {
 
     /** timerfd_settime: {@code value} 0 disarms; absolute on the timer's clock or relative to now. */
     void set(long value, long period, boolean absolute) {
+        frozen = -1;
         ticks = 0;
         if (value == 0) {
             armed = false;
@@ -74,12 +91,14 @@ final class TimerFd implements VirtualFile {
 
     /** The time to the next expiry (0 when disarmed) and the interval: timerfd_gettime's answer. */
     long[] remainingAndInterval() {
+        if (frozen >= 0) return new long[]{frozen, interval};
         long t = now();
         advance(t);
         return armed ? new long[]{Math.max(1, deadline - t), interval} : new long[]{0, 0};
     }
 
     long expirations() {
+        if (frozen >= 0) return ticks;
         advance(now());
         return ticks;
     }
