@@ -13,6 +13,7 @@ import dev.scratchvm.vmm.MachineConfig;
 import dev.scratchvm.vmm.Outcome;
 import dev.scratchvm.vmm.Snapshots;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -31,6 +32,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * ends when its own timeout or timer says, with the right result.
  */
 @KvmTest
+@Tag(KvmTest.TIMING) // the guest checks that its waits end on time: meaningless under emulation
 class FdWaitPauseTest {
     private static final Controller.SaveHandler NO_SAVE = m -> false;
     private static final long MEMORY = 16L << 20;

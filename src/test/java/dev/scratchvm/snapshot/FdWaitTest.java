@@ -12,6 +12,7 @@ import dev.scratchvm.testing.GuestPrograms.NativeRun;
 import dev.scratchvm.testing.KvmTest;
 import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.Outcome;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -30,6 +31,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * native run does.
  */
 @KvmTest
+@Tag(KvmTest.TIMING) // the guest checks that its waits end on time: meaningless under emulation
 class FdWaitTest {
     private static final long EPOLLONESHOT = 1 << 30, EPOLLET = 1L << 31;
 
