@@ -559,6 +559,111 @@ static int block_mode(const char *how)
     return 1;
 }
 
+/* A call's result and, if it failed, its errno (taken after the call, whatever the argument order). */
+static void show(const char *what, long r)
+{
+    printf("%s: %ld%s%s\n", what, r, r < 0 ? " " : "", r < 0 ? strerror(errno) : "");
+}
+
+static void show_events(const char *what, int n, unsigned events)
+{
+    printf("%s: %d %x\n", what, n, n > 0 ? events : 0);
+}
+
+/* Edge cases printed as raw values, for a comparison with Linux rather than a verdict. */
+static int edges_mode(void)
+{
+    int p[2];
+    pipe2(p, O_NONBLOCK);
+    struct pollfd pf[2] = {{p[0], 0, 0}, {p[1], 0, 0}};
+    int n = poll(pf, 2, 0);
+    printf("poll, no events asked: %d %x %x\n", n, pf[0].revents, pf[1].revents);
+    write(p[1], "ab", 2);
+    close(p[1]);
+    pf[0].events = POLLIN | POLLRDNORM | POLLPRI | POLLRDHUP;
+    n = poll(pf, 1, 0);
+    show_events("poll, data and no writer", n, pf[0].revents);
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {EPOLLIN | EPOLLRDHUP | EPOLLPRI | EPOLLOUT, {.u64 = 1}}, out[4];
+    epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev);
+    n = epoll_wait(ep, out, 4, 0);
+    show_events("epoll, data and no writer", n, out[0].events);
+    char buf[16];
+    read(p[0], buf, 4);
+    n = epoll_wait(ep, out, 4, 0);
+    show_events("epoll, no writer", n, out[0].events);
+    fd_set rd, wr, ex;
+    FD_ZERO(&rd);
+    FD_ZERO(&wr);
+    FD_ZERO(&ex);
+    FD_SET(p[0], &rd);
+    FD_SET(p[0], &ex);
+    struct timeval tv = {0, 0};
+    n = select(p[0] + 1, &rd, &wr, &ex, &tv);
+    printf("select, no writer: %d read %d except %d\n", n, FD_ISSET(p[0], &rd), FD_ISSET(p[0], &ex));
+    close(p[0]);
+
+    int q[2];
+    pipe2(q, O_NONBLOCK);
+    close(q[0]);
+    ev.events = EPOLLOUT;
+    epoll_ctl(ep, EPOLL_CTL_ADD, q[1], &ev);
+    n = epoll_wait(ep, out, 4, 0);
+    show_events("epoll, write end with no reader", n, out[0].events);
+    FD_ZERO(&wr);
+    FD_SET(q[1], &wr);
+    n = select(q[1] + 1, NULL, &wr, NULL, &tv);
+    printf("select, write end with no reader: %d %d\n", n, FD_ISSET(q[1], &wr));
+    close(q[1]);
+    close(ep);
+
+    int e = eventfd(0, EFD_NONBLOCK);
+    FD_ZERO(&rd);
+    FD_ZERO(&wr);
+    FD_SET(e, &rd);
+    FD_SET(e, &wr);
+    n = select(e + 1, &rd, &wr, NULL, &tv);
+    printf("select, empty eventfd: %d read %d write %d\n", n, FD_ISSET(e, &rd), FD_ISSET(e, &wr));
+    uint64_t v[2] = {0, 0};
+    show("eventfd write 0", write(e, v, 8));
+    v[0] = 3;
+    show("eventfd write 16 bytes", write(e, v, 16));
+    show("eventfd read 16 bytes", read(e, buf, 16));
+    struct stat st;
+    fstat(e, &st);
+    printf("eventfd mode: %o\n", st.st_mode & 0777);
+    close(e);
+
+    int t = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+    show("timerfd write", write(t, v, 8));
+    show("timerfd read 4 bytes", read(t, buf, 4));
+    struct itimerspec its = {{0, 0}, {0, 0}};
+    show("settime flags 4", timerfd_settime(t, 4, &its, NULL));
+    show("settime cancel-on-set, monotonic", timerfd_settime(t, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL));
+    its.it_interval.tv_sec = 5;
+    timerfd_settime(t, 0, &its, NULL);
+    struct itimerspec cur;
+    timerfd_gettime(t, &cur);
+    printf("interval without a value: %ld %ld\n", (long)cur.it_interval.tv_sec, (long)cur.it_value.tv_sec);
+    close(t);
+
+    show("pipe2 bad flags", pipe2(q, 1));
+    show("epoll_create 0", epoll_create(0));
+    show("epoll_create1 bad flags", epoll_create1(1));
+    int ep2 = epoll_create1(0);
+    int r = eventfd(0, 0);
+    ev.events = EPOLLIN;
+    show("epoll_ctl bad op", epoll_ctl(ep2, 7, r, &ev));
+    show("epoll_ctl bad fd", epoll_ctl(ep2, EPOLL_CTL_ADD, 77, &ev));
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    show("EPOLLEXCLUSIVE add", epoll_ctl(ep2, EPOLL_CTL_ADD, r, &ev));
+    show("EPOLLEXCLUSIVE mod", epoll_ctl(ep2, EPOLL_CTL_MOD, r, &ev));
+    show("epoll read", read(ep2, buf, 4));
+    struct pollfd none = {-1, POLLIN, 0};
+    show("poll with fd -1 and 20 ms", poll(&none, 1, 20));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -566,6 +671,8 @@ int main(int argc, char **argv)
         return pause_mode();
     if (argc > 1 && strcmp(argv[1], "stdin") == 0)
         return stdin_mode();
+    if (argc > 1 && strcmp(argv[1], "edges") == 0)
+        return edges_mode();
     if (argc > 2 && strcmp(argv[1], "block") == 0)
         return block_mode(argv[2]);
     pipes();

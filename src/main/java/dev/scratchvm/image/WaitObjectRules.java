@@ -127,7 +127,6 @@ final class WaitObjectRules {
                 return field + ": remaining " + t.remainingNanos() + ", interval " + t.intervalNanos() + " and expirations "
                         + t.expirations() + " must not be negative";
             }
-            if (t.remainingNanos() == 0 && t.intervalNanos() != 0) return field + ": a disarmed timer has interval " + t.intervalNanos();
         }
         return null;
     }

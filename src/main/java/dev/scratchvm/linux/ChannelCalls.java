@@ -107,14 +107,10 @@ final class ChannelCalls {
         if ((flags & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET)) != 0) return traced(label, -EINVAL);
         long interval = timespec(c.a2()), value = timespec(c.a2() + 16);
         TimerFd timer = timer(c.fd());
-        // Cancel-on-set needs a realtime absolute timer; the host's clock being set is not passed on to the guest.
-        if ((flags & TFD_TIMER_CANCEL_ON_SET) != 0
-                && (timer.clock != TimerFd.CLOCK_REALTIME || (flags & TFD_TIMER_ABSTIME) == 0)) {
-            return traced(label, -EINVAL);
-        }
+        // TFD_TIMER_CANCEL_ON_SET is accepted, as Linux does, but the host's clock being set is not passed on.
         if (c.a3() != 0) args.output(c.a3(), 32);
         long[] old = timer.remainingAndInterval();
-        timer.set(value, value == 0 ? 0 : interval, (flags & TFD_TIMER_ABSTIME) != 0);
+        timer.set(value, interval, (flags & TFD_TIMER_ABSTIME) != 0);
         if (c.a3() != 0) putTimes(c.a3(), old);
         return traced(label, 0);
     }

@@ -48,7 +48,7 @@ final class EventFd implements VirtualFile {
 
     @Override
     public long write(MemorySegment src, long length) {
-        if (length < 8) return -EINVAL;
+        if (length != 8) return -EINVAL; // exactly 8 since Linux 6.x (a read takes any buffer of 8 or more)
         long value = src.get(JAVA_LONG_UNALIGNED, 0);
         if (value == -1L) return -EINVAL;
         if (Long.compareUnsigned(-1L - count, value) <= 0) return -EAGAIN;

@@ -41,10 +41,8 @@ final class TimerFd implements VirtualFile {
     static TimerFd restore(int clock, long remaining, long interval, long expirations) {
         TimerFd t = new TimerFd(clock);
         t.ticks = expirations;
-        if (remaining > 0) {
-            t.frozen = remaining;
-            t.interval = interval;
-        }
+        t.interval = interval;
+        if (remaining > 0) t.frozen = remaining;
         return t;
     }
 
@@ -77,13 +75,16 @@ final class TimerFd implements VirtualFile {
         interval = period;
     }
 
-    /** timerfd_settime: {@code value} 0 disarms; absolute on the timer's clock or relative to now. */
+    /**
+     * timerfd_settime: {@code value} 0 disarms (the interval is kept all the same, and
+     * timerfd_gettime reports it, as on Linux); absolute on the timer's clock or relative to now.
+     */
     void set(long value, long period, boolean absolute) {
         frozen = -1;
         ticks = 0;
         if (value == 0) {
             armed = false;
-            interval = 0;
+            interval = period;
             return;
         }
         arm(absolute ? value : saturatingAdd(now(), value), period);
@@ -94,7 +95,7 @@ final class TimerFd implements VirtualFile {
         if (frozen >= 0) return new long[]{frozen, interval};
         long t = now();
         advance(t);
-        return armed ? new long[]{Math.max(1, deadline - t), interval} : new long[]{0, 0};
+        return new long[]{armed ? Math.max(1, deadline - t) : 0, interval};
     }
 
     long expirations() {

@@ -12,6 +12,7 @@ import static dev.scratchvm.sys.Errno.ELOOP;
 import static dev.scratchvm.sys.Errno.EMFILE;
 import static dev.scratchvm.sys.Errno.ENOENT;
 import static dev.scratchvm.sys.Errno.EPERM;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
@@ -34,6 +35,7 @@ final class WaitCalls {
     /** EP_MAX_EVENTS: INT_MAX / sizeof(struct epoll_event). */
     private static final int EP_MAX_EVENTS = Integer.MAX_VALUE / Epoll.EVENT_SIZE;
     private static final long NANOS = 1_000_000_000L, SIGSET_SIZE = 8;
+    private static final int S_IFMT = 0170000, S_IFREG = 0100000, S_IFDIR = 0040000;
     /** The timeout comes from the call's arguments (not from a restart block). */
     private static final long FROM_ARGS = Long.MIN_VALUE;
 
@@ -42,6 +44,7 @@ final class WaitCalls {
     private final FileCalls files;
     private final TimeCalls time;
     private final Waits waits;
+    private final MemorySegment stat = java.lang.foreign.Arena.ofAuto().allocate(144, 8);
 
     WaitCalls(GuestArgs args, FdTable fds, FileCalls files, TimeCalls time, Waits waits) {
         this.args = args;
@@ -241,7 +244,7 @@ final class WaitCalls {
         }
         OpenFile epFile = files.file(c.fd());
         OpenFile target = files.file(fd);
-        if (target.virtual == null && (target.kind == FileKind.REGULAR || target.kind == FileKind.DIRECTORY)) return -EPERM;
+        if (!pollable(target)) return -EPERM;
         if (epFile == target || !(epFile.virtual instanceof Epoll ep)) return -EINVAL;
         if (hasEvent && (events & Epoll.EPOLLEXCLUSIVE) != 0) {
             if (op == EPOLL_CTL_MOD) return -EINVAL;
@@ -270,6 +273,18 @@ final class WaitCalls {
             }
         }
         return 0;
+    }
+
+    /**
+     * Whether epoll can watch {@code f}: Linux refuses (EPERM) regular files and directories,
+     * which have no poll operation, also when they stand behind the guest's stdin or stdout.
+     */
+    private boolean pollable(OpenFile f) {
+        if (f.virtual != null) return true;
+        if (f.kind == FileKind.REGULAR || f.kind == FileKind.DIRECTORY) return false;
+        if (!f.isStdio() || Libc.fstat(f.hostFd, stat) < 0) return true;
+        int type = stat.get(JAVA_INT, 24) & S_IFMT;
+        return type != S_IFREG && type != S_IFDIR;
     }
 
     private long epollWait(Call c, int nr, long resumed) {

@@ -1,5 +1,6 @@
 package dev.scratchvm.snapshot;
 
+import dev.scratchvm.boot.ElfImage;
 import dev.scratchvm.image.ImageReader;
 import dev.scratchvm.linux.Stdio;
 import dev.scratchvm.state.KernelState;
@@ -21,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -62,6 +64,28 @@ class FdWaitTest {
                 assertThat(restored.capture().kernel()).isEqualTo(saved.kernel());
                 assertThat(restored.run()).isEqualTo(new Outcome.Exited(0));
             }
+        } finally {
+            Libc.close(in);
+            Libc.close(fd);
+        }
+        assertThat(Files.readString(out, StandardCharsets.UTF_8)).isEqualTo(natively.stdout());
+    }
+
+    /** "fdwait edges" prints raw results of corner cases (errnos, event masks): they must be Linux's. */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(GuestPrograms.Libc.class)
+    void cornerCasesGiveWhatLinuxGives(GuestPrograms.Libc libc, @TempDir Path dir) throws Exception {
+        NativeRun natively = Guest.runNatively("fdwait", libc, dir, "edges");
+        assertThat(natively.stdout()).contains("eventfd write 16 bytes: -1 Invalid argument");
+        Path binary = dir.resolve("fdwait");
+        Files.copy(GuestPrograms.build("fdwait", libc), binary, StandardCopyOption.COPY_ATTRIBUTES);
+        Path out = dir.resolve("stdout.txt");
+        int in = Libc.check("open /dev/null", Libc.open("/dev/null", Libc.O_RDONLY | Libc.O_CLOEXEC, 0));
+        int fd = Libc.check("open stdout", Libc.open(out.toString(), Libc.O_WRONLY | Libc.O_CREAT | Libc.O_TRUNC | Libc.O_CLOEXEC, 0644));
+        try (Machine m = Machine.boot(InProcessVm.config(dir, 16L << 20, new Stdio(in, fd, fd)),
+                ElfImage.parse(Files.readAllBytes(binary), "fdwait"), List.of("./fdwait", "edges"), List.of(), "./fdwait",
+                new byte[16])) {
+            assertThat(m.run()).isEqualTo(new Outcome.Exited(0));
         } finally {
             Libc.close(in);
             Libc.close(fd);

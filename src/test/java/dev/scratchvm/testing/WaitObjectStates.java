@@ -124,7 +124,7 @@ public final class WaitObjectStates {
                 new Variant("kernel.timer_fds[0].clock", "clock 5", o -> timer(o, new TimerFdState(n + 3, 5, 1, 0, 0))),
                 new Variant("kernel.timer_fds[0]", "remaining -1", o -> timer(o, new TimerFdState(n + 3, 1, -1, 0, 0))),
                 new Variant("kernel.timer_fds[0]", "expirations -1", o -> timer(o, new TimerFdState(n + 3, 1, 0, 0, -1))),
-                new Variant("kernel.timer_fds[0]", "disarmed with an interval", o -> timer(o, new TimerFdState(n + 3, 0, 0, 5, 0))),
+                new Variant("kernel.timer_fds[0]", "interval -1", o -> timer(o, new TimerFdState(n + 3, 0, 0, -1, 0))),
                 new Variant("kernel.epolls[0].entries[0]", "an entry naming a missing file",
                         o -> entries(o, n + 4, new EpollEntry(fd, n + 50, EPOLLIN, 0, false))),
                 new Variant("kernel.epolls[0].entries[0].fd", "an entry on fd 1024",
