@@ -25,6 +25,7 @@
 #include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -661,6 +662,38 @@ static int edges_mode(void)
     show("epoll read", read(ep2, buf, 4));
     struct pollfd none = {-1, POLLIN, 0};
     show("poll with fd -1 and 20 ms", poll(&none, 1, 20));
+
+    /* Vectored I/O on a pipe, and edge-triggered epoll on its write end. */
+    int v2[2];
+    pipe2(v2, O_NONBLOCK);
+    struct iovec iov[3] = {{"abc", 3}, {"", 0}, {"defgh", 5}};
+    show("writev 3+0+5", writev(v2[1], iov, 3));
+    int avail = 0;
+    ioctl(v2[0], FIONREAD, &avail);
+    printf("FIONREAD: %d\n", avail);
+    char x[3], y[10];
+    struct iovec rio[2] = {{x, 3}, {y, 10}};
+    show("readv 3+10", readv(v2[0], rio, 2));
+    printf("read back: %.3s %.5s\n", x, y);
+    int ep3 = epoll_create1(0);
+    struct epoll_event wev = {EPOLLOUT | EPOLLET, {.u64 = 5}}, wout[2];
+    epoll_ctl(ep3, EPOLL_CTL_ADD, v2[1], &wev);
+    show("ET write end, empty pipe", epoll_wait(ep3, wout, 2, 0));
+    show("ET write end, again", epoll_wait(ep3, wout, 2, 0));
+    char fill[4096];
+    memset(fill, 'f', sizeof fill);
+    long total = 0, w;
+    while ((w = write(v2[1], fill, sizeof fill)) > 0)
+        total += w;
+    printf("filled: %ld\n", total);
+    show("ET write end, full", epoll_wait(ep3, wout, 2, 0));
+    read(v2[0], fill, 10);
+    show("ET write end, 10 bytes read (no page freed)", epoll_wait(ep3, wout, 2, 0));
+    read(v2[0], fill, 4086);
+    show("ET write end, a page freed", epoll_wait(ep3, wout, 2, 0));
+    struct pollfd epp = {ep3, POLLIN | POLLOUT, 0};
+    n = poll(&epp, 1, 0);
+    show_events("poll on an epoll fd", n, epp.revents);
     return 0;
 }
 
