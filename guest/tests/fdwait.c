@@ -32,6 +32,7 @@
 #include "scratchvm.h"
 
 #ifndef F_GETPIPE_SZ
+#define F_SETPIPE_SZ 1031
 #define F_GETPIPE_SZ 1032
 #endif
 
@@ -98,6 +99,15 @@ static void pipes(void)
     CHECK((fcntl(p[0], F_GETFL) & (O_ACCMODE | O_NONBLOCK)) == (O_RDONLY | O_NONBLOCK), "read end O_RDONLY|O_NONBLOCK");
     CHECK((fcntl(p[1], F_GETFL) & (O_ACCMODE | O_NONBLOCK)) == (O_WRONLY | O_NONBLOCK), "write end O_WRONLY|O_NONBLOCK");
     CHECK(fcntl(p[0], F_GETPIPE_SZ) == 65536, "F_GETPIPE_SZ 65536");
+    CHECK(fcntl(p[1], F_SETPIPE_SZ, 10000) == 16384 && fcntl(p[0], F_GETPIPE_SZ) == 16384, "F_SETPIPE_SZ 10000: 16384");
+    long in16 = 0;
+    while (write(p[1], "0123456789abcdef", 16) == 16)
+        in16 += 16;
+    CHECK(in16 == 16384, "it holds 16384 bytes");
+    CHECK(fcntl(p[1], F_SETPIPE_SZ, 4096) < 0 && errno == EBUSY, "shrinking below its 4 pages in use: EBUSY");
+    CHECK(read(p[0], buf, sizeof buf) == 16384 && fcntl(p[1], F_SETPIPE_SZ, 0) == 4096, "emptied, F_SETPIPE_SZ 0: one page");
+    CHECK(fcntl(p[1], F_SETPIPE_SZ, 65536) == 65536, "back to 64 KiB");
+    CHECK(fcntl(0, F_GETPIPE_SZ) < 0 && errno == EBADF, "F_GETPIPE_SZ on stdin (not a pipe here): EBADF");
     long r = read(p[0], buf, 10);
     CHECK(r == -1 && errno == EAGAIN, "empty pipe: EAGAIN");
     CHECK(write(p[1], "hello", 5) == 5, "write 5");
@@ -406,6 +416,7 @@ static int across_save(void)
 {
     int p[2];
     pipe2(p, O_NONBLOCK);
+    CHECK(fcntl(p[0], F_SETPIPE_SZ, 131072) == 131072, "a 128 KiB pipe");
     char big[5000];
     memset(big, 'b', sizeof big);
     CHECK(write(p[1], "unread bytes|", 13) == 13 && write(p[1], big, sizeof big) == sizeof big, "pipe holds 5013 bytes");
@@ -458,7 +469,7 @@ static int across_save(void)
     CHECK(write(p[1], "z", 1) == 1, "one byte");
     while ((w = write(p[1], "0123456789abcdef", 16)) > 0)
         n += w;
-    CHECK(n == 65520, "then the rest of its capacity in 16-byte writes: %ld bytes", n);
+    CHECK(n == 131056 && fcntl(p[0], F_GETPIPE_SZ) == 131072, "then the rest of its 128 KiB in 16-byte writes: %ld bytes", n);
     ev.events = EPOLLOUT | EPOLLONESHOT;
     ev.data.u64 = 4;
     CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, p[1], &ev) < 0 && errno == EEXIST, "the interest list is still there");

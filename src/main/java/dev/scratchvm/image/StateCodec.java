@@ -175,7 +175,8 @@ public final class StateCodec {
                     .setRemainingNanos(k.restart().remainingNanos()));
         }
         for (PipeState p : k.pipes()) {
-            StateProto.Pipe.Builder pb = StateProto.Pipe.newBuilder().setReadFile(p.readFile()).setWriteFile(p.writeFile());
+            StateProto.Pipe.Builder pb = StateProto.Pipe.newBuilder().setReadFile(p.readFile()).setWriteFile(p.writeFile())
+                    .setPages(p.pages());
             for (PipeBuffer buf : p.buffers()) {
                 pb.addBuffers(StateProto.PipeBuffer.newBuilder().setOffset(buf.offset()).setData(ByteString.copyFrom(buf.data())));
             }
@@ -344,7 +345,7 @@ public final class StateCodec {
             for (StateProto.PipeBuffer buf : p.getBuffersList()) {
                 buffers.add(new PipeBuffer(buf.getOffset(), buf.getData().toByteArray()));
             }
-            pipes.add(new PipeState(p.getReadFile(), p.getWriteFile(), buffers));
+            pipes.add(new PipeState(p.getReadFile(), p.getWriteFile(), buffers, p.getPages()));
         }
         List<EventFdState> eventFds = new ArrayList<>(k.getEventFdsCount());
         for (StateProto.EventFd e : k.getEventFdsList()) eventFds.add(new EventFdState(e.getFile(), e.getCount(), e.getSemaphore()));

@@ -25,8 +25,8 @@ import java.util.Set;
  * is not open).
  */
 final class WaitObjectRules {
-    /** Linux's pipe: 16 pages of 4096 bytes. */
-    static final int PIPE_PAGES = 16, PAGE = 4096;
+    /** A pipe has 1 to 256 pages (1 MiB, Linux's pipe-max-size) of 4096 bytes. */
+    static final int MAX_PIPE_PAGES = 256, PAGE = 4096;
     private static final int O_ACCMODE = 3, O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_NONBLOCK = 04000;
     /** EPOLLIN...EPOLLRDHUP (0x2fff), EPOLLEXCLUSIVE, EPOLLWAKEUP, EPOLLONESHOT, EPOLLET. */
     private static final int EPOLL_BITS = 0x2fff | (1 << 28) | (1 << 29) | (1 << 30) | (1 << 31);
@@ -77,8 +77,11 @@ final class WaitObjectRules {
             String p = pipe.readFile() == -1 ? null : end(field + ".read_file", pipe.readFile(), O_RDONLY, files, claimed);
             if (p == null && pipe.writeFile() != -1) p = end(field + ".write_file", pipe.writeFile(), O_WRONLY, files, claimed);
             if (p != null) return p;
-            if (pipe.buffers().size() > PIPE_PAGES) {
-                return field + " holds " + pipe.buffers().size() + " pages, over the pipe's capacity of " + PIPE_PAGES;
+            if (pipe.pages() < 1 || pipe.pages() > MAX_PIPE_PAGES || Integer.bitCount(pipe.pages()) != 1) {
+                return field + ".pages " + pipe.pages() + " is not a power of 2 from 1 to " + MAX_PIPE_PAGES;
+            }
+            if (pipe.buffers().size() > pipe.pages()) {
+                return field + " holds " + pipe.buffers().size() + " pages, over the pipe's capacity of " + pipe.pages();
             }
             for (int b = 0; b < pipe.buffers().size(); b++) {
                 PipeBuffer buf = pipe.buffers().get(b);

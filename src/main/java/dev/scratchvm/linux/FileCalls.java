@@ -26,7 +26,7 @@ final class FileCalls {
     private static final int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = Libc.F_GETFL, F_SETFL = Libc.F_SETFL,
             F_DUPFD_CLOEXEC = 1030;
     private static final int FD_CLOEXEC = 1;
-    private static final int F_GETPIPE_SZ = 1032;
+    private static final int F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032;
     private static final long TCGETS = 0x5401, TIOCGPGRP = 0x540F, TIOCGWINSZ = 0x5413, FIONREAD = 0x541B;
     /** The most a readv or writev moves to or from one of the VMM's own files at once (a pipe holds 64 KiB). */
     private static final long VIRTUAL_IO_MAX = 1 << 20;
@@ -430,7 +430,8 @@ final class FileCalls {
                 if (r == 0) f.flags = newFlags;
                 yield traced(label, r);
             }
-            case F_GETPIPE_SZ -> traced(label, f.kind == FileKind.PIPE ? Pipe.CAPACITY : -EINVAL);
+            case F_GETPIPE_SZ -> traced(label, f.virtual instanceof Pipe.End end ? end.pipe().capacity() : -EBADF);
+            case F_SETPIPE_SZ -> traced(label, f.virtual instanceof Pipe.End end ? end.pipe().resize(c.a2() & 0xffffffffL) : -EBADF);
             default -> traced(label, -EINVAL);
         };
     }

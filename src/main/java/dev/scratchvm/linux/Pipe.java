@@ -8,6 +8,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static dev.scratchvm.sys.Errno.EAGAIN;
+import static dev.scratchvm.sys.Errno.EBUSY;
+import static dev.scratchvm.sys.Errno.EINVAL;
+import static dev.scratchvm.sys.Errno.EPERM;
 import static dev.scratchvm.sys.Errno.EBADF;
 import static dev.scratchvm.sys.Errno.EPIPE;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -22,7 +25,9 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
  * bytes a pipe still takes are those Linux would take.
  */
 final class Pipe {
-    static final int PAGE = 4096, PAGES = 16, CAPACITY = PAGE * PAGES;
+    static final int PAGE = 4096, PAGES = 16;
+    /** pipe-max-size: what F_SETPIPE_SZ may ask for without CAP_SYS_RESOURCE. */
+    static final int MAX_PAGES = 256;
 
     private static final class Page {
         final byte[] bytes = new byte[PAGE];
@@ -31,15 +36,18 @@ final class Pipe {
 
     private final ArrayDeque<Page> pages = new ArrayDeque<>();
     private boolean readerOpen, writerOpen;
+    /** Capacity in pages (F_SETPIPE_SZ). */
+    private int slots;
     /** Completed writes and reads, for edge-triggered epoll. */
     private long writes, reads;
     final End readEnd = new End(true), writeEnd = new End(false);
 
     Pipe() {
-        this(true, true, List.of());
+        this(true, true, List.of(), PAGES);
     }
 
-    private Pipe(boolean readerOpen, boolean writerOpen, List<PipeBuffer> buffers) {
+    private Pipe(boolean readerOpen, boolean writerOpen, List<PipeBuffer> buffers, int slots) {
+        this.slots = slots;
         this.readerOpen = readerOpen;
         this.writerOpen = writerOpen;
         for (PipeBuffer b : buffers) {
@@ -52,8 +60,32 @@ final class Pipe {
     }
 
     /** A pipe rebuilt from saved state (StateRules have checked the buffers fit). */
-    static Pipe restore(boolean readerOpen, boolean writerOpen, List<PipeBuffer> buffers) {
-        return new Pipe(readerOpen, writerOpen, buffers);
+    static Pipe restore(boolean readerOpen, boolean writerOpen, List<PipeBuffer> buffers, int pages) {
+        return new Pipe(readerOpen, writerOpen, buffers, pages);
+    }
+
+    int pages() {
+        return slots;
+    }
+
+    /** Capacity in bytes (F_GETPIPE_SZ). */
+    int capacity() {
+        return slots * PAGE;
+    }
+
+    /**
+     * F_SETPIPE_SZ: the size rounded up to a power-of-2 number of pages; -EPERM above
+     * pipe-max-size (1 MiB: the guest gets no CAP_SYS_RESOURCE), -EBUSY if the bytes in it
+     * would not fit. Returns the new capacity.
+     */
+    long resize(long size) {
+        if (size > 1L << 31) return -EINVAL;
+        long bytes = size < PAGE ? PAGE : Long.highestOneBit(size - 1) << 1;
+        if (bytes > (long) MAX_PAGES * PAGE) return -EPERM;
+        int wanted = (int) (bytes / PAGE);
+        if (wanted < pages.size()) return -EBUSY;
+        slots = wanted;
+        return bytes;
     }
 
     List<PipeBuffer> buffers() {
@@ -102,7 +134,7 @@ final class Pipe {
             last.length += rest;
             done = rest;
         }
-        while (done < length && pages.size() < PAGES) {
+        while (done < length && pages.size() < slots) {
             Page p = new Page();
             p.length = (int) Math.min(PAGE, length - done);
             MemorySegment.copy(src, JAVA_BYTE, done, p.bytes, 0, p.length);
@@ -129,7 +161,7 @@ final class Pipe {
         @Override
         public int poll(Waits waits, int depth) {
             if (reader) return (pages.isEmpty() ? 0 : Waits.POLLIN | Waits.POLLRDNORM) | (writerOpen ? 0 : Waits.POLLHUP);
-            return (pages.size() < PAGES ? Waits.POLLOUT | Waits.POLLWRNORM : 0) | (readerOpen ? 0 : Waits.POLLERR);
+            return (pages.size() < slots ? Waits.POLLOUT | Waits.POLLWRNORM : 0) | (readerOpen ? 0 : Waits.POLLERR);
         }
 
         @Override

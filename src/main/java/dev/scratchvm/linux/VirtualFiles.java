@@ -52,7 +52,7 @@ final class VirtualFiles {
         List<PipeState> pipeStates = new ArrayList<>();
         for (Pipe p : pipeOrder) {
             int[] ends = pipes.get(p);
-            pipeStates.add(new PipeState(ends[0], ends[1], p.buffers()));
+            pipeStates.add(new PipeState(ends[0], ends[1], p.buffers(), p.pages()));
         }
         return new Captured(pipeStates, eventFds, timerFds, epolls);
     }
@@ -61,7 +61,7 @@ final class VirtualFiles {
     static Map<Integer, VirtualFile> rebuild(KernelState state) {
         Map<Integer, VirtualFile> out = new HashMap<>();
         for (PipeState p : state.pipes()) {
-            Pipe pipe = Pipe.restore(p.readFile() != -1, p.writeFile() != -1, p.buffers());
+            Pipe pipe = Pipe.restore(p.readFile() != -1, p.writeFile() != -1, p.buffers(), p.pages());
             if (p.readFile() != -1) out.put(p.readFile(), pipe.readEnd);
             if (p.writeFile() != -1) out.put(p.writeFile(), pipe.writeEnd);
         }

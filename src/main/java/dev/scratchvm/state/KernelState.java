@@ -111,9 +111,10 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
      *
      * @param readFile  id of the open file of its read end, or -1 once that end is closed
      * @param writeFile id of the open file of its write end, or -1 once that end is closed
-     * @param buffers   the unread bytes, oldest first, one entry per page in use (at most 16)
+     * @param buffers   the unread bytes, oldest first, one entry per page in use (at most {@code pages})
+     * @param pages     its capacity in pages: 16 unless F_SETPIPE_SZ changed it
      */
-    public record PipeState(int readFile, int writeFile, List<PipeBuffer> buffers) {
+    public record PipeState(int readFile, int writeFile, List<PipeBuffer> buffers, int pages) {
         public PipeState {
             buffers = List.copyOf(buffers);
         }

@@ -100,6 +100,7 @@ class FdWaitTest {
             assertThat(p.writeFile()).isNotEqualTo(-1);
             // 13 bytes, then 5000: its last 904 go on in the first page, 4096 take a second one
             assertThat(p.buffers()).extracting(b -> b.data().length).containsExactly(917, 4096);
+            assertThat(p.pages()).as("F_SETPIPE_SZ 131072").isEqualTo(32);
             assertThat(new String(p.buffers().getFirst().data(), 0, 13, StandardCharsets.US_ASCII)).isEqualTo("unread bytes|");
             assertThat(bytes(p)).isEqualTo(5013);
         });
