@@ -185,12 +185,4 @@ final class Pipe {
             else writerOpen = false;
         }
     }
-
-    boolean readerOpen() {
-        return readerOpen;
-    }
-
-    boolean writerOpen() {
-        return writerOpen;
-    }
 }
