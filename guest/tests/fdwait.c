@@ -708,6 +708,26 @@ static int edges_mode(void)
     return 0;
 }
 
+/* More unread pipe bytes (17 MiB) than a saved state holds: SAVE must fail cleanly, and the program go on. */
+static int overfull_mode(void)
+{
+    static char chunk[65536];
+    memset(chunk, 'o', sizeof chunk);
+    long total = 0, w;
+    for (int i = 0; i < 17; i++) {
+        int p[2];
+        pipe2(p, O_NONBLOCK);
+        fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+        while ((w = write(p[1], chunk, sizeof chunk)) > 0)
+            total += w;
+    }
+    printf("buffered %ld bytes\n", total);
+    fflush(stdout);
+    long r = SAVE();
+    printf("SAVE: %s\n", r == -ENOSYS ? "not under ScratchVM" : r == -EIO ? "refused with EIO" : "unexpected");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -715,6 +735,8 @@ int main(int argc, char **argv)
         return pause_mode();
     if (argc > 1 && strcmp(argv[1], "stdin") == 0)
         return stdin_mode();
+    if (argc > 1 && strcmp(argv[1], "overfull") == 0)
+        return overfull_mode();
     if (argc > 1 && strcmp(argv[1], "edges") == 0)
         return edges_mode();
     if (argc > 2 && strcmp(argv[1], "block") == 0)

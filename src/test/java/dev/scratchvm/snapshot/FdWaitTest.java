@@ -93,6 +93,36 @@ class FdWaitTest {
         assertThat(Files.readString(out, StandardCharsets.UTF_8)).isEqualTo(natively.stdout());
     }
 
+    /** 17 MiB of unread pipe bytes do not fit a STATE (16 MiB): the SAVE fails with EIO, nothing is written, the guest goes on. */
+    @org.junit.jupiter.api.Test
+    void moreUnreadPipeBytesThanAStateHoldsFailTheSaveCleanly(@TempDir Path dir) throws Exception {
+        Path binary = dir.resolve("fdwait");
+        Files.copy(GuestPrograms.build("fdwait", GuestPrograms.Libc.MUSL), binary, StandardCopyOption.COPY_ATTRIBUTES);
+        Path out = dir.resolve("stdout.txt"), image = dir.resolve("vm.img");
+        int in = Libc.check("open /dev/null", Libc.open("/dev/null", Libc.O_RDONLY | Libc.O_CLOEXEC, 0));
+        int fd = Libc.check("open stdout", Libc.open(out.toString(), Libc.O_WRONLY | Libc.O_CREAT | Libc.O_TRUNC | Libc.O_CLOEXEC, 0644));
+        try (Machine m = Machine.boot(InProcessVm.config(dir, 16L << 20, new Stdio(in, fd, fd)),
+                ElfImage.parse(Files.readAllBytes(binary), "fdwait"), List.of("./fdwait", "overfull"), List.of(), "./fdwait",
+                new byte[16])) {
+            assertThat(m.run()).isEqualTo(new Outcome.SaveRequested());
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> dev.scratchvm.vmm.Snapshots.save(m, image,
+                            dev.scratchvm.vmm.Snapshots.Kind.FULL))
+                    .isInstanceOf(dev.scratchvm.image.ImageException.class)
+                    .hasMessageStartingWith(image + ": not saved: cannot encode state: encoded size 17")
+                    .hasMessageEndingWith(" bytes exceeds the limit of 16777216");
+            m.failSave(dev.scratchvm.sys.Errno.EIO);
+            assertThat(m.run()).isEqualTo(new Outcome.Exited(0));
+        } finally {
+            Libc.close(in);
+            Libc.close(fd);
+        }
+        try (var files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString())).as("no image, no temporary file")
+                    .containsExactlyInAnyOrder("fdwait", "stdout.txt");
+        }
+        assertThat(Files.readString(out)).isEqualTo("buffered 17825792 bytes\nSAVE: refused with EIO\n");
+    }
+
     /** What the image holds at the SAVE in across_save(). */
     private static void assertSavedObjects(KernelState k) {
         assertThat(k.pipes()).singleElement().satisfies(p -> {
