@@ -728,6 +728,33 @@ static int overfull_mode(void)
     return 0;
 }
 
+/*
+ * Pipes grown to 1 MiB until the 64 MiB an unprivileged user may hold (pipe-user-pages-soft):
+ * under ScratchVM the guest is unprivileged; natively root is not limited.
+ */
+static int budget_mode(void)
+{
+    int grown = 0, p[2], first[2] = {-1, -1};
+    long r;
+    while (grown < 200) {
+        pipe(p);
+        if (first[0] < 0) {
+            first[0] = p[0];
+            first[1] = p[1];
+        }
+        r = fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+        if (r < 0)
+            break;
+        grown++;
+    }
+    printf("grown to 1 MiB: %d pipes, then %s\n", grown, r < 0 ? strerror(errno) : "no limit");
+    printf("the next pipe holds %d bytes\n", fcntl(p[0], F_GETPIPE_SZ));
+    close(first[0]);
+    close(first[1]);
+    printf("with one pipe closed: %ld\n", (long)fcntl(p[1], F_SETPIPE_SZ, 1 << 20));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -735,6 +762,8 @@ int main(int argc, char **argv)
         return pause_mode();
     if (argc > 1 && strcmp(argv[1], "stdin") == 0)
         return stdin_mode();
+    if (argc > 1 && strcmp(argv[1], "budget") == 0)
+        return budget_mode();
     if (argc > 1 && strcmp(argv[1], "overfull") == 0)
         return overfull_mode();
     if (argc > 1 && strcmp(argv[1], "edges") == 0)

@@ -22,8 +22,10 @@ final class ChannelCalls {
     private final FdTable fds;
     private final FileCalls files;
     private final Trace trace;
+    private final PipeBudget pipes;
 
-    ChannelCalls(GuestArgs args, FdTable fds, FileCalls files, Trace trace) {
+    ChannelCalls(GuestArgs args, FdTable fds, FileCalls files, Trace trace, PipeBudget pipes) {
+        this.pipes = pipes;
         this.args = args;
         this.fds = fds;
         this.files = files;
@@ -57,7 +59,7 @@ final class ChannelCalls {
         args.output(fdsAddr, 8);
         boolean cloexec = (flags & Libc.O_CLOEXEC) != 0;
         int nonblock = flags & Libc.O_NONBLOCK;
-        Pipe pipe = new Pipe();
+        Pipe pipe = new Pipe(pipes);
         OpenFile reader = new OpenFile(pipe.readEnd, FileKind.PIPE, Libc.O_RDONLY | nonblock);
         OpenFile writer = new OpenFile(pipe.writeEnd, FileKind.PIPE, Libc.O_WRONLY | nonblock);
         int r = fds.install(reader, cloexec, 0);

@@ -34,6 +34,8 @@ public final class LinuxKernel implements AutoCloseable {
     /** Cuts the guest's blocking calls short when the VMM needs the vCPU (a pause). */
     private final Wakeup wakeup = new Wakeup();
     private final Waits waits = new Waits(wakeup);
+    /** What all the guest's pipes may hold. */
+    private final PipeBudget pipes = new PipeBudget();
 
     private LinuxKernel(GuestMemory memory, GuestRoot root, Trace trace, CpuAccess cpu, AddressSpace space,
                         Signals signals) {
@@ -51,7 +53,7 @@ public final class LinuxKernel implements AutoCloseable {
         process.register(table);
         this.time = new TimeCalls(args, wakeup);
         time.register(table);
-        new ChannelCalls(args, fds, files, trace).register(table);
+        new ChannelCalls(args, fds, files, trace, pipes).register(table);
         new WaitCalls(args, fds, files, time, waits).register(table);
         table.registerControl(Nr.EXIT, "exit", this::exit);
         table.registerControl(Nr.EXIT_GROUP, "exit_group", this::exit);
@@ -80,7 +82,7 @@ public final class LinuxKernel implements AutoCloseable {
         root.setCwd(state.cwd());
         Map<Integer, OpenFile> files = new java.util.HashMap<>();
         try {
-            Map<Integer, VirtualFile> objects = VirtualFiles.rebuild(state);
+            Map<Integer, VirtualFile> objects = VirtualFiles.rebuild(state, kernel.pipes);
             for (OpenFileState f : state.files()) {
                 VirtualFile v = objects.get(f.id());
                 files.put(f.id(), v != null ? new OpenFile(v, f.kind(), f.flags()) : reopen(root, stdio, f));

@@ -36,17 +36,19 @@ final class Pipe {
 
     private final ArrayDeque<Page> pages = new ArrayDeque<>();
     private boolean readerOpen, writerOpen;
-    /** Capacity in pages (F_SETPIPE_SZ). */
+    /** Capacity in pages (F_SETPIPE_SZ), accounted in {@link #budget}. */
     private int slots;
+    private final PipeBudget budget;
     /** Completed writes and reads, for edge-triggered epoll. */
     private long writes, reads;
     final End readEnd = new End(true), writeEnd = new End(false);
 
-    Pipe() {
-        this(true, true, List.of(), PAGES);
+    Pipe(PipeBudget budget) {
+        this(budget, true, true, List.of(), budget.forNewPipe());
     }
 
-    private Pipe(boolean readerOpen, boolean writerOpen, List<PipeBuffer> buffers, int slots) {
+    private Pipe(PipeBudget budget, boolean readerOpen, boolean writerOpen, List<PipeBuffer> buffers, int slots) {
+        this.budget = budget;
         this.slots = slots;
         this.readerOpen = readerOpen;
         this.writerOpen = writerOpen;
@@ -60,8 +62,9 @@ final class Pipe {
     }
 
     /** A pipe rebuilt from saved state (StateRules have checked the buffers fit). */
-    static Pipe restore(boolean readerOpen, boolean writerOpen, List<PipeBuffer> buffers, int pages) {
-        return new Pipe(readerOpen, writerOpen, buffers, pages);
+    static Pipe restore(PipeBudget budget, boolean readerOpen, boolean writerOpen, List<PipeBuffer> buffers, int pages) {
+        budget.restored(pages);
+        return new Pipe(budget, readerOpen, writerOpen, buffers, pages);
     }
 
     int pages() {
@@ -75,8 +78,8 @@ final class Pipe {
 
     /**
      * F_SETPIPE_SZ: the size rounded up to a power-of-2 number of pages; -EPERM above
-     * pipe-max-size (1 MiB: the guest gets no CAP_SYS_RESOURCE), -EBUSY if the bytes in it
-     * would not fit. Returns the new capacity.
+     * pipe-max-size (1 MiB: the guest gets no CAP_SYS_RESOURCE) or past the guest's
+     * {@link PipeBudget}, -EBUSY if the bytes in it would not fit. Returns the new capacity.
      */
     long resize(long size) {
         if (size > 1L << 31) return -EINVAL;
@@ -84,6 +87,7 @@ final class Pipe {
         if (bytes > (long) MAX_PAGES * PAGE) return -EPERM;
         int wanted = (int) (bytes / PAGE);
         if (wanted < pages.size()) return -EBUSY;
+        if (!budget.resize(slots, wanted)) return -EPERM;
         slots = wanted;
         return bytes;
     }
@@ -183,6 +187,10 @@ final class Pipe {
         public void release() {
             if (reader) readerOpen = false;
             else writerOpen = false;
+            if (!readerOpen && !writerOpen) {
+                budget.release(slots);
+                pages.clear();
+            }
         }
     }
 }

@@ -58,10 +58,10 @@ final class VirtualFiles {
     }
 
     /** The VMM files of a saved state, by open file id (epoll interest lists come later: {@link #restoreInterest}). */
-    static Map<Integer, VirtualFile> rebuild(KernelState state) {
+    static Map<Integer, VirtualFile> rebuild(KernelState state, PipeBudget budget) {
         Map<Integer, VirtualFile> out = new HashMap<>();
         for (PipeState p : state.pipes()) {
-            Pipe pipe = Pipe.restore(p.readFile() != -1, p.writeFile() != -1, p.buffers(), p.pages());
+            Pipe pipe = Pipe.restore(budget, p.readFile() != -1, p.writeFile() != -1, p.buffers(), p.pages());
             if (p.readFile() != -1) out.put(p.readFile(), pipe.readEnd);
             if (p.writeFile() != -1) out.put(p.writeFile(), pipe.writeEnd);
         }

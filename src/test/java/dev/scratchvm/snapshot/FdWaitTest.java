@@ -123,6 +123,30 @@ class FdWaitTest {
         assertThat(Files.readString(out)).isEqualTo("buffered 17825792 bytes\nSAVE: refused with EIO\n");
     }
 
+    /** The guest's pipes hold at most 64 MiB, as an unprivileged user's do on Linux (natively this runs as root). */
+    @org.junit.jupiter.api.Test
+    void pipesHoldAtMostWhatAnUnprivilegedUsersMay(@TempDir Path dir) throws Exception {
+        Path binary = dir.resolve("fdwait");
+        Files.copy(GuestPrograms.build("fdwait", GuestPrograms.Libc.MUSL), binary, StandardCopyOption.COPY_ATTRIBUTES);
+        Path out = dir.resolve("stdout.txt");
+        int in = Libc.check("open /dev/null", Libc.open("/dev/null", Libc.O_RDONLY | Libc.O_CLOEXEC, 0));
+        int fd = Libc.check("open stdout", Libc.open(out.toString(), Libc.O_WRONLY | Libc.O_CREAT | Libc.O_TRUNC | Libc.O_CLOEXEC, 0644));
+        try (Machine m = Machine.boot(InProcessVm.config(dir, 16L << 20, new Stdio(in, fd, fd)),
+                ElfImage.parse(Files.readAllBytes(binary), "fdwait"), List.of("./fdwait", "budget"), List.of(), "./fdwait",
+                new byte[16])) {
+            assertThat(m.run()).isEqualTo(new Outcome.Exited(0));
+        } finally {
+            Libc.close(in);
+            Libc.close(fd);
+        }
+        // 64 pipes of 256 pages are the 16384 pages; the 65th starts with 2 pages and may not grow until one is closed.
+        assertThat(Files.readString(out)).isEqualTo("""
+                grown to 1 MiB: 64 pipes, then Operation not permitted
+                the next pipe holds 8192 bytes
+                with one pipe closed: 1048576
+                """);
+    }
+
     /** What the image holds at the SAVE in across_save(). */
     private static void assertSavedObjects(KernelState k) {
         assertThat(k.pipes()).singleElement().satisfies(p -> {
