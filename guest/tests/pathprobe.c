@@ -9,6 +9,10 @@
  *   s:PATH  stat and print the size
  *   c:PATH  chdir, then print getcwd
  *   f:PATH  open the directory, fchdir to it, then print getcwd
+ *   p:PATH  chmod 0777
+ *   t:PATH  utimensat: both times to the epoch
+ *   T:PATH  truncate to 0 bytes
+ *   l:PATH  linkat with AT_SYMLINK_FOLLOW to a new name "hardlink" (removed again after)
  * Results are "ok ..." or "errno N". Exit status 0.
  */
 #include <errno.h>
@@ -93,6 +97,24 @@ int main(int argc, char **argv)
                 report(op, 0);
             if (fd >= 0)
                 close(fd);
+            break;
+        }
+        case 'p':
+            report(op, chmod(path, 0777) == 0);
+            break;
+        case 't': {
+            struct timespec epoch[2] = {{0, 0}, {0, 0}};
+            report(op, utimensat(AT_FDCWD, path, epoch, 0) == 0);
+            break;
+        }
+        case 'T':
+            report(op, truncate(path, 0) == 0);
+            break;
+        case 'l': {
+            int ok = linkat(AT_FDCWD, path, AT_FDCWD, "hardlink", AT_SYMLINK_FOLLOW) == 0;
+            report(op, ok);
+            if (ok)
+                unlink("hardlink");
             break;
         }
         default:

@@ -26,26 +26,49 @@ public final class Bench {
     private final Path home;
     private final Path work;
     private final List<Result> results = new ArrayList<>();
+    private final java.util.Set<String> only;
 
-    public Bench(Profile profile, Path home, Path work) {
+    /** The parts of the suite, in the order they run; {@code --only} names some of them. */
+    public static final List<String> PARTS = List.of("syscall", "snapshot", "control", "migration", "live", "start");
+
+    public Bench(Profile profile, Path home, Path work, java.util.Set<String> only) {
         this.profile = profile;
         this.home = home;
         this.work = work;
+        this.only = only;
+    }
+
+    private boolean wanted(String part) {
+        return only == null || only.isEmpty() || only.contains(part);
     }
 
     public List<Result> run() throws Exception {
         Files.createDirectories(work);
         Programs programs = Programs.build(home, work);
-        progress("system call path");
-        results.addAll(new SyscallBench(profile, work, programs).run());
-        progress("save and restore");
-        results.addAll(new SnapshotBench(profile, work, programs).run());
-        progress("pause and snapshot of a running VM");
-        results.addAll(new ControlBench(profile, work, programs).run());
-        progress("migration over loopback (two VMM processes)");
-        results.addAll(new MigrationBench(profile, home, work, programs).run());
-        progress("start-up and memory overhead (fresh VMM processes)");
-        results.addAll(new StartBench(profile, home, work, programs).run());
+        if (wanted("syscall")) {
+            progress("system call path");
+            results.addAll(new SyscallBench(profile, work, programs).run());
+        }
+        if (wanted("snapshot")) {
+            progress("save and restore");
+            results.addAll(new SnapshotBench(profile, work, programs).run());
+        }
+        if (wanted("control")) {
+            progress("pause and snapshot of a running VM");
+            results.addAll(new ControlBench(profile, work, programs).run());
+        }
+        if (wanted("migration")) {
+            progress("migration over loopback (two VMM processes)");
+            results.addAll(new MigrationBench(profile, home, work, programs).run());
+        }
+        if (wanted("live")) {
+            progress("live migration over loopback (two VMM processes, the guest running)");
+            results.addAll(new LiveMigrationBench(profile, home, work, programs, MigrationBench.key(work)).run());
+        }
+        if (wanted("start")) {
+            progress("start-up and memory overhead (fresh VMM processes)");
+            results.addAll(new StartBench(profile, home, work, programs).run());
+        }
         return results;
     }
 
@@ -100,7 +123,7 @@ public final class Bench {
     }
 
     /** The guest programs the suite runs, compiled once into the work directory. */
-    record Programs(Path lab, Path syscallLoop, Path touchMemory, Path steer, Path dirtyLoop) {
+    record Programs(Path lab, Path syscallLoop, Path touchMemory, Path steer, Path dirtyLoop, Path live) {
         static Programs build(Path home, Path work) throws IOException, InterruptedException {
             Path include = home.resolve("guest/include");
             Path lab = work.resolve("app"), loop = work.resolve("syscall_loop"), touch = work.resolve("touch_memory"),
@@ -111,7 +134,9 @@ public final class Bench {
             GuestCompiler.compile(home.resolve("guest/tests/steer.c"), include, steer);
             Path dirty = work.resolve("dirty_loop");
             GuestCompiler.compile(home.resolve("guest/tests/dirty_loop.c"), include, dirty);
-            return new Programs(lab, loop, touch, steer, dirty);
+            Path live = work.resolve("live");
+            GuestCompiler.compile(home.resolve("guest/tests/live.c"), include, live);
+            return new Programs(lab, loop, touch, steer, dirty, live);
         }
     }
 }

@@ -21,14 +21,7 @@ record MigrationBench(Bench.Profile profile, Path home, Path work, Bench.Program
 
     List<Result> run() throws Exception {
         Path dir = Files.createDirectories(work.resolve("migration"));
-        Path key = dir.resolve("bench.key");
-        if (!Files.exists(key)) {
-            // A key of its own, so the benchmark never creates or needs the user's key.
-            byte[] secret = new byte[32];
-            new java.security.SecureRandom().nextBytes(secret);
-            Files.writeString(key, java.util.HexFormat.of().formatHex(secret) + "\n");
-            Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-        }
+        Path key = key(work);
         List<Result> results = new ArrayList<>();
         List<Double> raw = new ArrayList<>(), fresh = new ArrayList<>();
         for (int i = 0; i < profile.rounds(); i++) {
@@ -37,7 +30,7 @@ record MigrationBench(Bench.Profile profile, Path home, Path work, Bench.Program
         }
         Stats floor = Stats.of(raw);
         for (Shape shape : List.of(
-                new Shape("16 MiB lab VM", programs.lab(), "16M", new String[0], 20.0),
+                new Shape("16 MiB lab VM", programs.lab(), "16M", new String[0], 10.0),
                 new Shape("256 MiB VM, 240 MiB written", programs.touchMemory(), "256M", new String[]{"240"}, null))) {
             List<Double> total = new ArrayList<>(), downtime = new ArrayList<>(), rate = new ArrayList<>();
             long wire = 0;
@@ -62,6 +55,18 @@ record MigrationBench(Bench.Profile profile, Path home, Path work, Bench.Program
             }
         }
         return results;
+    }
+
+    /** A key of the benchmark's own, so that it never creates or needs the user's key. */
+    static Path key(Path work) throws java.io.IOException {
+        Path key = Files.createDirectories(work.resolve("migration")).resolve("bench.key");
+        if (!Files.exists(key)) {
+            byte[] secret = new byte[32];
+            new java.security.SecureRandom().nextBytes(secret);
+            Files.writeString(key, java.util.HexFormat.of().formatHex(secret) + "\n");
+            Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        }
+        return key;
     }
 
     /** One migration; returns {total ms, downtime ms, bytes on the wire}, from both VMMs' metrics files. */

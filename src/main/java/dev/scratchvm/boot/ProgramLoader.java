@@ -58,17 +58,19 @@ public final class ProgramLoader {
 
     private static long buildStack(GuestMemory memory, ElfImage elf, long bias, List<String> argv, List<String> env,
                                    String execfn, byte[] random16, ProcessIdentity id, long stackTop) {
-        // Strings and the random bytes go at the very top; the pointer block below them.
+        // The random bytes and the strings go at the top, below the ProcessRecord; the pointer block below them.
         ByteArrayOutputStream strings = new ByteArrayOutputStream();
-        List<Long> argvOffsets = new ArrayList<>(), envOffsets = new ArrayList<>();
-        for (String a : argv) argvOffsets.add(append(strings, a));
-        for (String e : env) envOffsets.add(append(strings, e));
-        long execfnOffset = append(strings, execfn);
-        long platformOffset = append(strings, "x86_64");
         long randomOffset = strings.size();
         strings.writeBytes(random16);
+        List<Long> argvOffsets = new ArrayList<>(), envOffsets = new ArrayList<>();
+        for (String a : argv) argvOffsets.add(append(strings, a));
+        long argEnd = strings.size();
+        for (String e : env) envOffsets.add(append(strings, e));
+        long envEnd = strings.size();
+        long execfnOffset = append(strings, execfn);
+        long platformOffset = append(strings, "x86_64");
         byte[] blob = strings.toByteArray();
-        long blobAddr = (stackTop - 16 - blob.length) & ~15L;
+        long blobAddr = stackTop - ProcessRecord.SIZE - blob.length;
         memory.write(blobAddr, blob);
 
         long phdr = elf.phdrAddress() == 0 ? 0 : elf.phdrAddress() + bias;
@@ -80,6 +82,7 @@ public final class ProgramLoader {
                 AT_NULL, 0};
         int words = 1 + argv.size() + 1 + env.size() + 1 + aux.length;
         long sp = (blobAddr - 8L * words) & ~15L;
+        new ProcessRecord(blobAddr + 16, blobAddr + argEnd, blobAddr + envEnd, phdr, elf.phnum(), bias).write(memory);
         long at = sp;
         memory.writeLong(at, argv.size());
         at += 8;

@@ -26,7 +26,20 @@ final class CtlCommand {
                     .parameter("FILE", "The image to write.", (s, v) -> s.image = Values.path(v))
                     .flag("Only the pages changed since the previous snapshot, which it names as its parent.", s -> s.diff = true, "--diff")
                     .flag("The guest goes on after the snapshot.", s -> s.leaveRunning = true, "--leave-running")
-                    .flag("Print the VMM's JSON answer.", s -> s.json = true, "--json"));
+                    .flag("Print the VMM's JSON answer.", s -> s.json = true, "--json"))
+            .subcommand(Spec.<CtlCommand, MigrateCommand>sub("migrate",
+                            "Move the running VM to 'scratchvm serve' at HOST:PORT while it runs; it stops only for the last pages.",
+                            MigrateCommand::new)
+                    .parameter("HOST:PORT", "The receiving 'scratchvm serve'.", (m, v) -> m.to = v)
+                    .option("--downtime-ms", "N", "Stop the guest once the rest can cross in N ms (default: 10).",
+                            (m, v) -> m.downtimeMs = Values.integer(v))
+                    .option("--timeout-s", "N", "Give the guest N seconds to converge (default: 60).", (m, v) -> m.timeoutS = Values.integer(v))
+                    .option("--on-timeout", "abort|stop-and-copy",
+                            "When it has not converged: keep the VM here (abort, the default) or stop it and copy the rest.",
+                            (m, v) -> m.onTimeout = v)
+                    .flag("Slow a guest that dirties memory faster than the link carries it.", m -> m.autoConverge = true, "--auto-converge")
+                    .flag("Also send the guest's open files if the server lacks them.", m -> m.withFiles = true, "--with-files")
+                    .flag("Print the VMM's JSON answer.", m -> m.json = true, "--json"));
 
     Path socket;
 
@@ -87,6 +100,34 @@ final class CtlCommand {
                     "snapshot %s (%s): %d pages, %d bytes, guest paused %.2f ms; %s", f.get("path"), f.get("kind"),
                     (Long) f.get("pages"), (Long) f.get("bytes"), (Long) f.get("paused_us") / 1000.0,
                     "exited".equals(f.get("state")) ? "the VM has ended here and lives on in the image" : "the VM is " + f.get("state")));
+            return 0;
+        }
+    }
+
+    private static final class MigrateCommand implements Command {
+        private final CtlCommand ctl;
+        String to, onTimeout = "abort";
+        long downtimeMs = 10, timeoutS = 60;
+        boolean autoConverge, withFiles, json;
+
+        MigrateCommand(CtlCommand ctl) {
+            this.ctl = ctl;
+        }
+
+        @Override
+        public int call() throws Exception {
+            if (!onTimeout.equals("abort") && !onTimeout.equals("stop-and-copy")) {
+                throw new IllegalArgumentException("--on-timeout must be abort or stop-and-copy, not '" + onTimeout + "'");
+            }
+            if (downtimeMs < 1 || timeoutS < 1) throw new IllegalArgumentException("--downtime-ms and --timeout-s must be at least 1");
+            ApiClient.Reply r = ctl.send(() -> ApiClient.migrate(ctl.socket, to, downtimeMs, timeoutS, onTimeout, autoConverge, withFiles));
+            if (!r.ok()) return ctl.refused(r);
+            var f = r.fields();
+            System.out.println(json ? r.json() : String.format(Locale.ROOT,
+                    "migrated to %s: downtime %.2f ms, %d rounds, %.1f MiB sent (%.1f MiB in use), %.0f ms in all%s", to,
+                    (Long) f.get("downtime_us") / 1000.0, (Long) f.get("rounds"), (Long) f.get("bytes") / 1048576.0,
+                    (Long) f.get("cold_bytes") / 1048576.0, (Long) f.get("elapsed_us") / 1000.0,
+                    Boolean.TRUE.equals(f.get("stopped_by_timeout")) ? "; stopped by the timeout" : ""));
             return 0;
         }
     }

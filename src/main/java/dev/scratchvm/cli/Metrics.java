@@ -1,6 +1,7 @@
 package dev.scratchvm.cli;
 
 import dev.scratchvm.control.Controller;
+import dev.scratchvm.migration.MigrationClient;
 import dev.scratchvm.util.FlatJson;
 import dev.scratchvm.vmm.Machine;
 
@@ -84,6 +85,42 @@ final class Metrics implements Controller.Listener, AutoCloseable {
                 g.writeNumberField("paused_ns", t.pausedNanos());
             });
             case Controller.Event.Ended e -> event("ended", g -> g.writeNumberField("exit_status", e.ending().exitStatus()));
+            case Controller.Event.MigrationRound m -> event("migration_round", g -> {
+                var r = m.report();
+                g.writeNumberField("round", r.round());
+                g.writeNumberField("pages", r.pages());
+                g.writeNumberField("bytes", r.bytes());
+                g.writeNumberField("dirty_pages", r.dirtyPages());
+                g.writeNumberField("dirty_bytes_per_s", (long) r.dirtyBytesPerSecond());
+                g.writeNumberField("bytes_per_s", (long) r.bytesPerSecond());
+                g.writeNumberField("estimated_downtime_ns", r.estimatedDowntimeNanos());
+                g.writeNumberField("throttle_percent", r.throttlePercent());
+            });
+            case Controller.Event.MigrationEnded m -> event("migration_live", g -> {
+                switch (m.result()) {
+                    case MigrationClient.Result.Committed c -> {
+                        g.writeStringField("result", "committed");
+                        g.writeNumberField("bytes_on_wire", c.stats().bytesSent());
+                        g.writeNumberField("pages", c.stats().memoryPages());
+                        g.writeNumberField("elapsed_ns", c.stats().elapsedNanos());
+                        if (c.stats().live() != null) {
+                            g.writeNumberField("rounds", c.stats().live().rounds());
+                            g.writeNumberField("downtime_ns", c.stats().live().downtimeNanos());
+                            g.writeNumberField("guest_stopped_epoch_ns", c.stats().live().stoppedEpochNanos());
+                            g.writeNumberField("cold_bytes", c.stats().live().coldBytes());
+                            g.writeNumberField("throttle_percent", c.stats().live().throttlePercent());
+                        }
+                    }
+                    case MigrationClient.Result.Failed f -> {
+                        g.writeStringField("result", "failed");
+                        g.writeStringField("reason", f.reason());
+                    }
+                    case MigrationClient.Result.InDoubt d -> {
+                        g.writeStringField("result", "in_doubt");
+                        g.writeStringField("reason", d.reason());
+                    }
+                }
+            });
         }
     }
 

@@ -80,7 +80,8 @@ final class MigrationTarget implements SaveTarget {
     /** Checks the options and loads the key before the guest starts, so mistakes show up at once. */
     static SaveTarget of(Options o, Trace trace, Path root, Path fallbackImage, boolean verbose, Metrics metrics) {
         if (!o.enabled()) {
-            if (o.keyFile != null || o.withFiles) throw new IllegalArgumentException("--key-file and --with-files need --migrate-to");
+            // --key-file alone is for live migrations asked for through the control socket (ctl migrate).
+            if (o.withFiles) throw new IllegalArgumentException("--with-files needs --migrate-to");
             return new ImageTarget(fallbackImage, trace, verbose);
         }
         Endpoint to = Endpoint.parse(o.migrateTo, "--migrate-to", false);
@@ -113,6 +114,48 @@ final class MigrationTarget implements SaveTarget {
         client.awaitWarmUp(limit);
     }
 
+    /** The migration opened while the guest runs (protocol 2's PREPARE), so that SAVE finds it ready. */
+    private java.util.concurrent.CompletableFuture<MigrationClient.Link> early;
+
+    /**
+     * Connects, authenticates and has the server check the CPU and set memory aside now,
+     * while the guest runs: SAVE's downtime is then memory, state and the commit. If this
+     * connection is gone by the time of SAVE (a server's idle timeout), SAVE connects again.
+     */
+    void connectEarly(Machine machine) {
+        long memory = machine.memory().size();
+        var cpuid = machine.cpuid();
+        var xcrs = machine.xcrs();
+        early = new java.util.concurrent.CompletableFuture<>();
+        Thread.ofVirtual().name("migration-connect").start(() -> {
+            try {
+                early.complete(client.prepare(memory, cpuid, xcrs));
+            } catch (MigrationException | RuntimeException e) {
+                early.completeExceptionally(e);
+            }
+        });
+    }
+
+    /** Sends the stopped VM over the early connection if there is one, else (or if it broke before the VM moved) over a new one. */
+    private Result send(MachineState state, Machine machine, PageFilter filter) {
+        MigrationClient.Link link = null;
+        if (early != null) {
+            try {
+                link = early.get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (verbose) line("the early connection failed (" + e.getCause().getMessage() + "); connecting now");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (link != null) {
+            Result r = link.cold(state, machine.memory().segment(), filter, root, id -> { });
+            if (!(r instanceof Result.Failed f) || !MigrationClient.Link.connectionLost(f)) return r;
+            if (verbose) line("the early connection broke (" + f.reason() + "); connecting again");
+        }
+        return client.migrate(state, machine.memory().segment(), filter, root);
+    }
+
     @Override
     public boolean save(Machine machine) {
         long start = System.nanoTime(), pausedEpochNanos = Metrics.epochNanos();
@@ -132,7 +175,7 @@ final class MigrationTarget implements SaveTarget {
             line(String.format("guest paused for SAVE at %s; state captured in %.1f ms, pages in use found in %.1f ms",
                     pausedAt, (captured - start) / 1e6, (System.nanoTime() - captured) / 1e6));
         }
-        Result r = client.migrate(state, machine.memory().segment(), filter, root);
+        Result r = send(state, machine, filter);
         switch (r) {
             case Result.Committed c -> {
                 System.err.println(trace.prefix() + "VM STATE SENT");

@@ -33,6 +33,10 @@ final class Report implements Controller.Listener {
                     t.pausedNanos() / 1e6);
             case Controller.Event.Ended e -> {
             }
+            case Controller.Event.MigrationRound m -> {
+            }
+            case Controller.Event.MigrationEnded m -> {
+            }
         }
     }
 

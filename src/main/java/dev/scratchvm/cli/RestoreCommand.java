@@ -45,7 +45,7 @@ final class RestoreCommand implements Command {
         System.err.println(config.trace().prefix() + "RESTORE OPERATION");
         try (machine; Metrics metrics = vm.metrics()) {
             return Session.run(machine, new ImageTarget(saveTo != null ? saveTo : image, config.trace(), vm.verbose),
-                    config.trace().prefix(), vm.verbose, vm.apiSock, metrics);
+                    config.trace().prefix(), vm.verbose, vm.apiSock, metrics, null, vm.root);
         }
     }
 

@@ -65,7 +65,9 @@ final class RunCommand implements Command {
             SaveTarget target = MigrationTarget.of(migration, config.trace(), vm.root, image, vm.verbose, metrics);
             if (target instanceof MigrationTarget m) m.prepare(WarmUp.inBackground());
             try (Machine machine = Machine.boot(config, elf, argv, env, program.toString(), random)) {
-                int status = Session.run(machine, target, config.trace().prefix(), vm.verbose, vm.apiSock, metrics);
+                if (target instanceof MigrationTarget m) m.connectEarly(machine);
+                int status = Session.run(machine, target, config.trace().prefix(), vm.verbose, vm.apiSock, metrics,
+                        migration.keyFile, vm.root);
                 return target instanceof MigrationTarget m ? m.finish(status) : status;
             }
         }

@@ -121,7 +121,7 @@ final class ServeCommand implements Command {
         handoffs.started(id);
         System.err.println(config.trace().prefix() + "RESTORE OPERATION");
         int status = Session.run(machine, new ImageTarget(image, config.trace(), vm.verbose), config.trace().prefix(), vm.verbose, vm.apiSock,
-                metrics);
+                metrics, keyFile, vm.root);
         line("VM exited with status " + status);
         return status;
     }

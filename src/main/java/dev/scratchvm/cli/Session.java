@@ -18,14 +18,18 @@ final class Session {
      *                reports drop its {@code VM_APP - } part, since they are not the guest's
      * @param apiSock where to serve the control API, or null for none
      */
-    static int run(Machine machine, SaveTarget saveTarget, String prefix, boolean verbose, Path apiSock, Metrics metrics) {
+    static int run(Machine machine, SaveTarget saveTarget, String prefix, boolean verbose, Path apiSock, Metrics metrics,
+                   Path keyFile, Path root) {
         String vmmPrefix = prefix.replace("VM_APP - ", "");
-        Controller controller = Controller.of(machine, saveTarget::save).listen(metrics.of(machine));
+        Controller controller = Controller.of(machine, saveTarget::save).listen(metrics.of(machine)).listen(e -> {
+            // Live migration's progress, one line a round, whatever the verbosity.
+            if (e instanceof Controller.Event.MigrationRound m) System.err.println(vmmPrefix + "migration " + m.report().line());
+        });
         if (verbose) controller.listen(new Report(machine, vmmPrefix));
         ApiServer api = null;
         try {
             if (apiSock != null) {
-                api = ApiServer.open(apiSock, controller);
+                api = ApiServer.open(apiSock, controller, new LiveMigrator(keyFile, root, vmmPrefix));
                 // A snapshot's capture and encoding would otherwise run cold, while the guest waits.
                 WarmUp.inBackground();
             }

@@ -45,6 +45,20 @@ public final class ApiClient {
         return call(socket, "PUT", "/vm/snapshot", body);
     }
 
+    /** PUT /vm/migrate: a live migration to {@code to}; the answer comes when it has ended. */
+    public static Reply migrate(Path socket, String to, long downtimeMs, long timeoutS, String onTimeout, boolean autoConverge,
+                                boolean withFiles) throws IOException {
+        byte[] body = FlatJson.write(g -> {
+            g.writeStringField("to", to);
+            g.writeNumberField("downtime_ms", downtimeMs);
+            g.writeNumberField("timeout_s", timeoutS);
+            g.writeStringField("on_timeout", onTimeout);
+            g.writeBooleanField("auto_converge", autoConverge);
+            g.writeBooleanField("with_files", withFiles);
+        });
+        return call(socket, "PUT", "/vm/migrate", body);
+    }
+
     public static Reply call(Path socket, String method, String resource, byte[] body) throws IOException {
         try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             ch.connect(UnixDomainSocketAddress.of(socket));

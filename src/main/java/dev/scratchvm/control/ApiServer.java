@@ -2,6 +2,8 @@ package dev.scratchvm.control;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import dev.scratchvm.migration.LiveOptions;
+import dev.scratchvm.migration.MigrationClient;
 import dev.scratchvm.util.FlatJson;
 import dev.scratchvm.vmm.Snapshots;
 import jdk.net.ExtendedSocketOptions;
@@ -22,6 +24,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -44,14 +47,16 @@ public final class ApiServer implements AutoCloseable {
     private final Path path;
     private final ServerSocketChannel server;
     private final Controller controller;
+    private final Migrator migrator;
     private final UserPrincipal owner;
     private final Semaphore slots = new Semaphore(MAX_CONNECTIONS);
     private final Thread acceptor;
 
-    private ApiServer(Path path, ServerSocketChannel server, Controller controller, UserPrincipal owner) {
+    private ApiServer(Path path, ServerSocketChannel server, Controller controller, Migrator migrator, UserPrincipal owner) {
         this.path = path;
         this.server = server;
         this.controller = controller;
+        this.migrator = migrator;
         this.owner = owner;
         this.acceptor = Thread.ofPlatform().name("api").daemon().unstarted(this::acceptLoop);
     }
@@ -61,6 +66,11 @@ public final class ApiServer implements AutoCloseable {
      * listens on is replaced; a live one, or any other file, is refused.
      */
     public static ApiServer open(Path path, Controller controller) throws IOException {
+        return open(path, controller, null);
+    }
+
+    /** As {@link #open(Path, Controller)}, also serving PUT /vm/migrate through {@code migrator} (null: not offered). */
+    public static ApiServer open(Path path, Controller controller, Migrator migrator) throws IOException {
         if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
             if (!Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isOther()) {
                 throw new IOException(path + " exists and is not a socket");
@@ -73,7 +83,7 @@ public final class ApiServer implements AutoCloseable {
             server.bind(UnixDomainSocketAddress.of(path), MAX_CONNECTIONS);
             // Between bind and chmod another user could connect; the peer check below refuses them anyway.
             Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
-            ApiServer api = new ApiServer(path, server, controller, Files.getOwner(path));
+            ApiServer api = new ApiServer(path, server, controller, migrator, Files.getOwner(path));
             api.acceptor.start();
             return api;
         } catch (IOException | RuntimeException e) {
@@ -167,6 +177,7 @@ public final class ApiServer implements AutoCloseable {
                     yield ok(FlatJson.write(g -> { }));
                 }
                 case "/vm/snapshot" -> method(r, "PUT") ? snapshot(r.body()) : notAllowed("PUT");
+                case "/vm/migrate" -> method(r, "PUT") ? migrate(r.body()) : notAllowed("PUT");
                 default -> new Http.Response(404, error("no such resource: " + printable(r.path())));
             };
         } catch (ControlException e) {
@@ -219,6 +230,73 @@ public final class ApiServer implements AutoCloseable {
             g.writeNumberField("paused_us", s.pausedNanos() / 1000);
             g.writeStringField("state", s.after().name().toLowerCase());
         }));
+    }
+
+    private Http.Response migrate(byte[] body) throws ControlException, IOException {
+        if (migrator == null) return new Http.Response(404, error("this VMM does not offer migration"));
+        String to = null, onTimeout = "abort";
+        long downtimeMs = LiveOptions.DEFAULT.downtime().toMillis(), timeoutS = LiveOptions.DEFAULT.timeout().toSeconds();
+        boolean autoConverge = false, withFiles = false;
+        try (JsonParser p = FlatJson.parser(body)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) return badRequest("the body must be a JSON object");
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken value = p.nextToken();
+                switch (field) {
+                    case "to", "on_timeout" -> {
+                        if (value != JsonToken.VALUE_STRING) return badRequest("\"" + field + "\" must be a string");
+                        if (field.equals("to")) to = p.getText();
+                        else onTimeout = p.getText();
+                    }
+                    case "downtime_ms", "timeout_s" -> {
+                        if (value != JsonToken.VALUE_NUMBER_INT || p.getLongValue() < 1 || p.getLongValue() > 86_400_000) {
+                            return badRequest("\"" + field + "\" must be a whole number from 1 to 86400000");
+                        }
+                        if (field.equals("downtime_ms")) downtimeMs = p.getLongValue();
+                        else timeoutS = p.getLongValue();
+                    }
+                    case "auto_converge", "with_files" -> {
+                        if (!value.isBoolean()) return badRequest("\"" + field + "\" must be true or false");
+                        if (field.equals("auto_converge")) autoConverge = p.getBooleanValue();
+                        else withFiles = p.getBooleanValue();
+                    }
+                    default -> {
+                        return badRequest("unknown field \"" + printable(field) + "\"");
+                    }
+                }
+            }
+            if (p.currentToken() != JsonToken.END_OBJECT || p.nextToken() != null) return badRequest("malformed JSON body");
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            return badRequest("malformed JSON body: " + e.getOriginalMessage());
+        }
+        if (to == null) return badRequest("\"to\" is required");
+        LiveOptions.OnTimeout policy = switch (onTimeout) {
+            case "abort" -> LiveOptions.OnTimeout.ABORT;
+            case "stop-and-copy" -> LiveOptions.OnTimeout.STOP_AND_COPY;
+            default -> null;
+        };
+        if (policy == null) return badRequest("\"on_timeout\" must be \"abort\" or \"stop-and-copy\"");
+        LiveOptions options = new LiveOptions(Duration.ofMillis(downtimeMs), Duration.ofSeconds(timeoutS), policy, autoConverge);
+        MigrationClient.Result result = migrator.migrate(controller, new Migrator.Request(to, options, withFiles));
+        return switch (result) {
+            case MigrationClient.Result.Committed c -> ok(FlatJson.write(g -> {
+                var st = c.stats();
+                g.writeStringField("result", "committed");
+                g.writeNumberField("pages", st.memoryPages());
+                g.writeNumberField("bytes", st.bytesSent());
+                g.writeNumberField("elapsed_us", st.elapsedNanos() / 1000);
+                if (st.live() != null) {
+                    g.writeNumberField("rounds", st.live().rounds());
+                    g.writeNumberField("downtime_us", st.live().downtimeNanos() / 1000);
+                    g.writeNumberField("cold_bytes", st.live().coldBytes());
+                    g.writeNumberField("throttle_percent", st.live().throttlePercent());
+                    g.writeBooleanField("stopped_by_timeout", st.live().stoppedByTimeout());
+                }
+            }));
+            case MigrationClient.Result.Failed f -> new Http.Response(502, error("the migration failed and the VM goes on here: " + f.reason()));
+            case MigrationClient.Result.InDoubt d -> new Http.Response(500, error("the migration is in doubt, the VM is paused here: "
+                    + d.reason()));
+        };
     }
 
     static byte[] status(Controller.Status s) {

@@ -1,6 +1,10 @@
 package dev.scratchvm.control;
 
 import dev.scratchvm.linux.Signals;
+import dev.scratchvm.migration.LiveOptions;
+import dev.scratchvm.migration.MigrationClient;
+import dev.scratchvm.migration.MigrationException;
+import dev.scratchvm.migration.RoundReport;
 import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.Outcome;
 import dev.scratchvm.vmm.Snapshots;
@@ -57,6 +61,14 @@ public final class Controller implements AutoCloseable {
 
         record Ended(Ending ending) implements Event {
         }
+
+        /** A live migration finished a round of memory while the guest ran. */
+        record MigrationRound(RoundReport report) implements Event {
+        }
+
+        /** A live migration ended: committed (the VM ends here), or failed (it goes on here). */
+        record MigrationEnded(MigrationClient.Result result) implements Event {
+        }
     }
 
     public interface Listener {
@@ -90,6 +102,10 @@ public final class Controller implements AutoCloseable {
     private final long createdNanos = System.nanoTime();
     /** Written only by the vCPU thread. */
     private volatile State state = State.CREATED;
+    /** Set while a live migration owns the VM: other operations that would change it are refused. */
+    private final java.util.concurrent.atomic.AtomicBoolean migrating = new java.util.concurrent.atomic.AtomicBoolean();
+    /** Per cent of each 10 ms the vCPU thread sits out (auto-converge); 0 runs the guest at full speed. */
+    private volatile int throttlePercent;
     /** Dirty pages when last counted (on the vCPU thread). */
     private volatile long lastDirtyPages;
 
@@ -134,6 +150,7 @@ public final class Controller implements AutoCloseable {
 
     /** Stops the guest; returns how long after the request the vCPU stopped (ns). */
     public long pause() throws ControlException {
+        refuseWhileMigrating();
         long asked = System.nanoTime();
         return call(() -> {
             expect(State.RUNNING, "pause");
@@ -146,6 +163,7 @@ public final class Controller implements AutoCloseable {
     }
 
     public void resume() throws ControlException {
+        refuseWhileMigrating();
         call(() -> {
             expect(State.PAUSED, "resume");
             state = State.RUNNING;
@@ -162,6 +180,7 @@ public final class Controller implements AutoCloseable {
      * changed since the last snapshot that was written.
      */
     public Snapshotted snapshot(Path image, Snapshots.Kind kind, boolean leaveRunning) throws ControlException {
+        refuseWhileMigrating();
         long asked = System.nanoTime();
         return call(() -> {
             if (state != State.RUNNING && state != State.PAUSED) throw new ControlException("the VM has ended");
@@ -182,6 +201,7 @@ public final class Controller implements AutoCloseable {
 
     /** Ends the VM at once, as if the program were killed (exit status 128 + SIGKILL). */
     public void stop() throws ControlException {
+        refuseWhileMigrating();
         call(() -> {
             if (state == State.EXITED) throw new ControlException("the VM has ended");
             end(new Ending(128 + Signals.SIGKILL, "scratchvm: the VM was stopped by its operator"));
@@ -206,6 +226,76 @@ public final class Controller implements AutoCloseable {
         return new Status(state, machine.memory().size(), dirty, System.nanoTime() - createdNanos, machine.syscallCount());
     }
 
+    private void refuseWhileMigrating() throws ControlException {
+        if (migrating.get()) throw new ControlException("a migration of this VM is in progress");
+    }
+
+    /**
+     * Migrates the running (or paused) VM live to the server {@code client} talks to: memory
+     * moves in rounds while the guest runs; the guest stops only for the last pages and its
+     * state. Committed: the VM ends here (status 0). Failed: the guest goes on here as it was,
+     * nothing lost. In doubt: the guest stays paused here, and runs nowhere by itself.
+     */
+    public MigrationClient.Result migrate(MigrationClient client, LiveOptions options, Path fileRoot) throws ControlException {
+        if (state != State.RUNNING && state != State.PAUSED) throw new ControlException("cannot migrate: the VM is " + state.name().toLowerCase());
+        if (!migrating.compareAndSet(false, true)) throw new ControlException("a migration of this VM is in progress");
+        LiveVm vm = new LiveVm(this, machine);
+        try {
+            MigrationClient.Link link;
+            var profile = call(() -> new Object[]{machine.cpuid(), machine.xcrs()});
+            try {
+                @SuppressWarnings("unchecked")
+                var cpuid = (List<dev.scratchvm.x86.CpuidEntry>) profile[0];
+                @SuppressWarnings("unchecked")
+                var xcrs = (List<dev.scratchvm.x86.Xcr>) profile[1];
+                link = client.prepare(machine.memory().size(), cpuid, xcrs);
+            } catch (MigrationException e) {
+                MigrationClient.Result r = new MigrationClient.Result.Failed(
+                        e.fromPeer() ? "the server refused: " + e.getMessage() : e.getMessage(), e.errno());
+                emit(new Event.MigrationEnded(r));
+                return r;
+            }
+            MigrationClient.Result r;
+            try (link) {
+                r = link.live(vm, options, report -> emit(new Event.MigrationRound(report)), fileRoot, id -> { });
+            }
+            vm.settle(r);
+            emit(new Event.MigrationEnded(r));
+            return r;
+        } finally {
+            vm.close();
+            migrating.set(false);
+        }
+    }
+
+    /** Slows the guest (auto-converge): the vCPU thread sits out {@code percent} % of every 10 ms. */
+    void throttle(int percent) {
+        throttlePercent = Math.max(0, Math.min(99, percent));
+        if (percent > 0) machine.kick();
+    }
+
+    /** Runs {@code body} on the vCPU thread between two guest runs (the guest goes on afterwards). */
+    <T> T onVcpu(Body<T> body) throws ControlException {
+        return call(body);
+    }
+
+    /** The vCPU thread's side of a stop for migration: the guest stays stopped until {@link #afterMigration}. */
+    boolean stopForMigration() {
+        boolean wasRunning = state == State.RUNNING;
+        if (wasRunning) machine.settle();
+        state = State.PAUSED;
+        return wasRunning;
+    }
+
+    /** On the vCPU thread, after a migration that stopped the guest: ends the VM (committed) or lets it go on. */
+    void afterMigration(boolean committed, boolean resume, String message) {
+        if (committed) {
+            end(new Ending(0, message));
+        } else if (resume) {
+            state = State.RUNNING;
+        }
+    }
+
     private void expect(State wanted, String operation) throws ControlException {
         if (state != wanted) {
             throw new ControlException("cannot " + operation + ": the VM is " + state.name().toLowerCase());
@@ -215,7 +305,7 @@ public final class Controller implements AutoCloseable {
     // ---- the vCPU thread ---------------------------------------------------------------------
 
     @FunctionalInterface
-    private interface Body<T> {
+    interface Body<T> {
         T run() throws ControlException;
     }
 
@@ -266,6 +356,15 @@ public final class Controller implements AutoCloseable {
                 if (r != null) {
                     r.run();
                     continue;
+                }
+                int throttle = throttlePercent;
+                if (throttle > 0) {
+                    // Sit out part of each slice; a request arriving meanwhile is served at once.
+                    r = requests.poll(throttle * 100_000L, TimeUnit.NANOSECONDS);
+                    if (r != null) {
+                        r.run();
+                        continue;
+                    }
                 }
                 Outcome outcome = machine.run();
                 if (!started) {

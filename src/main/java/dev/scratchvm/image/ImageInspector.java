@@ -187,7 +187,8 @@ public final class ImageInspector {
         };
         if (WaitObjectRules.isVmmObject(f.kind())) return what;
         String size = f.fingerprint().size() < 0 ? "" : " size=" + f.fingerprint().size();
-        return what + " flags=" + OpenFlags.describe(f.flags()) + " offset=" + f.offset() + size;
+        String held = f.content().length == 0 ? "" : " holding " + f.content().length + " bytes";
+        return what + " flags=" + OpenFlags.describe(f.flags()) + " offset=" + f.offset() + size + held;
     }
 
     private static Map<Integer, OpenFileState> filesById(KernelState k) {

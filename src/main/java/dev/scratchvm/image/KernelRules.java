@@ -31,6 +31,7 @@ final class KernelRules {
     /** Every flag Linux's open(2) knows on x86-64; the access mode may be 0-3. */
     private static final int OPEN_FLAGS = 03 | 0100 | 0200 | 0400 | 01000 | 02000 | 04000 | 010000 | 020000
             | 040000 | 0100000 | 0200000 | 0400000 | 01000000 | 02000000 | 04000000 | 010000000 | 020000000;
+    private static final int O_PATH = 010000000;
     private static final int SIGKILL = 9, SIGSTOP = 19;
 
     private KernelRules() {
@@ -122,7 +123,15 @@ final class KernelRules {
             if ((f.flags() & ~OPEN_FLAGS) != 0) return field + ".flags " + hex(f.flags()) + " has unknown open flags";
             if ((f.mode() & ~07777) != 0) return field + ".mode " + Integer.toOctalString(f.mode()) + " is not a file mode";
             if (f.offset() < 0) return field + ".offset " + f.offset() + " is negative";
+            if (f.kind() == FileKind.PROC && !f.path().equals("/proc") && !f.path().startsWith("/proc/")) {
+                return field + ".path " + f.path() + " of a /proc file is not under /proc";
+            }
+            if (f.kind() != FileKind.PROC && f.content().length > 0) return field + ".content is only for /proc files";
             if (f.fingerprint().size() < -1) return field + ".fingerprint.size " + f.fingerprint().size() + " is negative";
+            // Locks are taken again on the re-opened file: the VMM's own streams and O_PATH descriptors hold none.
+            if (!f.locks().isEmpty() && (stdio || (f.flags() & O_PATH) != 0)) {
+                return field + ".locks: a " + (stdio ? "standard stream" : "O_PATH descriptor") + " cannot hold locks";
+            }
         }
         return null;
     }

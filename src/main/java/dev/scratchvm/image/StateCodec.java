@@ -7,6 +7,8 @@ import dev.scratchvm.state.KernelState;
 import dev.scratchvm.state.KernelState.FdState;
 import dev.scratchvm.state.KernelState.FileFingerprint;
 import dev.scratchvm.state.KernelState.FileKind;
+import dev.scratchvm.state.KernelState.FileLock;
+import dev.scratchvm.state.KernelState.LockOwner;
 import dev.scratchvm.state.KernelState.Mapping;
 import dev.scratchvm.state.KernelState.OpenFileState;
 import dev.scratchvm.state.KernelState.SignalAction;
@@ -87,6 +89,14 @@ public final class StateCodec {
             if (a.signal() < 1 || a.signal() > 64) return "signal number " + a.signal() + " out of range";
         }
         if ((k.umask() & ~0777) != 0) return "umask " + Integer.toOctalString(k.umask()) + " has bits outside 0777";
+        for (OpenFileState f : k.files()) {
+            for (FileLock l : f.locks()) {
+                String problem = lockProblem(l);
+                if (problem != null) return "file " + f.id() + ": " + problem;
+            }
+        }
+        if (k.processName().length() > KernelState.MAX_PROCESS_NAME) return "process name longer than 15 bytes";
+        if (k.processName().indexOf('\0') >= 0) return "process name contains a NUL byte";
         if (k.restart() != null && k.restart().remainingNanos() < 0) {
             return "negative remaining time " + k.restart().remainingNanos();
         }
@@ -156,11 +166,16 @@ public final class StateCodec {
         b.setCwdBytes(utf8(k.cwd(), "cwd")).setClearChildTid(k.clearChildTid()).setRobustList(k.robustList());
         for (OpenFileState f : k.files()) {
             FileFingerprint p = f.fingerprint();
-            b.addFiles(StateProto.File.newBuilder().setId(f.id()).setKind(kindCode(f.kind()))
+            StateProto.File.Builder file = StateProto.File.newBuilder().setId(f.id()).setKind(kindCode(f.kind()))
                     .setPathBytes(utf8(f.path(), "path of file " + f.id())).setFlags(f.flags()).setMode(f.mode())
                     .setOffset(f.offset())
                     .setFingerprint(StateProto.Fingerprint.newBuilder().setSize(p.size()).setMtimeNanos(p.mtimeNanos())
-                            .setCrc32C(p.crc32c())));
+                            .setCrc32C(p.crc32c()))
+                    .addAllLocks(f.locks().stream().map(l -> StateProto.LockHeld.newBuilder().setOwner(ownerCode(l.owner()))
+                            .setWrite(l.write()).setStart(l.start()).setLength(l.length()).build()).toList());
+            // Only /proc files carry content: other files encode exactly as before the field existed.
+            if (f.content().length > 0) file.setContent(ByteString.copyFrom(f.content()));
+            b.addFiles(file);
         }
         for (FdState d : k.fds()) {
             b.addFds(StateProto.Fd.newBuilder().setFd(d.fd()).setFileId(d.fileId()).setCloseOnExec(d.closeOnExec()));
@@ -170,6 +185,8 @@ public final class StateCodec {
                     .setFlags(a.flags()).setRestorer(a.restorer()).setMask(a.mask()));
         }
         b.setUmask(k.umask());
+        if (!k.processName().isEmpty()) b.setProcessName(ByteString.copyFrom(k.processName(), StandardCharsets.ISO_8859_1));
+        if (!k.dumpable()) b.setDumpable(false);
         if (k.restart() != null) {
             b.setRestart(StateProto.Restart.newBuilder().setCall(k.restart().call())
                     .setRemainingNanos(k.restart().remainingNanos()));
@@ -218,6 +235,22 @@ public final class StateCodec {
         }
     }
 
+    private static int ownerCode(LockOwner owner) {
+        return switch (owner) {
+            case POSIX -> 0;
+            case OFD -> 1;
+            case FLOCK -> 2;
+        };
+    }
+
+    /** Why a lock cannot be one the host reported, or null. */
+    private static String lockProblem(FileLock l) {
+        if (l.start() < 0 || l.length() < 0) return "negative lock start or length";
+        if (l.length() > 0 && l.start() + l.length() - 1 < l.start()) return "lock range beyond 2^63 - 1";
+        if (l.owner() == LockOwner.FLOCK && (l.start() != 0 || l.length() != 0)) return "an flock lock has a byte range";
+        return null;
+    }
+
     /** Explicit codes, so reordering the enum cannot change the format. */
     private static int kindCode(FileKind kind) {
         return switch (kind) {
@@ -231,6 +264,7 @@ public final class StateCodec {
             case EVENTFD -> 7;
             case TIMERFD -> 8;
             case EPOLL -> 9;
+            case PROC -> 10;
         };
     }
 
@@ -313,8 +347,24 @@ public final class StateCodec {
         for (int i = 0; i < k.getFilesCount(); i++) {
             StateProto.File f = k.getFiles(i);
             StateProto.Fingerprint p = f.getFingerprint();
+            List<FileLock> locks = new ArrayList<>(f.getLocksCount());
+            for (int j = 0; j < f.getLocksCount(); j++) {
+                StateProto.LockHeld l = f.getLocks(j);
+                String where = "state.kernel.files[" + i + "].locks[" + j + "]";
+                LockOwner owner = switch (l.getOwner()) {
+                    case 0 -> LockOwner.POSIX;
+                    case 1 -> LockOwner.OFD;
+                    case 2 -> LockOwner.FLOCK;
+                    default -> throw StateWire.error(where, "unknown lock owner " + l.getOwner());
+                };
+                FileLock lock = new FileLock(owner, l.getWrite(), l.getStart(), l.getLength());
+                String problem = lockProblem(lock);
+                if (problem != null) throw StateWire.error(where, problem);
+                locks.add(lock);
+            }
             files.add(new OpenFileState(f.getId(), kind(f.getKind(), "state.kernel.files[" + i + "]"), f.getPath(),
-                    f.getFlags(), f.getMode(), f.getOffset(), new FileFingerprint(p.getSize(), p.getMtimeNanos(), p.getCrc32C())));
+                    f.getFlags(), f.getMode(), f.getOffset(), new FileFingerprint(p.getSize(), p.getMtimeNanos(), p.getCrc32C()),
+                    locks, f.getContent().toByteArray()));
         }
         List<FdState> fds = new ArrayList<>(k.getFdsCount());
         for (StateProto.Fd d : k.getFdsList()) fds.add(new FdState(d.getFd(), d.getFileId(), d.getCloseOnExec()));
@@ -362,9 +412,12 @@ public final class StateCodec {
             }
             epolls.add(new EpollState(e.getFile(), entries));
         }
+        // Images before 1.2: a process that never named itself, dumpable (the schema's defaults).
+        String name = k.getProcessName().toString(StandardCharsets.ISO_8859_1);
+        if (name.indexOf('\0') >= 0) throw StateWire.error("state.kernel", "process name contains a NUL byte");
         return new KernelState(k.getBrkStart(), k.getBrk(), k.getMmapBase(), k.getMmapTop(), mappings, k.getCwd(),
-                k.getClearChildTid(), k.getRobustList(), files, fds, signals, umask, restart, pipes, eventFds, timerFds,
-                epolls);
+                k.getClearChildTid(), k.getRobustList(), files, fds, signals, umask, restart, name, k.getDumpable(), pipes, eventFds,
+                timerFds, epolls);
     }
 
     private static FileKind kind(int code, String where) throws ImageException {
@@ -379,6 +432,7 @@ public final class StateCodec {
             case 7 -> FileKind.EVENTFD;
             case 8 -> FileKind.TIMERFD;
             case 9 -> FileKind.EPOLL;
+            case 10 -> FileKind.PROC;
             default -> throw StateWire.error(where, "unknown file kind " + code);
         };
     }

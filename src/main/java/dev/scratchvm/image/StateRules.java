@@ -18,12 +18,19 @@ public final class StateRules {
     private StateRules() {
     }
 
-    /** The first broken rule, naming the field (e.g. "kernel.brk_start 0x0 is outside ..."), or null. */
-    public static String check(MachineState state) {
-        long size = state.memory().size();
+    /** Why a VM cannot have {@code size} bytes of memory, or null if it can. */
+    public static String checkMemorySize(long size) {
         if (size < MIN_MEMORY_BYTES || size % MEMORY_GRANULE != 0 || size > BootLayout.MAX_MEMORY) {
             return "memory.size " + KernelRules.hex(size) + " is not a multiple of 2 MiB between 4 MiB and 64 GiB";
         }
+        return null;
+    }
+
+    /** The first broken rule, naming the field (e.g. "kernel.brk_start 0x0 is outside ..."), or null. */
+    public static String check(MachineState state) {
+        long size = state.memory().size();
+        String m = checkMemorySize(size);
+        if (m != null) return m;
         String p = VcpuRules.check(state.vcpu(), size);
         return p != null ? p : KernelRules.check(state.kernel(), size);
     }

@@ -56,6 +56,7 @@ final class WaitObjectRules {
                 return "kernel.files[id " + f.id() + "]: a " + f.kind() + " with no record describing it";
             }
             if (isVmmObject(f.kind()) && f.offset() != 0) return "kernel.files[id " + f.id() + "].offset of a " + f.kind() + " must be 0";
+            if (isVmmObject(f.kind()) && !f.locks().isEmpty()) return "kernel.files[id " + f.id() + "].locks on a " + f.kind();
         }
         return null;
     }

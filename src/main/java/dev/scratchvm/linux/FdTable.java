@@ -15,6 +15,25 @@ final class FdTable {
     }
 
     private final List<Slot> slots = new ArrayList<>();
+    /** Whether the guest has taken POSIX record locks, which every close must then drop. */
+    private boolean posixLocks;
+    /** Whether the guest has taken locks of any kind (only then does a capture ask the host for them). */
+    private boolean anyLocks;
+
+    /** The guest took a POSIX record lock: from now on closing any descriptor drops the locks on its file. */
+    void usesPosixLocks() {
+        posixLocks = true;
+        anyLocks = true;
+    }
+
+    /** The guest took an OFD lock or an flock. */
+    void usesLocks() {
+        anyLocks = true;
+    }
+
+    boolean locksUsed() {
+        return anyLocks;
+    }
 
     Slot get(int fd) {
         return fd >= 0 && fd < slots.size() ? slots.get(fd) : null;
@@ -41,7 +60,7 @@ final class FdTable {
         while (slots.size() <= fd) slots.add(null);
         file.retain();
         Slot old = slots.set(fd, new Slot(file, closeOnExec));
-        if (old != null) old.file().release();
+        if (old != null) old.file().release(posixLocks);
     }
 
     void setCloseOnExec(int fd, boolean closeOnExec) {
@@ -53,7 +72,7 @@ final class FdTable {
         Slot s = get(fd);
         if (s == null) return false;
         slots.set(fd, null);
-        s.file().release();
+        s.file().release(posixLocks);
         return true;
     }
 

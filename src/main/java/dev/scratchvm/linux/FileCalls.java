@@ -27,6 +27,7 @@ final class FileCalls {
             F_DUPFD_CLOEXEC = 1030;
     private static final int FD_CLOEXEC = 1;
     private static final int F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032;
+    private static final int RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2, RENAME_WHITEOUT = 4;
     private static final long TCGETS = 0x5401, TIOCGPGRP = 0x540F, TIOCGWINSZ = 0x5413, FIONREAD = 0x541B;
     /** The most a readv or writev moves to or from one of the VMM's own files at once (a pipe holds 64 KiB). */
     private static final long VIRTUAL_IO_MAX = 1 << 20;
@@ -36,6 +37,9 @@ final class FileCalls {
     private final GuestRoot root;
     private final Trace trace;
     private final Signals signals;
+    private final LockCalls locks;
+    /** The VM's /proc, asked before the root for every path. */
+    private final ProcFs proc;
     private final Arena arena = Arena.ofAuto();
     private final MemorySegment iovecs = arena.allocate(16L * IOV_MAX, 8);
     private final MemorySegment emptyPath = arena.allocateFrom("");
@@ -48,17 +52,21 @@ final class FileCalls {
     /** One iovec for write(2) on a pipe, where a pause may find it half done. */
     private final MemorySegment singleIovec = arena.allocate(16, 8);
 
-    FileCalls(GuestArgs args, FdTable fds, GuestRoot root, Trace trace, Signals signals, Wakeup wakeup, Waits waits) {
+    FileCalls(GuestArgs args, FdTable fds, GuestRoot root, Trace trace, Signals signals, Wakeup wakeup, Waits waits,
+              ProcFs proc) {
         this.signals = signals;
         this.waits = waits;
+        this.proc = proc;
         this.wakeup = wakeup;
         this.args = args;
         this.fds = fds;
         this.root = root;
         this.trace = trace;
+        this.locks = new LockCalls(args, fds, wakeup, trace);
     }
 
     void register(SyscallTable t) {
+        locks.register(t, this);
         t.registerTraced(Nr.READ, "read", this::read);
         t.registerTraced(Nr.WRITE, "write", this::write);
         t.registerTraced(Nr.PREAD64, "pread64", this::pread);
@@ -85,7 +93,7 @@ final class FileCalls {
         t.registerTraced(Nr.FDATASYNC, "fdatasync", c -> traced("FDATASYNC " + c.fd(),
                 Libc.fdatasync(hostFile(c.fd(), EINVAL).hostFd)));
         t.registerTraced(Nr.FTRUNCATE, "ftruncate", c -> traced("FTRUNCATE " + c.fd() + " " + c.a1(),
-                Libc.ftruncate(hostFile(c.fd(), EINVAL).hostFd, c.a1())));
+                file(c.fd()).kind == FileKind.PROC ? -EINVAL : Libc.ftruncate(hostFile(c.fd(), EINVAL).hostFd, c.a1())));
         t.registerTraced(Nr.TRUNCATE, "truncate", this::truncate);
         t.registerTraced(Nr.UNLINK, "unlink", c -> unlinkAt(Libc.AT_FDCWD, c.a0(), 0));
         t.registerTraced(Nr.UNLINKAT, "unlinkat", c -> unlinkAt((int) c.a0(), c.a1(), (int) c.a2()));
@@ -126,7 +134,7 @@ final class FileCalls {
         return f;
     }
 
-    private long traced(String text, long result) {
+    long traced(String text, long result) {
         trace.file(text, result);
         return result;
     }
@@ -142,10 +150,12 @@ final class FileCalls {
     }
 
     /** A guest path relative to dirfd, turned into a path the root can resolve. */
-    private String pathAt(int dirfd, String path) {
-        if (path.startsWith("/") || dirfd == Libc.AT_FDCWD) return path;
+    String pathAt(int dirfd, String path) {
+        if (path.startsWith("/")) return ProcFs.outOfProc(path);
+        if (dirfd == Libc.AT_FDCWD) return path;
         OpenFile dir = file(dirfd);
-        if (dir.kind != FileKind.DIRECTORY) throw new SyscallError(ENOTDIR);
+        boolean procDir = dir.kind == FileKind.PROC && ProcFs.isDirectory(dir.path);
+        if (dir.kind != FileKind.DIRECTORY && !procDir) throw new SyscallError(ENOTDIR);
         return dir.path.endsWith("/") ? dir.path + path : dir.path + "/" + path;
     }
 
@@ -360,6 +370,12 @@ final class FileCalls {
                 + (name.equals("OPENAT") && dirfd != Libc.AT_FDCWD ? " " + dirfd : "")
                 + " " + guestPath + " " + flags + " " + mode;
         String path = pathAt(dirfd, guestPath);
+        Object inProc = proc.lookup(root.absolute(path), (flags & Libc.O_NOFOLLOW) == 0);
+        if (inProc != null) return traced(label, openProc(inProc, flags, mode));
+        return openUnderRoot(label, path, flags, mode);
+    }
+
+    private long openUnderRoot(String label, String path, int flags, int mode) {
         int hostFd = root.open(path, flags & ~Libc.O_CLOEXEC, mode & ~umask & 07777);
         if (hostFd < 0) return traced(label, hostFd);
         FileKind kind = kindOf(hostFd);
@@ -376,6 +392,34 @@ final class FileCalls {
             return traced(label, -EMFILE);
         }
         return traced(label, fd);
+    }
+
+    /** open(2) of what a /proc path names: a generated read-only file or directory, or where a link leads. */
+    private long openProc(Object found, int flags, int mode) {
+        if (found instanceof ProcFs.Link && (flags & Libc.O_NOFOLLOW) != 0) return -ELOOP;
+        Object p = proc.follow(found);
+        boolean cloexec = (flags & Libc.O_CLOEXEC) != 0;
+        return switch (p) {
+            case Integer errno -> errno == -ENOENT && (flags & Libc.O_CREAT) != 0 ? -EACCES : errno;
+            case ProcFs.GuestPath g -> openUnderRoot("OPEN " + g.path(), g.path(), flags, mode);
+            case ProcFs.SameFile s -> {
+                int fd = fds.install(s.file(), cloexec, 0);
+                yield fd < 0 ? -EMFILE : fd;
+            }
+            case ProcFs.Node n -> {
+                boolean dir = n instanceof ProcFs.Dir;
+                if ((flags & (Libc.O_CREAT | Libc.O_EXCL)) == (Libc.O_CREAT | Libc.O_EXCL)) yield -EEXIST;
+                if ((flags & Libc.O_ACCMODE) != Libc.O_RDONLY || (flags & Libc.O_TRUNC) != 0) yield dir ? -EISDIR : -EACCES;
+                if (!dir && (flags & Libc.O_DIRECTORY) != 0) yield -ENOTDIR;
+                int hostFd = ProcFs.memoryFile((flags & Libc.O_PATH) != 0 ? new byte[0] : ProcFs.snapshot(n), 0);
+                if (hostFd < 0) yield hostFd;
+                int fd = fds.install(new OpenFile(hostFd, FileKind.PROC, ProcFs.path(n), flags & ~Libc.O_CLOEXEC,
+                        ProcFs.mode(n) & 07777), cloexec, 0);
+                if (fd < 0) Libc.close(hostFd);
+                yield fd < 0 ? -EMFILE : fd;
+            }
+            default -> -ENOENT;
+        };
     }
 
     private FileKind kindOf(int hostFd) {
@@ -432,7 +476,7 @@ final class FileCalls {
             }
             case F_GETPIPE_SZ -> traced(label, f.virtual instanceof Pipe.End end ? end.pipe().capacity() : -EBADF);
             case F_SETPIPE_SZ -> traced(label, f.virtual instanceof Pipe.End end ? end.pipe().resize(c.a2() & 0xffffffffL) : -EBADF);
-            default -> traced(label, -EINVAL);
+            default -> traced(label, LockCalls.isLockCommand(cmd) ? locks.fcntl(f, cmd, c.a2()) : -EINVAL);
         };
     }
 
@@ -459,6 +503,10 @@ final class FileCalls {
     private long fstat(int fd, long buf) {
         OpenFile f = file(fd);
         if (f.virtual != null) return traced("FSTAT " + fd, virtualStat(f, args.output(buf, STAT_SIZE)));
+        if (f.kind == FileKind.PROC) {
+            ProcFs.stat(f.path, ProcFs.mode(f), args.output(buf, STAT_SIZE));
+            return traced("FSTAT " + fd, 0);
+        }
         return traced("FSTAT " + fd, Libc.fstat(f.hostFd, args.output(buf, STAT_SIZE)));
     }
 
@@ -471,6 +519,9 @@ final class FileCalls {
         }
         MemorySegment out = args.output(buf, STAT_SIZE);
         String label = "STAT " + path;
+        boolean follow = (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0;
+        Object inProc = proc.lookup(root.absolute(pathAt(dirfd, path)), follow);
+        if (inProc != null) return traced(label, proc.stat(inProc, follow, out, false, 0));
         int fd = root.openPath(pathAt(dirfd, path), (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0);
         if (fd < 0) return traced(label, fd);
         try {
@@ -501,9 +552,17 @@ final class FileCalls {
         int hostFd;
         boolean own = false;
         if (path.isEmpty() && (flags & Libc.AT_EMPTY_PATH) != 0 && dirfd != Libc.AT_FDCWD) {
-            hostFd = hostFile(dirfd, EINVAL).hostFd;
+            OpenFile f = hostFile(dirfd, EINVAL);
+            if (f.kind == FileKind.PROC) {
+                ProcFs.statx(f.path, ProcFs.mode(f), out);
+                return traced("STATX " + dirfd, 0);
+            }
+            hostFd = f.hostFd;
         } else {
             if (path.isEmpty() && (flags & Libc.AT_EMPTY_PATH) == 0) throw new SyscallError(ENOENT);
+            boolean follow = (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0;
+            Object inProc = proc.lookup(root.absolute(pathAt(dirfd, path.isEmpty() ? "." : path)), follow);
+            if (inProc != null) return traced("STATX " + path, proc.stat(inProc, follow, out, true, mask));
             hostFd = root.openPath(pathAt(dirfd, path.isEmpty() ? "." : path), (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0);
             if (hostFd < 0) return traced("STATX " + path, hostFd);
             own = true;
@@ -516,12 +575,15 @@ final class FileCalls {
         }
     }
 
+    /** By the file's /proc/self/fd link: opening it for writing and closing it would drop the guest's POSIX locks. */
     private long truncate(Call c) {
         String path = args.path(c.a0());
-        int fd = root.open(path, Libc.O_WRONLY, 0);
-        if (fd < 0) return traced("TRUNCATE " + path + " " + c.a1(), fd);
-        try {
-            return traced("TRUNCATE " + path + " " + c.a1(), Libc.ftruncate(fd, c.a1()));
+        String label = "TRUNCATE " + path + " " + c.a1();
+        if (ProcFs.contains(root.absolute(path))) return traced(label, -EACCES);
+        int fd = root.openPath(path, true);
+        if (fd < 0) return traced(label, fd);
+        try (Arena a = Arena.ofConfined()) {
+            return traced(label, Libc.truncate(a.allocateFrom("/proc/self/fd/" + fd), c.a1()));
         } finally {
             Libc.close(fd);
         }
@@ -530,7 +592,9 @@ final class FileCalls {
     // ---- directory entries -------------------------------------------------------------
 
     /** Runs {@code op} on the parent directory of a path; closes it afterwards. */
-    private long withParent(int dirfd, String path, String label, java.util.function.BiFunction<Integer, MemorySegment, Long> op) {
+    long withParent(int dirfd, String path, String label, java.util.function.BiFunction<Integer, MemorySegment, Long> op) {
+        // Nothing in /proc can be created, removed or renamed.
+        if (ProcFs.contains(root.absolute(pathAt(dirfd, path)))) return traced(label, -EACCES);
         Object p = root.openParent(pathAt(dirfd, path));
         if (p instanceof Integer errno) return traced(label, errno);
         GuestRoot.Parent parent = (GuestRoot.Parent) p;
@@ -544,7 +608,21 @@ final class FileCalls {
     private long unlinkAt(int dirfd, long pathAddr, int flags) {
         String path = args.path(pathAddr);
         if ((flags & ~Libc.AT_REMOVEDIR) != 0) throw new SyscallError(EINVAL);
-        String label = ((flags & Libc.AT_REMOVEDIR) != 0 ? "RMDIR " : "UNLINK ") + path;
+        boolean rmdir = (flags & Libc.AT_REMOVEDIR) != 0;
+        String label = (rmdir ? "RMDIR " : "UNLINK ") + path;
+        // What the parent/name split cannot express, as Linux answers it: "." and ".." as the
+        // last component, and a trailing slash, which names a directory.
+        String last = path.replaceAll("/+$", "");
+        last = last.substring(last.lastIndexOf('/') + 1);
+        if (last.equals(".") || last.equals("..")) {
+            return traced(label, !rmdir ? -EISDIR : last.equals(".") ? -EINVAL : -ENOTEMPTY);
+        }
+        if (!rmdir && path.endsWith("/")) {
+            int fd = root.open(pathAt(dirfd, path), Libc.O_PATH | Libc.O_DIRECTORY, 0);
+            if (fd < 0) return traced(label, fd);
+            Libc.close(fd);
+            return traced(label, -EISDIR);
+        }
         return withParent(dirfd, path, label, (dir, name) -> (long) Libc.unlinkat(dir, name, flags));
     }
 
@@ -557,13 +635,14 @@ final class FileCalls {
     private long renameAt(int olddirfd, long oldAddr, int newdirfd, long newAddr, int flags) {
         String from = args.path(oldAddr), to = args.path(newAddr);
         String label = "RENAME " + from + " " + to;
-        if (flags != 0) return traced(label, -EINVAL);
+        if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) != 0) return traced(label, -EINVAL);
+        if (ProcFs.contains(root.absolute(pathAt(newdirfd, to)))) return traced(label, -EACCES);
         Object p = root.openParent(pathAt(newdirfd, to));
         if (p instanceof Integer errno) return traced(label, errno);
         GuestRoot.Parent target = (GuestRoot.Parent) p;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment toName = a.allocateFrom(target.name());
-            return withParent(olddirfd, from, label, (dir, name) -> (long) Libc.renameat(dir, name, target.dirFd(), toName));
+            return withParent(olddirfd, from, label, (dir, name) -> (long) Libc.renameat2(dir, name, target.dirFd(), toName, flags));
         } finally {
             Libc.close(target.dirFd());
         }
@@ -573,6 +652,14 @@ final class FileCalls {
         String path = args.path(pathAddr);
         String label = "ACCESS " + path + " " + mode;
         if ((mode & ~7) != 0) return traced(label, -EINVAL);
+        Object inProc = proc.lookup(root.absolute(pathAt(dirfd, path)), (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0);
+        if (inProc != null) {
+            Object p = proc.follow(inProc);
+            if (p instanceof Integer errno) return traced(label, errno);
+            if (p instanceof ProcFs.Node n) return traced(label, ProcFs.access(ProcFs.mode(n), mode));
+            if (p instanceof ProcFs.GuestPath g) path = g.path();
+            else return traced(label, 0);
+        }
         int fd = root.openPath(pathAt(dirfd, path), (flags & Libc.AT_SYMLINK_NOFOLLOW) == 0);
         if (fd < 0) return traced(label, fd);
         try {
@@ -586,11 +673,17 @@ final class FileCalls {
         String path = args.path(pathAddr);
         if (size <= 0) throw new SyscallError(EINVAL);
         MemorySegment out = args.output(buf, size);
+        Object inProc = proc.lookup(root.absolute(pathAt(dirfd, path)), false);
+        if (inProc != null) return traced("READLINK " + path, ProcFs.readlink(inProc, out, size));
         return withParent(dirfd, path, "READLINK " + path, (dir, name) -> Libc.readlinkat(dir, name, out, size));
     }
 
     private long getdents(Call c) {
         OpenFile f = file(c.fd());
+        if (f.kind == FileKind.PROC) {
+            long r = ProcFs.isDirectory(f.path) ? proc.getdents(f, args.output(c.a1(), c.a2()), c.a2()) : -ENOTDIR;
+            return traced("GETDENTS64 " + c.fd(), r);
+        }
         if (f.kind != FileKind.DIRECTORY) return traced("GETDENTS64 " + c.fd(), -ENOTDIR);
         return traced("GETDENTS64 " + c.fd(), Libc.getdents64(f.hostFd, args.output(c.a1(), c.a2()), c.a2()));
     }

@@ -5,13 +5,16 @@ import dev.scratchvm.state.KernelState;
 import dev.scratchvm.state.KernelState.FdState;
 import dev.scratchvm.state.KernelState.FileFingerprint;
 import dev.scratchvm.state.KernelState.FileKind;
+import dev.scratchvm.state.KernelState.FileLock;
 import dev.scratchvm.state.KernelState.OpenFileState;
 import dev.scratchvm.sys.Errno;
 import dev.scratchvm.sys.Libc;
 import dev.scratchvm.sys.NativeException;
 import dev.scratchvm.sys.Wakeup;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -45,9 +48,12 @@ public final class LinuxKernel implements AutoCloseable {
         this.trace = trace;
         this.space = space;
         long stackSize = memory.size() - space.mmapTop() - GuestMemory.PAGE_SIZE;
-        FileCalls files = new FileCalls(args, fds, root, trace, signals, wakeup, waits);
+        ProcFs proc = new ProcFs(new ProcFiles(memory, space, root, signals, this::umask, cpu::cpuid), fds, root);
+        FileCalls files = new FileCalls(args, fds, root, trace, signals, wakeup, waits, proc);
         this.files = files;
         files.register(table);
+        new MetadataCalls(args, root, files).register(table);
+        new ExtentCalls(args, files, wakeup).register(table);
         new MemoryCalls(args, space, files, trace).register(table);
         this.process = new ProcessCalls(args, cpu, trace, signals, stackSize);
         process.register(table);
@@ -69,6 +75,11 @@ public final class LinuxKernel implements AutoCloseable {
         return kernel;
     }
 
+    /** Names the process after the file it was started from, as execve does (prctl PR_GET_NAME shows it). */
+    public void nameAfter(String execfn) {
+        process.name = ProcessCalls.commOf(execfn);
+    }
+
     /** Rebuilds the kernel from saved state, re-opening every file; refuses if one is missing or changed. */
     public static LinuxKernel restore(GuestMemory memory, GuestRoot root, Trace trace, CpuAccess cpu, Stdio stdio,
                                       KernelState state) throws KernelRestoreException {
@@ -79,6 +90,8 @@ public final class LinuxKernel implements AutoCloseable {
         kernel.process.robustList = state.robustList();
         kernel.files.umask = state.umask();
         kernel.time.restart = state.restart();
+        kernel.process.name = state.processName().getBytes(StandardCharsets.ISO_8859_1);
+        kernel.process.dumpable = state.dumpable();
         root.setCwd(state.cwd());
         Map<Integer, OpenFile> files = new java.util.HashMap<>();
         try {
@@ -96,6 +109,19 @@ public final class LinuxKernel implements AutoCloseable {
                 kernel.fds.installAt(fd.fd(), f, fd.closeOnExec());
             }
             VirtualFiles.restoreInterest(state, files);
+            // Last, once every file is open again: closing one of them would drop POSIX locks taken before.
+            for (OpenFileState s : state.files()) {
+                if (!s.locks().isEmpty() && (files.get(s.id()).isStdio() || files.get(s.id()).virtual != null
+                        || (s.flags() & Libc.O_PATH) != 0)) {
+                    throw new KernelRestoreException("file " + s.id() + " holds locks but is standard I/O, O_PATH or a "
+                            + s.kind());
+                }
+                for (FileLock lock : s.locks()) {
+                    if (lock.owner() == KernelState.LockOwner.POSIX) kernel.fds.usesPosixLocks();
+                    else kernel.fds.usesLocks();
+                    HostLocks.take(files.get(s.id()).hostFd, lock, s.path());
+                }
+            }
         } catch (KernelRestoreException | RuntimeException e) {
             // Installed files are closed by the table, the others here; each host fd exactly once.
             kernel.fds.closeAll();
@@ -113,6 +139,12 @@ public final class LinuxKernel implements AutoCloseable {
             case STDERR -> OpenFile.stdio(2, stdio);
             case PIPE, EVENTFD, TIMERFD, EPOLL -> throw new KernelRestoreException("open file " + s.id() + " is a " + s.kind()
                     + " with no record describing it");
+            case PROC -> {
+                // The bytes generated at open, not a new generation: a read goes on where it was.
+                int hostFd = ProcFs.memoryFile(s.content(), s.offset());
+                if (hostFd < 0) throw new KernelRestoreException("cannot hold " + s.path() + ": " + Libc.strerror(-hostFd));
+                yield new OpenFile(hostFd, FileKind.PROC, s.path(), s.flags(), s.mode());
+            }
             case REGULAR, DIRECTORY, DEVICE -> {
                 // Never repeat the open's side effects: no O_CREAT, O_EXCL or O_TRUNC the second time.
                 int flags = s.flags() & ~(Libc.O_CREAT | Libc.O_EXCL | Libc.O_TRUNC);
@@ -172,6 +204,11 @@ public final class LinuxKernel implements AutoCloseable {
         return new Control.Return(result);
     }
 
+    /** The file mode creation mask, for /proc/self/status. */
+    private int umask() {
+        return files.umask;
+    }
+
     private Control exit(Call call) {
         int status = (int) (call.a0() & 0xff);
         trace.event("EXIT " + status);
@@ -199,7 +236,15 @@ public final class LinuxKernel implements AutoCloseable {
      * @throws KernelRestoreException when a file cannot be described (e.g. deleted while open)
      */
     public KernelState capture() throws KernelRestoreException {
-        Map<OpenFile, Integer> ids = new java.util.LinkedHashMap<>();
+        Map<OpenFile, Integer> ids = new java.util.LinkedHashMap<>(); // in id order; OpenFile has identity equality
+        Map<OpenFile, List<FileLock>> locks = new IdentityHashMap<>();
+        // Locks first: fingerprinting a write-only file opens and closes a second descriptor of
+        // it, which drops the process's POSIX locks on it; they are taken again below. A guest
+        // that never locked holds none: no need to ask the host.
+        for (int fd : fds.locksUsed() ? fds.openFds() : List.<Integer>of()) {
+            OpenFile f = fds.file(fd);
+            if (!f.isStdio() && f.virtual == null && !locks.containsKey(f)) locks.put(f, HostLocks.held(f.hostFd));
+        }
         List<OpenFileState> files = new ArrayList<>();
         List<FdState> fdStates = new ArrayList<>();
         for (int fd : fds.openFds()) {
@@ -209,18 +254,30 @@ public final class LinuxKernel implements AutoCloseable {
             if (id == null) {
                 id = ids.size();
                 ids.put(f, id);
-                files.add(describe(id, fd, f));
+                files.add(describe(id, fd, f, locks.getOrDefault(f, List.of())));
             }
             fdStates.add(new FdState(fd, id, slot.closeOnExec()));
+        }
+        for (Map.Entry<OpenFile, List<FileLock>> e : locks.entrySet()) {
+            for (FileLock lock : e.getValue()) {
+                if (lock.owner() == KernelState.LockOwner.POSIX) HostLocks.take(e.getKey().hostFd, lock, e.getKey().path);
+            }
         }
         VirtualFiles.Captured objects = VirtualFiles.capture(ids);
         return new KernelState(space.brkStart(), space.brk(), space.mmapBase(), space.mmapTop(), space.mappings(),
                 root.cwd(), process.clearChildTid, process.robustList, files, fdStates, signals.actions(),
-                this.files.umask, time.restart, objects.pipes(), objects.eventFds(), objects.timerFds(), objects.epolls());
+                this.files.umask, time.restart, new String(process.name, StandardCharsets.ISO_8859_1), process.dumpable,
+                objects.pipes(), objects.eventFds(), objects.timerFds(), objects.epolls());
     }
 
-    private OpenFileState describe(int id, int fd, OpenFile f) throws KernelRestoreException {
+    private OpenFileState describe(int id, int fd, OpenFile f, List<FileLock> locks) throws KernelRestoreException {
         if (f.isStdio() || f.virtual != null) return new OpenFileState(id, f.kind, "", f.flags, 0, 0, FileFingerprint.NONE);
+        if (f.kind == FileKind.PROC) {
+            long offset = Libc.lseek(f.hostFd, 0, Libc.SEEK_CUR);
+            if (offset < 0) throw new KernelRestoreException("guest fd " + fd + ": cannot read its offset");
+            return new OpenFileState(id, f.kind, f.path, f.flags, f.mode, offset, FileFingerprint.NONE,
+                    ProcFs.readAll(f.hostFd));
+        }
         String path = f.kind == FileKind.DEVICE ? f.path : root.guestPathOf(f.hostFd);
         if (path == null) {
             throw new KernelRestoreException("guest fd " + fd + " (" + f.path + ") was deleted or moved outside the root while open");
@@ -236,7 +293,7 @@ public final class LinuxKernel implements AutoCloseable {
             throw new KernelRestoreException("guest fd " + fd + " (" + path + "): cannot read the file to fingerprint it: "
                     + e.getMessage());
         }
-        return new OpenFileState(id, f.kind, path, f.flags, f.mode, offset, fp);
+        return new OpenFileState(id, f.kind, path, f.flags, f.mode, offset, fp, locks);
     }
 
     /** Host fds of the open regular files, by guest path (for shipping file contents on migration). */

@@ -3,6 +3,10 @@ package dev.scratchvm.linux;
 import dev.scratchvm.state.KernelState.FileKind;
 import dev.scratchvm.sys.Libc;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
 /**
  * An open file description: the host fd behind one or more guest fds (dup shares it,
  * and with it the offset), plus what is needed to open it again elsewhere; or a file the
@@ -64,11 +68,22 @@ final class OpenFile {
         references++;
     }
 
-    /** Drops one reference; closes the host fd with the last one (never the VMM's own stdio). */
-    void release() {
+    /**
+     * Drops one reference; closes the host fd with the last one (never the VMM's own stdio).
+     * Linux drops a process's POSIX locks on a file whenever it closes any descriptor of it:
+     * with {@code dropPosixLocks}, a close that leaves the host fd open (other guest fds
+     * still share it) unlocks them explicitly.
+     */
+    void release(boolean dropPosixLocks) {
         if (--references == 0) {
             if (virtual != null) virtual.release();
             closeHostFd();
+        } else if (dropPosixLocks && virtual == null && !isStdio() && (flags & Libc.O_PATH) == 0) {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment unlock = arena.allocate(32, 8); // struct flock: F_UNLCK, SEEK_SET, 0, 0 (whole file)
+                unlock.set(ValueLayout.JAVA_SHORT, 0, (short) Libc.F_UNLCK);
+                Libc.fcntl(hostFd, Libc.F_SETLK, unlock);
+            }
         }
     }
 

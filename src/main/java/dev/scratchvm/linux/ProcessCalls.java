@@ -4,6 +4,7 @@ import dev.scratchvm.state.KernelState;
 import dev.scratchvm.sys.Libc;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 import static dev.scratchvm.sys.Errno.*;
 
@@ -18,6 +19,11 @@ final class ProcessCalls {
     private final Trace trace;
     private final Signals signals;
     private final long stackSize;
+    private static final int PR_GET_DUMPABLE = 3, PR_SET_DUMPABLE = 4, PR_SET_NAME = 15, PR_GET_NAME = 16;
+    static final int COMM_LEN = 16;
+    /** prctl's process name (comm) and dumpable flag; part of the saved state. */
+    byte[] name = new byte[0];
+    boolean dumpable = true;
     long clearChildTid;
     long robustList;
 
@@ -75,6 +81,43 @@ final class ProcessCalls {
             return 8;
         });
         t.register(Nr.RSEQ, "rseq", c -> -ENOSYS);
+        t.register(Nr.PRCTL, "prctl", this::prctl);
+    }
+
+    private long prctl(Call c) {
+        return switch ((int) c.a0()) {
+            case PR_GET_DUMPABLE -> dumpable ? 1 : 0;
+            case PR_SET_DUMPABLE -> {
+                if (c.a1() != 0 && c.a1() != 1) yield -EINVAL;
+                dumpable = c.a1() == 1;
+                yield 0;
+            }
+            case PR_SET_NAME -> {
+                // Up to 15 bytes, cut there as Linux cuts them, NUL-terminated in the 16-byte comm.
+                byte[] comm = new byte[COMM_LEN - 1];
+                int n = 0;
+                while (n < comm.length) {
+                    byte b = args.buffer(c.a1() + n, 1).get(ValueLayout.JAVA_BYTE, 0);
+                    if (b == 0) break;
+                    comm[n++] = b;
+                }
+                name = java.util.Arrays.copyOf(comm, n);
+                yield 0;
+            }
+            case PR_GET_NAME -> {
+                MemorySegment out = args.output(c.a1(), COMM_LEN);
+                out.fill((byte) 0);
+                MemorySegment.copy(name, 0, out, ValueLayout.JAVA_BYTE, 0, name.length);
+                yield 0;
+            }
+            default -> -EINVAL;
+        };
+    }
+
+    /** The name a new process gets: the last component of the file it was started from, cut to 15 bytes. */
+    static byte[] commOf(String execfn) {
+        byte[] b = execfn.substring(execfn.lastIndexOf('/') + 1).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        return java.util.Arrays.copyOf(b, Math.min(b.length, COMM_LEN - 1));
     }
 
     private long traced(String text, long result) {

@@ -21,10 +21,15 @@ public final class DirtyPages {
 
     private final long pages;
     private final long[] pending;
+    /** What one fetch of KVM's log returned, before it is merged. */
+    private final long[] fetched;
+    /** Pages written since the migration that tracks them last took them; null while none does. */
+    private long[] tracked;
 
     DirtyPages(long pages) {
         this.pages = pages;
         this.pending = new long[(int) ((pages + 63) >>> 6)];
+        this.fetched = new long[pending.length];
     }
 
     /** Marks the pages of [addr, addr+len) as written; len 0 marks nothing. */
@@ -33,9 +38,47 @@ public final class DirtyPages {
         long first = addr >>> 12, last = (addr + len - 1) >>> 12;
         if (first == last) {
             pending[(int) (first >>> 6)] |= 1L << first;
+            if (tracked != null) tracked[(int) (first >>> 6)] |= 1L << first;
             return;
         }
-        for (long p = first; p <= last; p++) pending[(int) (p >>> 6)] |= 1L << p;
+        for (long p = first; p <= last; p++) {
+            pending[(int) (p >>> 6)] |= 1L << p;
+            if (tracked != null) tracked[(int) (p >>> 6)] |= 1L << p;
+        }
+    }
+
+    /** KVM's log merged into the pending set, and into the tracked set if a migration tracks. */
+    private void fetch(Source log) {
+        if (log == null) return;
+        java.util.Arrays.fill(fetched, 0);
+        log.fetch(fetched);
+        for (int i = 0; i < fetched.length; i++) {
+            pending[i] |= fetched[i];
+            if (tracked != null) tracked[i] |= fetched[i];
+        }
+    }
+
+    /**
+     * Starts a second, independent record for a live migration: the pages written from now on,
+     * taken round by round with {@link #takeTracked}. The snapshots' pending set is not affected.
+     * Call only while the vCPU is stopped.
+     */
+    public void startTracking(Source log) {
+        fetch(log);
+        tracked = new long[pending.length];
+    }
+
+    /** The pages written since tracking started or was last taken, and forgets them. Only while the vCPU is stopped. */
+    public BitSet takeTracked(Source log) {
+        if (tracked == null) throw new IllegalStateException("no migration is tracking writes");
+        fetch(log);
+        BitSet b = BitSet.valueOf(tracked);
+        java.util.Arrays.fill(tracked, 0);
+        return b;
+    }
+
+    public void stopTracking() {
+        tracked = null;
     }
 
     /**
@@ -43,7 +86,7 @@ public final class DirtyPages {
      * it: the pages a diff taken now must store. Call only while the vCPU is stopped.
      */
     public BitSet collect(Source log) {
-        if (log != null) log.fetch(pending);
+        fetch(log);
         return BitSet.valueOf(pending);
     }
 

@@ -22,10 +22,36 @@ final class ClientSession extends Session {
         super(t, key);
     }
 
-    void handshake(Purpose purpose, byte[] nonce, Duration limit) throws MigrationException {
+    void handshake(Purpose purpose, byte[] nonce, Duration limit, Messages.Preamble version) throws MigrationException {
         t.deadline(System.nanoTime() + limit.toNanos());
-        Handshake.asClient(t, in, out, key, new Hello(purpose, nonce));
+        Handshake.asClient(t, in, out, key, new Hello(purpose, nonce), version);
         t.deadline(0);
+    }
+
+    /** Protocol 2: announces the VM and waits until the server has checked it and set memory aside. */
+    void prepare(Messages.Prepare p) throws MigrationException {
+        out.send(MessageType.PREPARE, p.encode());
+        in.expectEmpty(MessageType.PREPARED);
+    }
+
+    void plan(Messages.Plan p) throws MigrationException {
+        out.send(MessageType.PLAN, p.encode());
+    }
+
+    void round(Messages.Round r) throws MigrationException {
+        out.send(MessageType.ROUND, r.encode());
+    }
+
+    /** Waits until the server says round {@code n} is in its memory and on its disk. */
+    void awaitRoundDone(int n) throws MigrationException {
+        in.next(MessageType.ROUND_DONE);
+        byte[] p = in.rest();
+        in.end();
+        if (p.length != 4 || java.nio.ByteBuffer.wrap(p).getInt() != n) throw MigrationException.protocol("ROUND_DONE for another round than " + n);
+    }
+
+    FrameWriter out() {
+        return out;
     }
 
     /** Offers the VM; returns the indexes of the files whose contents the server wants. */

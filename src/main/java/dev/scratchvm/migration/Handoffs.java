@@ -71,7 +71,7 @@ public final class Handoffs implements AutoCloseable {
                     recovered.add("aborted migration " + shortId(id) + " that was pending when the server stopped");
                 }
                 case COMMITTED -> {
-                    if (Files.isRegularFile(image(id), LinkOption.NOFOLLOW_LINKS)) {
+                    if (Files.isRegularFile(image(id), LinkOption.NOFOLLOW_LINKS) || imageFromSpool(id)) {
                         resumable.add(id);
                     } else {
                         e.setValue(Step.STARTED);
@@ -140,6 +140,48 @@ public final class Handoffs implements AutoCloseable {
         ImageWriter.write(image(id), state, memory, pages);
     }
 
+    /**
+     * Protocol 2: records the VM as pending and starts its durable copy, which follows the
+     * rounds as they arrive ({@link Spool}); {@link Spool#finish} makes it complete before READY.
+     */
+    synchronized Spool spool(String id, MemorySegment memory) throws IOException {
+        record(Step.PENDING, id, null, true);
+        return new Spool(pages(id), state(id), memory);
+    }
+
+    Path pages(String id) {
+        return dir.resolve(id + ".pages");
+    }
+
+    Path state(String id) {
+        return dir.resolve(id + ".state");
+    }
+
+    /** A VM that arrived in rounds and was committed but never started: its spool becomes an ordinary image. */
+    private boolean imageFromSpool(String id) {
+        if (!Files.isRegularFile(state(id), LinkOption.NOFOLLOW_LINKS) || !Files.isRegularFile(pages(id), LinkOption.NOFOLLOW_LINKS)) {
+            return false;
+        }
+        try (FileChannel ch = FileChannel.open(pages(id), StandardOpenOption.READ); java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            MachineState st = dev.scratchvm.image.StateCodec.decode(Files.readAllBytes(state(id)));
+            if (ch.size() != st.memory().size()) throw new IOException("its pages file is " + ch.size() + " bytes, not " + st.memory().size());
+            MemorySegment memory = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
+            ImageWriter.write(image(id), st, memory, PageFilter.of(allPages(st.memory().size())));
+            Files.deleteIfExists(pages(id));
+            Files.deleteIfExists(state(id));
+            return true;
+        } catch (IOException | RuntimeException e) {
+            recovered.add("migration " + shortId(id) + " was committed but its pages could not be turned into an image: " + e.getMessage());
+            return false;
+        }
+    }
+
+    private static java.util.BitSet allPages(long bytes) {
+        java.util.BitSet all = new java.util.BitSet();
+        all.set(0, (int) (bytes / 4096));
+        return all;
+    }
+
     /** A file or directory this migration is about to create: removed again if the server stops before COMMIT. */
     synchronized void creating(String id, Path path) throws IOException {
         record(null, id, path, true);
@@ -154,6 +196,8 @@ public final class Handoffs implements AutoCloseable {
     synchronized void abort(String id) {
         try {
             Files.deleteIfExists(image(id));
+            Files.deleteIfExists(pages(id));
+            Files.deleteIfExists(state(id));
             record(Step.ABORTED, id, null, false);
         } catch (IOException ignored) {
             // The journal still says pending, which a restart reads as aborted too.
@@ -165,6 +209,8 @@ public final class Handoffs implements AutoCloseable {
         record(Step.STARTED, id, null, true);
         resumable.remove(id);
         Files.deleteIfExists(image(id));
+        Files.deleteIfExists(pages(id));
+        Files.deleteIfExists(state(id));
     }
 
     /** The journal's answer to a status query, or null if this server never saw the migration. */

@@ -56,7 +56,7 @@ final class Handshake {
             Endpoint self = new Endpoint("127.0.0.1", ((java.net.InetSocketAddress) listener.getLocalAddress()).getPort());
             Thread client = Thread.ofVirtual().name("migration-rehearsal").start(() -> {
                 try (ClientSession c = new ClientSession(SocketTransport.connect(self, timeouts), key)) {
-                    c.handshake(Messages.Purpose.QUERY, nonce(), timeouts.handshake());
+                    c.handshake(Messages.Purpose.QUERY, nonce(), timeouts.handshake(), Preamble.CURRENT);
                 } catch (MigrationException ignored) {
                     // only a rehearsal
                 }
@@ -82,9 +82,8 @@ final class Handshake {
     }
 
     /** Client side. Returns normally only when both sides proved they hold {@code key}. */
-    static void asClient(Transport t, FrameReader in, FrameWriter out, MigrationKey key, Hello hello)
+    static void asClient(Transport t, FrameReader in, FrameWriter out, MigrationKey key, Hello hello, Preamble mine)
             throws MigrationException {
-        Preamble mine = Preamble.CURRENT;
         out.sendRaw(mine.encode());
         out.send(MessageType.HELLO, hello.encode());
         ByteBuffer raw = ByteBuffer.allocate(Preamble.BYTES);
@@ -124,18 +123,26 @@ final class Handshake {
         out.startTranscript();
     }
 
-    /** Server side. Returns the client's HELLO once the client proved it holds {@code key}. */
-    static Hello asServer(Transport t, FrameReader in, FrameWriter out, MigrationKey key) throws MigrationException {
-        Preamble mine = Preamble.CURRENT;
+    /** What the server learned in a successful handshake: the client's HELLO and the protocol both now speak. */
+    record Greeting(Hello hello, Preamble version) {
+    }
+
+    /**
+     * Server side. Returns the client's HELLO once the client proved it holds {@code key}. A
+     * client of any version the server speaks ({@link Preamble#served}) is answered in its own
+     * version; the preambles are in the transcript, so neither side can be talked down.
+     */
+    static Greeting asServer(Transport t, FrameReader in, FrameWriter out, MigrationKey key) throws MigrationException {
         ByteBuffer raw = ByteBuffer.allocate(Preamble.BYTES);
         t.readFully(raw);
         Preamble theirs = Preamble.decode(raw);
         if (theirs == null) throw MigrationException.protocol("not a migration client (wrong magic bytes)");
+        Preamble mine = Preamble.served(theirs.major()) ? new Preamble(theirs.major(), 0) : Preamble.CURRENT;
         out.sendRaw(mine.encode());
         if (theirs.major() != mine.major()) {
             MigrationException e = new MigrationException(versionMismatch(theirs, mine).getMessage(),
                     ErrorCode.VERSION.errno(), ErrorCode.VERSION);
-            trySend(out, ErrorCode.VERSION, "this server speaks migration protocol " + mine + ", not " + theirs);
+            trySend(out, ErrorCode.VERSION, "this server speaks migration protocol " + Preamble.OLDEST + " to " + mine + ", not " + theirs);
             throw e;
         }
         in.next(MessageType.HELLO);
@@ -154,7 +161,7 @@ final class Handshake {
         out.send(MessageType.AUTH, new Auth(key.proof(SERVER_LABEL, transcript)).encode());
         in.startTranscript();
         out.startTranscript();
-        return hello;
+        return new Greeting(hello, mine);
     }
 
     private static MigrationException versionMismatch(Preamble theirs, Preamble mine) {

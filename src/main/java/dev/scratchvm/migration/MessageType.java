@@ -4,7 +4,7 @@ import dev.scratchvm.image.PageMap;
 import dev.scratchvm.image.StateLimits;
 
 /**
- * The message types of protocol 1 and the largest payload each may have. A reader checks the
+ * The message types of protocols 1 and 2 (16 to 21 are 2's only) and the largest payload each may have. A reader checks the
  * length in a frame header against this before reading the payload, so a hostile length can
  * never make it allocate or wait for more (docs/migration-protocol.md, "Messages").
  */
@@ -24,6 +24,12 @@ enum MessageType {
     BYE(13, 0),
     QUERY(14, Messages.Query.BYTES),
     OUTCOME(15, 1),
+    PREPARE(16, Messages.Prepare.MAX_BYTES),
+    PREPARED(17, 0),
+    PLAN(18, Messages.Plan.MAX_BYTES),
+    ROUND(19, Messages.Round.BYTES),
+    ZERO(20, Messages.MemoryRun.BYTES),
+    ROUND_DONE(21, 4),
     ERROR(255, 2 + Messages.MAX_ERROR_TEXT);
 
     final int code;

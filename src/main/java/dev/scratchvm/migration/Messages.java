@@ -1,5 +1,8 @@
 package dev.scratchvm.migration;
 
+import dev.scratchvm.x86.CpuidEntry;
+import dev.scratchvm.x86.Xcr;
+
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -26,7 +29,14 @@ final class Messages {
     record Preamble(int major, int minor) {
         static final byte[] MAGIC = {'S', 'V', 'M', 'M', 'I', 'G', '\r', '\n'};
         static final int BYTES = 12;
-        static final Preamble CURRENT = new Preamble(1, 0);
+        static final Preamble CURRENT = new Preamble(2, 0);
+        /** The oldest version a server still speaks: clients of versions N and N-1 are served. */
+        static final Preamble OLDEST = new Preamble(1, 0);
+
+        /** Whether a server of this build speaks {@code major}. */
+        static boolean served(int major) {
+            return major >= OLDEST.major && major <= CURRENT.major;
+        }
 
         ByteBuffer encode() {
             return ByteBuffer.allocate(BYTES).put(MAGIC).putShort((short) major).putShort((short) minor).flip();
@@ -186,6 +196,96 @@ final class Messages {
             exact(p, BYTES, "END");
             ByteBuffer b = ByteBuffer.wrap(p);
             return new End(b.getInt(), b.getLong(), b.getLong(), b.getInt());
+        }
+    }
+
+    /**
+     * Protocol 2, first after the handshake: what the VM needs before any of it moves — the
+     * memory to set aside and the CPU features its state will name — so the server can refuse,
+     * and get its memory ready, while the guest still runs.
+     */
+    record Prepare(long memoryBytes, List<CpuidEntry> cpuid, List<Xcr> xcrs) {
+        static final int MAX_CPUID = 4096, MAX_XCRS = 64;
+        static final long MAX_BYTES = 8 + 4 + 28L * MAX_CPUID + 4 + 12L * MAX_XCRS;
+
+        ByteBuffer encode() {
+            ByteBuffer b = ByteBuffer.allocate(8 + 4 + 28 * cpuid.size() + 4 + 12 * xcrs.size()).putLong(memoryBytes);
+            b.putInt(cpuid.size());
+            for (CpuidEntry e : cpuid) {
+                b.putInt(e.function()).putInt(e.index()).putInt(e.flags()).putInt(e.eax()).putInt(e.ebx()).putInt(e.ecx()).putInt(e.edx());
+            }
+            b.putInt(xcrs.size());
+            for (Xcr x : xcrs) b.putInt(x.index()).putLong(x.value());
+            return b.flip();
+        }
+
+        static Prepare decode(byte[] p) throws MigrationException {
+            try {
+                ByteBuffer b = ByteBuffer.wrap(p);
+                long memory = b.getLong();
+                int n = b.getInt();
+                if (n < 0 || n > MAX_CPUID) throw MigrationException.protocol("PREPARE names " + n + " CPUID entries (at most " + MAX_CPUID + ")");
+                List<CpuidEntry> cpuid = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) cpuid.add(new CpuidEntry(b.getInt(), b.getInt(), b.getInt(), b.getInt(), b.getInt(), b.getInt(), b.getInt()));
+                int x = b.getInt();
+                if (x < 0 || x > MAX_XCRS) throw MigrationException.protocol("PREPARE names " + x + " XCRs (at most " + MAX_XCRS + ")");
+                List<Xcr> xcrs = new ArrayList<>(x);
+                for (int i = 0; i < x; i++) xcrs.add(new Xcr(b.getInt(), b.getLong()));
+                if (b.hasRemaining()) throw MigrationException.protocol("PREPARE message has " + b.remaining() + " bytes too many");
+                return new Prepare(memory, cpuid, xcrs);
+            } catch (java.nio.BufferUnderflowException e) {
+                throw MigrationException.protocol("PREPARE message too short");
+            }
+        }
+    }
+
+    /**
+     * Protocol 2: the runs of pages the next round will send, so the server can fault their
+     * memory in on a second thread ahead of the data. Only a hint: nothing is checked against it.
+     */
+    record Plan(List<long[]> runs) {
+        static final int MAX_RUNS = 1 << 20;
+        static final long MAX_BYTES = 4 + 12L * MAX_RUNS;
+
+        ByteBuffer encode() {
+            ByteBuffer b = ByteBuffer.allocate(4 + 12 * runs.size()).putInt(runs.size());
+            for (long[] r : runs) b.putLong(r[0]).putInt((int) r[1]);
+            return b.flip();
+        }
+
+        static Plan decode(byte[] p, long guestPages) throws MigrationException {
+            if (p.length < 4) throw MigrationException.protocol("PLAN message too short");
+            ByteBuffer b = ByteBuffer.wrap(p);
+            int n = b.getInt();
+            if (n < 0 || n > MAX_RUNS || p.length != 4 + 12L * n) throw MigrationException.protocol("PLAN message has the wrong length");
+            List<long[]> runs = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                long first = b.getLong();
+                long count = Integer.toUnsignedLong(b.getInt());
+                if (first < 0 || first >= guestPages || count == 0 || count > guestPages - first) {
+                    throw MigrationException.protocol("PLAN run at page 0x" + Long.toHexString(first) + " of " + count + " pages lies outside guest memory");
+                }
+                runs.add(new long[]{first, count});
+            }
+            return new Plan(runs);
+        }
+    }
+
+    /**
+     * Protocol 2: closes one round of memory: its number, what it carried, and the transcript
+     * checksum of every frame since the handshake (as END does).
+     */
+    record Round(int round, long runs, long pages, int transcript) {
+        static final int BYTES = 24;
+
+        ByteBuffer encode() {
+            return ByteBuffer.allocate(BYTES).putInt(round).putLong(runs).putLong(pages).putInt(transcript).flip();
+        }
+
+        static Round decode(byte[] p) throws MigrationException {
+            exact(p, BYTES, "ROUND");
+            ByteBuffer b = ByteBuffer.wrap(p);
+            return new Round(b.getInt(), b.getLong(), b.getLong(), b.getInt());
         }
     }
 

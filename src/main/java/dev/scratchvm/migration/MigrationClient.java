@@ -8,6 +8,8 @@ import dev.scratchvm.migration.Messages.Verdict;
 import dev.scratchvm.state.KernelState.FileKind;
 import dev.scratchvm.state.KernelState.OpenFileState;
 import dev.scratchvm.state.MachineState;
+import dev.scratchvm.x86.CpuidEntry;
+import dev.scratchvm.x86.Xcr;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -39,10 +41,23 @@ public final class MigrationClient {
     private final MigrationKey key;
     private final Timeouts timeouts;
     private final Consumer<String> log;
+    private Messages.Preamble protocol = Messages.Preamble.CURRENT;
+    /** What the stop costs besides pages and round trips: capture, encoding, the server's restore (measured: 1-3 ms). */
+    private static final long FIXED_STOP_NANOS = 2_000_000;
+    private static final long MIN_ROUND_NANOS = 1_000_000;
 
     public MigrationClient(Endpoint to, MigrationKey key, Timeouts timeouts, Consumer<String> log) {
         this(() -> SocketTransport.connect(to, timeouts), to.toString(), key, timeouts, log);
         warmUp = Handshake.warmUp(key);
+    }
+
+    /**
+     * Speaks protocol 1 (a stopped VM, state first, no rounds) instead of the current one: for
+     * a server that has not been upgraded, and to test that servers still serve such clients.
+     */
+    public MigrationClient protocol1() {
+        protocol = Messages.Preamble.OLDEST;
+        return this;
     }
 
     private Thread warmUp;
@@ -81,7 +96,15 @@ public final class MigrationClient {
      * @param phaseNanos connect and handshake; STATE to ACCEPT; files; memory; END to READY (the server
      *                   builds the VM); COMMIT to COMMITTED (or to the QUERY answer)
      */
-    public record Stats(long bytesSent, long memoryPages, long runs, int files, long elapsedNanos, long[] phaseNanos) {
+    public record Stats(long bytesSent, long memoryPages, long runs, int files, long elapsedNanos, long[] phaseNanos, Live live) {
+        Stats(long bytesSent, long memoryPages, long runs, int files, long elapsedNanos, long[] phaseNanos) {
+            this(bytesSent, memoryPages, runs, files, elapsedNanos, phaseNanos, null);
+        }
+
+        Stats withLive(Live l) {
+            return new Stats(bytesSent, memoryPages, runs, files, elapsedNanos, phaseNanos, l);
+        }
+
         /** The phases as "handshake 1.2 ms, state 0.3 ms, ...". */
         public String phases() {
             String[] names = {"handshake", "state", "files", "memory", "ready", "commit"};
@@ -91,6 +114,20 @@ public final class MigrationClient {
             }
             return b.toString();
         }
+    }
+
+    /**
+     * What a live migration did beyond a cold one.
+     *
+     * @param rounds        memory rounds, the last one (sent with the guest stopped) included
+     * @param downtimeNanos from the guest's stop here to COMMITTED (the server resumes it as it answers)
+     * @param throttlePercent the most auto-converge slowed the guest (0: never)
+     * @param stoppedByTimeout the guest was stopped because it did not converge in time (stop-and-copy)
+     * @param coldBytes     guest memory in use at the end: about what a cold migration would have sent
+     * @param stoppedEpochNanos when the guest stopped here (wall clock, ns since the epoch), to compare with when it resumed there
+     */
+    public record Live(int rounds, long downtimeNanos, int throttlePercent, boolean stoppedByTimeout, long coldBytes,
+                       long stoppedEpochNanos) {
     }
 
     /**
@@ -122,6 +159,230 @@ public final class MigrationClient {
 
     /** As {@link #migrate(MachineState, MemorySegment, PageFilter, Path)}, telling {@code beforeCommit} first. */
     public Result migrate(MachineState state, MemorySegment guest, PageFilter filter, Path fileRoot, BeforeCommit beforeCommit) {
+        if (protocol.major() == 1) return migrate1(state, guest, filter, fileRoot, beforeCommit);
+        Link link;
+        try {
+            link = prepare(state.memory().size(), state.vcpu().cpuid(), state.vcpu().xcrs());
+        } catch (MigrationException e) {
+            return new Result.Failed(e.fromPeer() ? "the server refused: " + e.getMessage() : e.getMessage(), e.errno());
+        }
+        return link.cold(state, guest, filter, fileRoot, beforeCommit);
+    }
+
+    /**
+     * Opens a migration before the guest stops: connects, authenticates, and has the server
+     * check CPU compatibility and set its memory aside (protocol 2's PREPARE). What is left for
+     * the guest's downtime is memory, state and the commit.
+     */
+    public Link prepare(long memoryBytes, List<CpuidEntry> cpuid, List<Xcr> xcrs) throws MigrationException {
+        if (protocol.major() == 1) throw new IllegalStateException("protocol 1 has no PREPARE");
+        long start = System.nanoTime();
+        byte[] id = Handshake.nonce();
+        ClientSession s = authenticated(Purpose.MIGRATE, id);
+        long handshake = System.nanoTime() - start;
+        try {
+            long asked = System.nanoTime();
+            s.prepare(new Messages.Prepare(memoryBytes, cpuid, xcrs));
+            return new Link(s, id, start, handshake, System.nanoTime() - asked, memoryBytes);
+        } catch (MigrationException e) {
+            if (!e.fromPeer()) s.abort(e.code(), e.getMessage());
+            s.close();
+            throw e;
+        }
+    }
+
+    /** A prepared migration (protocol 2): an authenticated connection to a server that has memory ready for the VM. */
+    public final class Link implements AutoCloseable {
+        private final ClientSession s;
+        private final byte[] id;
+        private final long start, handshakeNanos, rttNanos, memoryBytes;
+        private int rounds;
+        private long runs, pages;
+        private boolean done;
+        /** Set while the guest runs and its memory may change under a frame being sent. */
+        private Rounds.Staging staging;
+
+        private Link(ClientSession s, byte[] id, long start, long handshakeNanos, long rttNanos, long memoryBytes) {
+            this.s = s;
+            this.id = id;
+            this.start = start;
+            this.handshakeNanos = handshakeNanos;
+            this.rttNanos = rttNanos;
+            this.memoryBytes = memoryBytes;
+        }
+
+        /** Migrates the VM, stopped already, in one round. */
+        public Result cold(MachineState state, MemorySegment guest, PageFilter filter, Path fileRoot, BeforeCommit beforeCommit) {
+            long[] phases = new long[6];
+            phases[0] = handshakeNanos;
+            long mark = System.nanoTime();
+            try {
+                if (state.memory().size() != memoryBytes) throw MigrationException.local("the VM's memory is not the size the migration was prepared for");
+                send(guest, filter, true, false);
+                mark = lap(phases, 3, mark);
+            } catch (MigrationException e) {
+                return fail(e);
+            }
+            return finish(state, fileRoot, beforeCommit, phases, mark);
+        }
+
+        /**
+         * Migrates a running VM: memory in rounds while the guest runs, each round the pages it
+         * wrote during the last, until the rest fits the downtime budget (or the timeout
+         * decides); then the guest stops, and the last pages, its state and the commit follow.
+         * On {@link Result.Failed} the guest is the caller's to resume if it was stopped.
+         */
+        public Result live(LiveSource vm, LiveOptions options, Consumer<RoundReport> progress, Path fileRoot, BeforeCommit beforeCommit) {
+            long[] phases = new long[6];
+            phases[0] = handshakeNanos;
+            long began = System.nanoTime();
+            long deadline = began + options.timeout().toNanos();
+            // What stopping costs besides the pages: capturing and encoding the state, three round trips
+            // (STATE/ACCEPT, END/READY, COMMIT/COMMITTED) and the server building the VM.
+            long fixedNanos = 3 * Math.min(rttNanos, 1_000_000) + FIXED_STOP_NANOS;
+            double bandwidth = 0;
+            int throttle = 0, maxThrottle = 0;
+            boolean timedOut = false;
+            LiveSource.Stopped stopped;
+            long stoppedAt, stoppedEpoch = 0;
+            try {
+                java.util.BitSet pagesNow = vm.startTracking();
+                long roundStart = System.nanoTime();
+                staging = new Rounds.Staging();
+                Rounds.Sent sent = send(vm.memory(), PageFilter.of(pagesNow), vm.firstRoundSkipsZeroPages());
+                while (true) {
+                    java.util.BitSet dirty = vm.dirty();
+                    long now = System.nanoTime(), took = Math.max(1, now - roundStart);
+                    double rate = sent.bytes() * 1e9 / took;
+                    // The link's speed: what the larger rounds showed (small rounds are all latency).
+                    if (sent.bytes() >= (1 << 20) || bandwidth == 0) bandwidth = Math.max(bandwidth, rate);
+                    long dirtyBytes = dirty.cardinality() * (long) Messages.PAGE;
+                    long estimate = fixedNanos + (long) (dirtyBytes * 1e9 / Math.max(bandwidth, 1));
+                    double dirtyRate = dirtyBytes * 1e9 / took;
+                    progress.accept(new RoundReport(rounds - 1, sent.pages(), sent.bytes(), dirty.cardinality(), dirtyRate, rate, estimate, throttle));
+                    if (estimate <= options.downtime().toNanos()) {
+                        stoppedAt = System.nanoTime();
+                        stoppedEpoch = epochNanos();
+                        stopped = stopWith(vm, dirty);
+                        break;
+                    }
+                    if (now - deadline >= 0) {
+                        if (options.onTimeout() == LiveOptions.OnTimeout.ABORT) {
+                            throw MigrationException.local(String.format("the guest did not converge in %s: it dirties %.1f MiB/s, "
+                                    + "and stopping it now would take ~%.0f ms (budget %d ms); it keeps running here",
+                                    SocketTransport.seconds(options.timeout().toNanos()), dirtyRate / 1048576.0, estimate / 1e6,
+                                    options.downtime().toMillis()));
+                        }
+                        timedOut = true;
+                        stoppedAt = System.nanoTime();
+                        stoppedEpoch = epochNanos();
+                        stopped = stopWith(vm, dirty);
+                        break;
+                    }
+                    if (options.autoConverge() && rounds >= 3 && throttle < 99 && dirtyRate > bandwidth / 4) {
+                        throttle = Math.min(99, throttle == 0 ? 20 : throttle + 10);
+                        maxThrottle = throttle;
+                        vm.throttle(throttle);
+                    }
+                    // Rounds at least 1 ms apart: each harvest stops the guest for a moment.
+                    long gap = MIN_ROUND_NANOS - (System.nanoTime() - roundStart);
+                    if (gap > 0 && dirty.isEmpty()) java.util.concurrent.locks.LockSupport.parkNanos(gap);
+                    roundStart = System.nanoTime();
+                    sent = send(vm.memory(), PageFilter.of(dirty), false);
+                }
+                vm.throttle(0);
+                phases[3] = stoppedAt - began;
+                staging = null;   // the guest is stopped: its memory holds still
+                send(vm.memory(), PageFilter.of(stopped.dirty()), false, false);
+            } catch (MigrationException e) {
+                vm.throttle(0);
+                return fail(e);
+            }
+            Result r = finish(stopped.state(), fileRoot, beforeCommit, phases, System.nanoTime());
+            if (r instanceof Result.Committed c) {
+                long downtime = System.nanoTime() - stoppedAt;
+                return new Result.Committed(c.stats().withLive(new Live(rounds, downtime, maxThrottle, timedOut, vm.bytesInUse(), stoppedEpoch)));
+            }
+            return r;
+        }
+
+        private LiveSource.Stopped stopWith(LiveSource vm, java.util.BitSet pending) throws MigrationException {
+            LiveSource.Stopped s = vm.stop();
+            s.dirty().or(pending);
+            return s;
+        }
+
+        /**
+         * One round while the guest runs: a PLAN of what comes (so the server can fault its
+         * memory in ahead), the runs, ROUND, and the server's word that the round is durable.
+         */
+        private Rounds.Sent send(MemorySegment guest, PageFilter filter, boolean first) throws MigrationException {
+            return send(guest, filter, first, true);
+        }
+
+        /** A round; the last one (the guest stopped) is not closed by ROUND: STATE follows it. */
+        private Rounds.Sent send(MemorySegment guest, PageFilter filter, boolean first, boolean close) throws MigrationException {
+            if (first) s.plan(Rounds.plan(filter, guest.byteSize() / Messages.PAGE));
+            Rounds.Sent sent = Rounds.send(s.out(), guest, filter, first, staging);
+            if (close) {
+                s.round(new Messages.Round(rounds, sent.runs(), sent.pages(), s.out().transcript()));
+                s.awaitRoundDone(rounds);
+            }
+            rounds++;
+            runs += sent.runs();
+            pages += sent.pages();
+            return sent;
+        }
+
+        /** STATE, files, END, then the two-phase commit, as in protocol 1. */
+        private Result finish(MachineState state, Path fileRoot, BeforeCommit beforeCommit, long[] phases, long mark) {
+            byte[] encoded;
+            List<Integer> wanted;
+            try {
+                try {
+                    encoded = StateCodec.encode(state);
+                } catch (IllegalArgumentException e) {
+                    throw MigrationException.local(e.getMessage());
+                }
+                wanted = s.offer(encoded, fileRoot != null);
+                mark = lap(phases, 1, mark);
+                for (int i : wanted) sendFile(s, state, i, fileRoot);
+                mark = lap(phases, 2, mark);
+                s.end(wanted.size(), new MemoryStream.Stats(runs, pages));
+                s.awaitReady(timeouts.ready());
+                mark = lap(phases, 4, mark);
+                try {
+                    beforeCommit.committing(id);
+                } catch (IOException e) {
+                    throw MigrationException.local("cannot record the migration before COMMIT: " + e.getMessage());
+                }
+            } catch (MigrationException e) {
+                return fail(e);
+            }
+            done = true;
+            return commit(s, id, new MemoryStream.Stats(runs, pages), wanted.size(), start, phases, mark, beforeCommit);
+        }
+
+        private Result fail(MigrationException e) {
+            done = true;
+            if (!e.fromPeer()) s.abort(e.code(), e.getMessage());
+            s.close();
+            return new Result.Failed(e.fromPeer() ? "the server refused: " + e.getMessage() : e.getMessage(), e.errno());
+        }
+
+        /** Whether a failed migration only lost its connection, so that a new connection may try again. */
+        public static boolean connectionLost(Result.Failed f) {
+            return f.errno() == MigrationException.ECONNRESET || f.errno() == MigrationException.ECONNABORTED;
+        }
+
+        /** Gives the migration up if it has not ended: the server discards what it received. */
+        @Override
+        public void close() {
+            if (!done) fail(MigrationException.local("the migration was abandoned before the VM stopped"));
+        }
+    }
+
+    private Result migrate1(MachineState state, MemorySegment guest, PageFilter filter, Path fileRoot, BeforeCommit beforeCommit) {
         long start = System.nanoTime();
         byte[] encoded;
         try {
@@ -159,7 +420,12 @@ public final class MigrationClient {
             }
             return new Result.Failed(e.fromPeer() ? "the server refused: " + e.getMessage() : e.getMessage(), e.errno());
         }
-        // From the first byte of COMMIT on, the server may own the VM: no local resume without its word.
+        return commit(s, id, memory, wanted.size(), start, phases, mark, beforeCommit);
+    }
+
+    /** COMMIT and what follows; from the first byte of COMMIT on, the server may own the VM: no local resume without its word. */
+    private Result commit(ClientSession s, byte[] id, MemoryStream.Stats memory, int files, long start, long[] phases, long mark,
+                          BeforeCommit beforeCommit) {
         try (ClientSession c = s) {
             c.commit();
             c.awaitCommitted();
@@ -170,15 +436,20 @@ public final class MigrationClient {
                 log.accept("the VM now runs on " + to + ", but recording that here failed: " + e.getMessage());
             }
             lap(phases, 5, mark);
-            return committed(c.transport().bytesWritten(), memory, wanted.size(), start, phases);
+            return committed(c.transport().bytesWritten(), memory, files, start, phases);
         } catch (MigrationException e) {
             if (e.fromPeer()) {
                 // The server answered COMMIT with ERROR: it has aborted, definitively.
                 return new Result.Failed("the server aborted: " + e.getMessage(), e.errno());
             }
             log.accept("connection lost after COMMIT (" + e.getMessage() + "); asking " + to + " whether it took the VM");
-            return resolve(id, e.getMessage(), s.transport().bytesWritten(), memory, wanted.size(), start, phases, mark);
+            return resolve(id, e.getMessage(), s.transport().bytesWritten(), memory, files, start, phases, mark);
         }
+    }
+
+    private static long epochNanos() {
+        java.time.Instant now = java.time.Instant.now();
+        return now.getEpochSecond() * 1_000_000_000L + now.getNano();
     }
 
     private static long lap(long[] phases, int i, long since) {
@@ -237,7 +508,7 @@ public final class MigrationClient {
         while (true) {
             ClientSession s = new ClientSession(connector.connect(), key);
             try {
-                s.handshake(purpose, id, timeouts.handshake());
+                s.handshake(purpose, id, timeouts.handshake(), protocol);
                 return s;
             } catch (MigrationException e) {
                 s.close();

@@ -37,7 +37,7 @@ public final class MigrationException extends Exception {
         return new MigrationException(message, errno, ErrorCode.PROTOCOL);
     }
 
-    static MigrationException local(String message) {
+    public static MigrationException local(String message) {
         return new MigrationException(message, dev.scratchvm.sys.Errno.EIO, ErrorCode.INTERNAL);
     }
 

@@ -89,7 +89,7 @@ public final class MigrationServer implements AutoCloseable {
         }
     }
 
-    private record Incoming(ServerSession session, Outcomes.Entry outcome) {
+    private record Incoming(ServerSession session, Outcomes.Entry outcome, int protocol) {
     }
 
     private final Reception reception;
@@ -165,7 +165,8 @@ public final class MigrationServer implements AutoCloseable {
             // The deadline counts from accept, so the time spent reading the first flight is included.
             long left = ticket.since() + config.timeouts().handshake().toNanos() - System.nanoTime();
             if (left <= 0) throw MigrationException.network("the handshake with " + t.peer() + " did not finish in time", Errno.ETIMEDOUT);
-            Hello hello = s.handshake(Duration.ofNanos(left));
+            Handshake.Greeting greeting = s.handshake(Duration.ofNanos(left));
+            Hello hello = greeting.hello();
             // Authenticated: out of the unauthenticated budget; from here the session's own limits apply.
             if (!reception.release(ticket)) return;
             if (hello.purpose() == Messages.Purpose.QUERY) {
@@ -185,7 +186,7 @@ public final class MigrationServer implements AutoCloseable {
                 return;
             }
             try {
-                queue.put(new Incoming(s, outcomes.begin(hello.nonce(), t)));
+                queue.put(new Incoming(s, outcomes.begin(hello.nonce(), t), greeting.version().major()));
                 handedOver = true;
             } finally {
                 if (!handedOver) busy.set(false);
@@ -212,8 +213,36 @@ public final class MigrationServer implements AutoCloseable {
         Machine machine = null;
         MigrationException[] streamFailure = new MigrationException[1];
         MemoryStream.Stats[] memory = new MemoryStream.Stats[1];
+        Machine.Shell early = null;
+        Prefaulter prefaulter = null;
+        Spool spool = null;
         try {
-            StateOffer offer = s.receiveOffer();
+            StateOffer offer;
+            Rounds.Receiver rounds = null;
+            Messages.Prepare prepare = null;
+            if (in.protocol() >= 2) {
+                // Protocol 2: refuse, or set memory aside, while the guest still runs at the client.
+                prepare = s.receivePrepare();
+                String size = StateRules.checkMemorySize(prepare.memoryBytes());
+                if (size != null) throw MigrationException.rejected("the VM's " + size);
+                refuseMissingCpuFeatures(prepare.cpuid(), prepare.xcrs());
+                try {
+                    early = Machine.shell(config.machine(), prepare.memoryBytes());
+                } catch (RuntimeException e) {
+                    throw MigrationException.rejected("cannot set up a VM here: " + e.getMessage());
+                }
+                prefaulter = new Prefaulter(early.memory().segment());
+                try {
+                    spool = config.handoffs().spool(in.outcome().id(), early.memory().segment());
+                } catch (IOException e) {
+                    throw MigrationException.local("cannot keep the VM durably here: " + e.getMessage());
+                }
+                s.prepared();
+                rounds = new Rounds.Receiver(early.memory().segment(), prefaulter, spool);
+                offer = s.receiveRounds(rounds);
+            } else {
+                offer = s.receiveOffer();
+            }
             MachineState state;
             try {
                 state = StateCodec.decode(offer.state());
@@ -223,8 +252,10 @@ public final class MigrationServer implements AutoCloseable {
             // Refused before any file or memory is received (Machine.restore checks again).
             String refused = StateRules.check(state);
             if (refused != null) throw MigrationException.rejected("the VM's state is refused: " + refused);
-            List<String> missing = CpuFeatures.missing(state.vcpu().cpuid(), state.vcpu().xcrs(), hostCpuid);
-            if (!missing.isEmpty()) throw MigrationException.rejected("this host's CPU lacks features the VM uses: " + String.join(", ", missing));
+            refuseMissingCpuFeatures(state.vcpu().cpuid(), state.vcpu().xcrs());
+            if (prepare != null && state.memory().size() != prepare.memoryBytes()) {
+                throw MigrationException.protocol("STATE has " + state.memory().size() + " bytes of memory, PREPARE said " + prepare.memoryBytes());
+            }
             List<Integer> wanted = List.of();
             if (offer.filesOffered()) {
                 files = FileInstaller.plan(config.machine().root(), state.kernel(),
@@ -235,7 +266,18 @@ public final class MigrationServer implements AutoCloseable {
             config.log().accept("receiving a VM from " + peer + " (" + (state.memory().size() >> 20) + " MiB of memory, "
                     + state.kernel().files().size() + " open files" + (wanted.isEmpty() ? "" : ", " + wanted.size() + " sent along") + ")");
             for (int i : wanted) s.receiveFile(files, i);
-            try {
+            if (rounds != null) {
+                s.receiveEnd(rounds);
+                prefaulter.close();
+                memory[0] = new MemoryStream.Stats(rounds.runs(), rounds.pages());
+                Machine.Shell filled = early;
+                early = null;   // the machine owns it now, also if the restore fails
+                try {
+                    machine = Machine.restore(config.machine(), state, filled);
+                } catch (Machine.RestoreException e) {
+                    throw MigrationException.rejected("cannot restore the VM here: " + e.getMessage());
+                }
+            } else try {
                 machine = Machine.restore(config.machine(), state, mem -> {
                     try {
                         memory[0] = s.receiveMemory(mem.segment());
@@ -250,7 +292,12 @@ public final class MigrationServer implements AutoCloseable {
             }
             // Durable before READY: once COMMIT is recorded, a killed server still has the VM.
             try {
-                config.handoffs().prepare(in.outcome().id(), state, machine.memory().segment(), Snapshots.touchedPages(machine));
+                if (spool != null) {
+                    spool.finish(state);
+                    spool.close();
+                } else {
+                    config.handoffs().prepare(in.outcome().id(), state, machine.memory().segment(), Snapshots.touchedPages(machine));
+                }
             } catch (IOException e) {
                 throw MigrationException.local("cannot keep the VM durably here: " + e.getMessage());
             }
@@ -274,6 +321,9 @@ public final class MigrationServer implements AutoCloseable {
                 s.reject(e instanceof MigrationException m ? m.code() : ErrorCode.INTERNAL, why);
             }
             s.close();
+            if (spool != null) spool.close();
+            if (prefaulter != null) prefaulter.close();
+            if (early != null) early.close();
             if (machine != null) machine.close();
             if (files != null) files.rollback();
             config.log().accept("VM from " + peer + " not taken: " + (e instanceof MigrationException m && m.fromPeer()
@@ -287,6 +337,11 @@ public final class MigrationServer implements AutoCloseable {
         config.log().accept(String.format("VM from %s committed (%d pages, %.1f MiB in %.0f ms)", peer,
                 memory[0].pages(), memory[0].bytes() / 1048576.0, elapsed / 1e6));
         return new Arrival(machine, memory[0].bytes(), bytes, elapsed, in.outcome());
+    }
+
+    private void refuseMissingCpuFeatures(List<CpuidEntry> cpuid, List<dev.scratchvm.x86.Xcr> xcrs) throws MigrationException {
+        List<String> missing = CpuFeatures.missing(cpuid, xcrs, hostCpuid);
+        if (!missing.isEmpty()) throw MigrationException.rejected("this host's CPU lacks features the VM uses: " + String.join(", ", missing));
     }
 
     /** Tells the client it committed, then waits for its BYE off the VM's thread. */

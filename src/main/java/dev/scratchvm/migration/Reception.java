@@ -293,7 +293,7 @@ final class Reception implements AutoCloseable {
         }
         // Another major version, or a first frame other than a well-formed HELLO header: the handshake
         // thread answers as the protocol says (ERROR 2) or names the problem.
-        if (have >= Messages.Preamble.BYTES && Short.toUnsignedInt(b.getShort(8)) != Messages.Preamble.CURRENT.major()) {
+        if (have >= Messages.Preamble.BYTES && !Messages.Preamble.served(Short.toUnsignedInt(b.getShort(8)))) {
             return FirstFlight.UNUSUAL;
         }
         int h = Messages.Preamble.BYTES;

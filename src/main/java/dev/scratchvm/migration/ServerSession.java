@@ -18,15 +18,52 @@ final class ServerSession extends Session {
     }
 
     /** Authenticates the client within {@code limit}; nothing else is read before this succeeds. */
-    Hello handshake(Duration limit) throws MigrationException {
+    Handshake.Greeting handshake(Duration limit) throws MigrationException {
         t.deadline(System.nanoTime() + limit.toNanos());
-        Hello hello = Handshake.asServer(t, in, out, key);
+        Handshake.Greeting greeting = Handshake.asServer(t, in, out, key);
         t.deadline(0);
-        return hello;
+        return greeting;
+    }
+
+    /** Protocol 2: what the client will send. */
+    Messages.Prepare receivePrepare() throws MigrationException {
+        in.next(MessageType.PREPARE);
+        Messages.Prepare p = Messages.Prepare.decode(in.rest());
+        in.end();
+        return p;
+    }
+
+    void prepared() throws MigrationException {
+        out.send(MessageType.PREPARED);
+    }
+
+    /** Protocol 2: memory rounds into {@code memory} until STATE, which is then read. */
+    StateOffer receiveRounds(Rounds.Receiver memory) throws MigrationException {
+        memory.receive(in, out, java.util.Set.of(MessageType.STATE));
+        return offer();
     }
 
     StateOffer receiveOffer() throws MigrationException {
         in.next(MessageType.STATE);
+        return offer();
+    }
+
+    /** Protocol 2's END: after the files, the totals of every round and the transcript since the handshake. */
+    void receiveEnd(Rounds.Receiver memory) throws MigrationException {
+        int transcript = in.transcript();
+        in.next(MessageType.END);
+        Messages.End e = Messages.End.decode(in.rest());
+        in.end();
+        if (e.runs() != memory.runs() || e.pages() != memory.pages()) {
+            throw MigrationException.protocol("END counts " + e.runs() + " runs, " + e.pages() + " pages, but "
+                    + memory.runs() + " runs, " + memory.pages() + " pages arrived");
+        }
+        if (e.transcript() != transcript) {
+            throw MigrationException.network("transcript checksum mismatch: messages were lost or reordered in transit", dev.scratchvm.sys.Errno.EIO);
+        }
+    }
+
+    private StateOffer offer() throws MigrationException {
         StateOffer offer = StateOffer.decode(in.rest());
         in.end();
         return offer;

@@ -20,6 +20,8 @@ import java.util.List;
  * @param signalActions rt_sigaction dispositions other than the default
  * @param umask         the file mode creation mask (umask(2))
  * @param restart       a sleep interrupted by a pause, to be finished when the guest runs again; null if none
+ * @param processName   prctl's process name (comm): its 0 to 15 bytes, one char per byte (ISO-8859-1)
+ * @param dumpable      prctl's PR_SET_DUMPABLE flag
  * @param pipes         pipes the VMM holds for the guest, with their unread bytes
  * @param eventFds      eventfd counters
  * @param timerFds      timerfds, with the time to their next expiry
@@ -28,10 +30,12 @@ import java.util.List;
 public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings,
                           String cwd, long clearChildTid, long robustList,
                           List<OpenFileState> files, List<FdState> fds, List<SignalAction> signalActions,
-                          int umask, Restart restart, List<PipeState> pipes, List<EventFdState> eventFds,
-                          List<TimerFdState> timerFds, List<EpollState> epolls) {
+                          int umask, Restart restart, String processName, boolean dumpable, List<PipeState> pipes,
+                          List<EventFdState> eventFds, List<TimerFdState> timerFds, List<EpollState> epolls) {
     /** Linux's default mask for a new process. */
     public static final int DEFAULT_UMASK = 022;
+    /** The longest process name: Linux's comm is 16 bytes with its NUL. */
+    public static final int MAX_PROCESS_NAME = 15;
 
     public KernelState {
         mappings = List.copyOf(mappings);
@@ -47,9 +51,17 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
     /** A process holding no pipe, eventfd, timerfd or epoll instance. */
     public KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings, String cwd,
                        long clearChildTid, long robustList, List<OpenFileState> files, List<FdState> fds,
+                       List<SignalAction> signalActions, int umask, Restart restart, String processName, boolean dumpable) {
+        this(brkStart, brk, mmapBase, mmapTop, mappings, cwd, clearChildTid, robustList, files, fds, signalActions,
+                umask, restart, processName, dumpable, List.of(), List.of(), List.of(), List.of());
+    }
+
+    /** A process that never named itself and is dumpable (what images before 1.2 describe). */
+    public KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings, String cwd,
+                       long clearChildTid, long robustList, List<OpenFileState> files, List<FdState> fds,
                        List<SignalAction> signalActions, int umask, Restart restart) {
         this(brkStart, brk, mmapBase, mmapTop, mappings, cwd, clearChildTid, robustList, files, fds, signalActions,
-                umask, restart, List.of(), List.of(), List.of(), List.of());
+                umask, restart, "", true);
     }
 
     /** A process with the default umask and no interrupted sleep. */
@@ -95,6 +107,8 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
         DIRECTORY,
         /** /dev/null and friends: character devices re-opened by path. */
         DEVICE,
+        /** A file or directory of the VM's /proc: its generated content is saved, not re-read. */
+        PROC,
         /** One end of a pipe the VMM implements (O_RDONLY: the read end); see {@link PipeState}. */
         PIPE,
         /** An eventfd; see {@link EventFdState}. */
@@ -183,9 +197,80 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
      * @param mode        creation mode the guest passed
      * @param offset      current file offset
      * @param fingerprint what the file looked like when the state was captured
+     * @param locks       the locks held through this open file description, taken again on restore
+     * @param content     a /proc file's bytes as generated at open (empty for every other kind)
      */
     public record OpenFileState(int id, FileKind kind, String path, int flags, int mode, long offset,
-                                FileFingerprint fingerprint) {
+                                FileFingerprint fingerprint, List<FileLock> locks, byte[] content) {
+        public OpenFileState {
+            locks = List.copyOf(locks);
+            content = content == null ? new byte[0] : content.clone();
+        }
+
+        /** A file holding no lock, with no generated content. */
+        public OpenFileState(int id, FileKind kind, String path, int flags, int mode, long offset,
+                             FileFingerprint fingerprint) {
+            this(id, kind, path, flags, mode, offset, fingerprint, List.of(), new byte[0]);
+        }
+
+        /** A file holding {@code locks}. */
+        public OpenFileState(int id, FileKind kind, String path, int flags, int mode, long offset,
+                             FileFingerprint fingerprint, List<FileLock> locks) {
+            this(id, kind, path, flags, mode, offset, fingerprint, locks, new byte[0]);
+        }
+
+        /** A /proc file with the bytes it was generated with. */
+        public OpenFileState(int id, FileKind kind, String path, int flags, int mode, long offset,
+                             FileFingerprint fingerprint, byte[] content) {
+            this(id, kind, path, flags, mode, offset, fingerprint, List.of(), content);
+        }
+
+        @Override
+        public byte[] content() {
+            return content.clone();
+        }
+
+        /** Value equality, the content compared byte for byte. */
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof OpenFileState f && id == f.id && kind == f.kind && path.equals(f.path) && flags == f.flags
+                    && mode == f.mode && offset == f.offset && fingerprint.equals(f.fingerprint) && locks.equals(f.locks)
+                    && java.util.Arrays.equals(content, f.content);
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Objects.hash(id, kind, path, flags, mode, offset, fingerprint, locks) * 31
+                    + java.util.Arrays.hashCode(content);
+        }
+
+        @Override
+        public String toString() {
+            return "OpenFileState[id=" + id + ", kind=" + kind + ", path=" + path + ", flags=" + flags + ", mode=" + mode
+                    + ", offset=" + offset + ", fingerprint=" + fingerprint + (locks.isEmpty() ? "" : ", locks=" + locks)
+                    + (content.length == 0 ? "" : ", content=" + content.length + " bytes") + "]";
+        }
+    }
+
+    /** Who a lock belongs to, which decides what releases it and with whom it conflicts. */
+    public enum LockOwner {
+        /** fcntl F_SETLK: the process's (all its descriptors of the file share it). */
+        POSIX,
+        /** fcntl F_OFD_SETLK: the open file description's. */
+        OFD,
+        /** flock(2): the open file description's, always the whole file. */
+        FLOCK
+    }
+
+    /**
+     * A lock held on a file, as the host reports it.
+     *
+     * @param owner  POSIX, OFD or flock
+     * @param write  a write (exclusive) lock; else a read (shared) one
+     * @param start  first byte, from the start of the file (the guest's whence already applied)
+     * @param length how many bytes; 0 means to the end of the file, however long it grows
+     */
+    public record FileLock(LockOwner owner, boolean write, long start, long length) {
     }
 
     /**

@@ -49,6 +49,7 @@ public final class Libc {
     public static final int SEEK_SET = 0, SEEK_CUR = 1, SEEK_END = 2;
     public static final int F_GETFL = 3, F_SETFL = 4;
     public static final long SYS_OPENAT2 = 437;
+    private static final long SYS_MEMFD_CREATE = 319, MFD_CLOEXEC = 1;
 
     private Libc() {
     }
@@ -116,6 +117,7 @@ public final class Libc {
                 RENAMEAT = fixed("renameat"), FACCESSAT = fixed("faccessat"), READLINKAT = fixed("readlinkat"),
                 GETDENTS64 = fixed("getdents64"), IOCTL = variadic("ioctl"), FCNTL = variadic("fcntl"),
                 SYSCALL = variadic("syscall"), PWRITEV2 = fixed("pwritev2");
+        static final MethodHandle COPY_FILE_RANGE = fixed("copy_file_range");
     }
 
     private static final class Memory {
@@ -145,6 +147,13 @@ public final class Libc {
     /** openat2(2): {@code how} is a struct open_how {u64 flags, u64 mode, u64 resolve}. */
     public static int openat2(int dirfd, MemorySegment path, MemorySegment how) {
         return (int) asLong(call(Files.SYSCALL, SYS_OPENAT2, dirfd, a(path), a(how), how.byteSize(), 0));
+    }
+
+    /** memfd_create(2): an anonymous in-memory file (MFD_CLOEXEC). */
+    public static int memfdCreate(String name) {
+        try (Arena arena = Arena.ofConfined()) {
+            return (int) asLong(call(Files.SYSCALL, SYS_MEMFD_CREATE, a(arena.allocateFrom(name)), MFD_CLOEXEC, 0, 0, 0));
+        }
     }
 
     public static int close(int fd) {
@@ -366,6 +375,99 @@ public final class Libc {
     /** pwritev2(2) at the current offset (-1) with RWF_ flags. */
     public static long pwritev2(int fd, MemorySegment iov, int count, int flags) {
         return asLong(call(Files.PWRITEV2, fd, a(iov), count, -1, flags, 0));
+    }
+
+    // ---- locks, metadata and in-kernel copies (raw system calls: no libc wrapper quirks) -------
+
+    private static final long SYS_SENDFILE = 40, SYS_FLOCK = 73, SYS_TRUNCATE = 76, SYS_FCHMOD = 91, SYS_FCHOWN = 93,
+            SYS_GETGROUPS = 115, SYS_FSTATFS = 138, SYS_FADVISE64 = 221, SYS_FCHOWNAT = 260, SYS_LINKAT = 265,
+            SYS_SYMLINKAT = 266, SYS_FCHMODAT = 268, SYS_SYNC_FILE_RANGE = 277, SYS_UTIMENSAT = 280,
+            SYS_FALLOCATE = 285, SYS_RENAMEAT2 = 316;
+    public static final int F_GETLK = 5, F_SETLK = 6, F_SETLKW = 7, F_OFD_GETLK = 36, F_OFD_SETLK = 37, F_OFD_SETLKW = 38;
+    public static final int F_RDLCK = 0, F_WRLCK = 1, F_UNLCK = 2;
+    public static final int LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8;
+    public static final int AT_SYMLINK_FOLLOW = 0x400;
+
+    /** fcntl(2) whose argument is a pointer (a struct flock). */
+    public static int fcntl(int fd, int cmd, MemorySegment arg) {
+        return asInt(call(Files.FCNTL, fd, cmd, a(arg), 0, 0, 0));
+    }
+
+    public static int flock(int fd, int operation) {
+        return (int) sys(SYS_FLOCK, fd, operation, 0, 0, 0);
+    }
+
+    /** truncate(2) by path (a /proc/self/fd link, so no descriptor of the file is opened and closed). */
+    public static int truncate(MemorySegment path, long length) {
+        return (int) sys(SYS_TRUNCATE, a(path), length, 0, 0, 0);
+    }
+
+    public static int fchmod(int fd, int mode) {
+        return (int) sys(SYS_FCHMOD, fd, mode, 0, 0, 0);
+    }
+
+    public static int fchmodat(int dirfd, MemorySegment path, int mode) {
+        return (int) sys(SYS_FCHMODAT, dirfd, a(path), mode, 0, 0);
+    }
+
+    public static int fchown(int fd, int uid, int gid) {
+        return (int) sys(SYS_FCHOWN, fd, uid, gid, 0, 0);
+    }
+
+    public static int fchownat(int dirfd, MemorySegment path, int uid, int gid, int flags) {
+        return (int) sys(SYS_FCHOWNAT, dirfd, a(path), uid, gid, flags);
+    }
+
+    /** utimensat(2); {@code times} is NULL or two struct timespec. */
+    public static int utimensat(int dirfd, MemorySegment path, MemorySegment times, int flags) {
+        return (int) sys(SYS_UTIMENSAT, dirfd, path.equals(MemorySegment.NULL) ? 0 : a(path),
+                times.equals(MemorySegment.NULL) ? 0 : a(times), flags, 0);
+    }
+
+    public static int symlinkat(MemorySegment target, int dirfd, MemorySegment path) {
+        return (int) sys(SYS_SYMLINKAT, a(target), dirfd, a(path), 0, 0);
+    }
+
+    public static int linkat(int olddirfd, MemorySegment oldpath, int newdirfd, MemorySegment newpath, int flags) {
+        return (int) sys(SYS_LINKAT, olddirfd, a(oldpath), newdirfd, a(newpath), flags);
+    }
+
+    public static int renameat2(int olddirfd, MemorySegment oldpath, int newdirfd, MemorySegment newpath, int flags) {
+        return (int) sys(SYS_RENAMEAT2, olddirfd, a(oldpath), newdirfd, a(newpath), flags);
+    }
+
+    /** getgroups(2) into an array of {@code size} gid_t (NULL with size 0 asks for the count). */
+    public static int getgroups(int size, MemorySegment list) {
+        return (int) sys(SYS_GETGROUPS, size, list.equals(MemorySegment.NULL) ? 0 : a(list), 0, 0, 0);
+    }
+
+    /** fstatfs(2) into a 120-byte struct statfs (x86-64 layout, identical for host and guest). */
+    public static int fstatfs(int fd, MemorySegment buf) {
+        return (int) sys(SYS_FSTATFS, fd, a(buf), 0, 0, 0);
+    }
+
+    /** sendfile(2); {@code offset} is NULL (use and move in's offset) or one loff_t. */
+    public static long sendfile(int out, int in, MemorySegment offset, long count) {
+        return sys(SYS_SENDFILE, out, in, offset.equals(MemorySegment.NULL) ? 0 : a(offset), count, 0);
+    }
+
+    public static long copyFileRange(int in, MemorySegment inOffset, int out, MemorySegment outOffset, long length,
+                                     int flags) {
+        // Six arguments: one more than syscall() can carry here, so through the C library's wrapper.
+        return asLong(call(Files.COPY_FILE_RANGE, in, inOffset.equals(MemorySegment.NULL) ? 0 : a(inOffset),
+                out, outOffset.equals(MemorySegment.NULL) ? 0 : a(outOffset), length, flags));
+    }
+
+    public static int fallocate(int fd, int mode, long offset, long length) {
+        return (int) sys(SYS_FALLOCATE, fd, mode, offset, length, 0);
+    }
+
+    public static int fadvise(int fd, long offset, long length, int advice) {
+        return (int) sys(SYS_FADVISE64, fd, offset, length, advice, 0);
+    }
+
+    public static int syncFileRange(int fd, long offset, long length, int flags) {
+        return (int) sys(SYS_SYNC_FILE_RANGE, fd, offset, length, flags, 0);
     }
 
     private static RuntimeException rethrow(Throwable t) {

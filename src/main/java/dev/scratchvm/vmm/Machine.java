@@ -115,6 +115,7 @@ public final class Machine implements AutoCloseable {
             root = GuestRoot.open(config.root());
             m.kernel = LinuxKernel.boot(memory, root, config.trace(), m.new Cpu(), config.stdio(),
                     program.imageEnd(), program.stackBottom());
+            m.kernel.nameAfter(execfn);
             m.regs.setRegs(Registers.atEntry(program.entry(), program.stackPointer()));
             return m;
         } catch (RuntimeException | ElfException e) {
@@ -147,28 +148,93 @@ public final class Machine implements AutoCloseable {
      * {@link #run()} is called.
      */
     public static Machine restore(MachineConfig config, MachineState state, MemoryLoader loader) throws RestoreException {
+        return restore(config, state, loader, null);
+    }
+
+    /**
+     * A machine without a state yet: guest memory, the VM with that memory registered (and
+     * logged), its vCPU. A live migration's server builds it before the rounds arrive, so that
+     * what is left for the guest's downtime is only what depends on the state.
+     */
+    public static final class Shell implements AutoCloseable {
+        private final Kvm kvm;
+        private Vm vm;
+        private Vcpu vcpu;
+        private DirtyLog log;
+        private GuestMemory memory;
+
+        private Shell(Kvm kvm) {
+            this.kvm = kvm;
+        }
+
+        public GuestMemory memory() {
+            return memory;
+        }
+
+        @Override
+        public void close() {
+            cleanUp(kvm, vm, vcpu, memory, null, log);
+        }
+    }
+
+    /** Builds a {@link Shell} of {@code memoryBytes} (checked by the caller) for {@link #restore(MachineConfig, MachineState, Shell)}. */
+    public static Shell shell(MachineConfig config, long memoryBytes) {
+        Shell s = new Shell(Kvm.open());
+        try {
+            s.memory = GuestMemory.allocate(memoryBytes, BootLayout.GUEST_BASE);
+            s.vm = s.kvm.createVm();
+            s.log = registerMemory(s.vm, s.memory, config);
+            s.vcpu = s.vm.createVcpu(0);
+            return s;
+        } catch (RuntimeException e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    /**
+     * As {@link #restore(MachineConfig, MachineState, MemoryLoader)}, into a shell whose memory
+     * was filled already (a live migration's rounds). The machine owns the shell from here on:
+     * it is released if the restore fails.
+     */
+    public static Machine restore(MachineConfig config, MachineState state, Shell shell) throws RestoreException {
+        if (shell.memory.size() != state.memory().size()) {
+            shell.close();
+            throw new RestoreException("guest memory of " + shell.memory.size() + " bytes for a VM of " + state.memory().size());
+        }
+        return restore(config, state, m -> { }, shell);
+    }
+
+    private static Machine restore(MachineConfig config, MachineState state, MemoryLoader loader, Shell shell)
+            throws RestoreException {
         // Whatever the state came from (an image, a migration stream), it is input: check what it means first.
         String refused = StateRules.check(state);
-        if (refused != null) throw new RestoreException("saved state refused: " + refused);
-        Kvm kvm = Kvm.open();
-        GuestMemory memory = null;
-        Vm vm = null;
-        Vcpu vcpu = null;
+        if (refused != null) {
+            if (shell != null) shell.close();
+            throw new RestoreException("saved state refused: " + refused);
+        }
+        Kvm kvm;
+        kvm = shell != null ? shell.kvm : Kvm.open();
+        GuestMemory memory = shell != null ? shell.memory : null;
+        Vm vm = shell != null ? shell.vm : null;
+        Vcpu vcpu = shell != null ? shell.vcpu : null;
         GuestRoot root = null;
-        DirtyLog log = null;
+        DirtyLog log = shell != null ? shell.log : null;
         try {
             List<String> missing = CpuFeatures.missing(state.vcpu().cpuid(), state.vcpu().xcrs(), kvm.supportedCpuid());
             if (!missing.isEmpty()) {
                 throw new RestoreException("this host's CPU lacks features the saved VM uses: " + String.join(", ", missing));
             }
-            memory = GuestMemory.allocate(state.memory().size(), BootLayout.GUEST_BASE);
+            if (memory == null) memory = GuestMemory.allocate(state.memory().size(), BootLayout.GUEST_BASE);
             loader.load(memory);
             // The VMM's own pages are not taken from the image: boot's, with the guard page where
             // boot put it, just above the mmap area (LinuxKernel.boot).
             LongMode.rewriteTables(memory, state.kernel().mmapTop());
-            vm = kvm.createVm();
-            log = registerMemory(vm, memory, config);
-            vcpu = vm.createVcpu(0);
+            if (vm == null) {
+                vm = kvm.createVm();
+                log = registerMemory(vm, memory, config);
+                vcpu = vm.createVcpu(0);
+            }
             Machine m = new Machine(kvm, vm, vcpu, memory, config, state.vcpu().cpuid());
             m.dirtyLog = log;
             VcpuStates.restore(vcpu, state.vcpu());
@@ -422,6 +488,16 @@ public final class Machine implements AutoCloseable {
         regs.set(RAX, -errno);
     }
 
+    /** The CPUID table the guest was given. */
+    public List<CpuidEntry> cpuid() {
+        return cpuid;
+    }
+
+    /** The guest's extended control registers (XCR0); only while the vCPU is stopped. */
+    public List<dev.scratchvm.x86.Xcr> xcrs() {
+        return vcpu.getXcrs();
+    }
+
     /** Captures the whole machine; only valid while stopped at a SAVE request. */
     public MachineState capture() throws KernelRestoreException {
         VcpuState cpu = VcpuStates.capture(vcpu, msrs, cpuid);
@@ -450,6 +526,11 @@ public final class Machine implements AutoCloseable {
         public void setGsBase(long base) {
             var s = regs.sregs();
             regs.setSregs(s.withGs(s.gs().withBase(base)));
+        }
+
+        @Override
+        public List<CpuidEntry> cpuid() {
+            return cpuid;
         }
     }
 

@@ -2,6 +2,9 @@ package dev.scratchvm.image;
 
 import dev.scratchvm.state.KernelState;
 import dev.scratchvm.state.KernelState.FdState;
+import dev.scratchvm.state.KernelState.FileLock;
+import dev.scratchvm.state.KernelState.LockOwner;
+import dev.scratchvm.state.KernelState.OpenFileState;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.VcpuState;
 import dev.scratchvm.x86.CpuidEntry;
@@ -139,6 +142,51 @@ class StateCodecTest {
                 k.mmapBase(), k.mmapTop(), k.mappings(), k.cwd(), k.clearChildTid(), k.robustList(), k.files(), fds));
         assertThatThrownBy(() -> StateCodec.encode(dangling))
                 .hasMessageContaining("fd 9 refers to unknown open file 77");
+    }
+
+    @Test
+    void locks_the_process_name_and_dumpable_round_trip() throws Exception {
+        MachineState locked = withLocks(List.of(new FileLock(LockOwner.POSIX, true, 10, 10),
+                new FileLock(LockOwner.OFD, false, 100, 0), new FileLock(LockOwner.FLOCK, true, 0, 0)), "worker-7", false);
+        MachineState decoded = StateCodec.decode(StateCodec.encode(locked));
+        assertThat(decoded).usingRecursiveComparison().isEqualTo(locked);
+        assertThat(decoded.kernel().files().getLast().locks()).hasSize(3);
+        assertThat(decoded.kernel().processName()).isEqualTo("worker-7");
+        assertThat(decoded.kernel().dumpable()).isFalse();
+    }
+
+    @Test
+    void without_the_1_2_fields_a_state_reads_no_lock_no_name_and_dumpable() throws Exception {
+        // The sample's kernel has none of them set: they are not written, and read as their defaults.
+        byte[] withName = StateCodec.encode(withLocks(List.of(), "x", true));
+        assertThat(withName.length).isEqualTo(StateCodec.encode(SAMPLE).length + 3); // tag, length, one byte
+        KernelState k = StateCodec.decode(StateCodec.encode(SAMPLE)).kernel();
+        assertThat(k.files()).allSatisfy(f -> assertThat(f.locks()).isEmpty());
+        assertThat(k.processName()).isEmpty();
+        assertThat(k.dumpable()).isTrue();
+    }
+
+    @Test
+    void impossible_locks_and_names_are_refused() {
+        assertThatThrownBy(() -> StateCodec.encode(withLocks(List.of(new FileLock(LockOwner.POSIX, true, -1, 0)), "", true)))
+                .hasMessageContaining("negative lock start or length");
+        assertThatThrownBy(() -> StateCodec.encode(withLocks(List.of(new FileLock(LockOwner.POSIX, true, Long.MAX_VALUE, 2)), "", true)))
+                .hasMessageContaining("lock range beyond 2^63 - 1");
+        assertThatThrownBy(() -> StateCodec.encode(withLocks(List.of(new FileLock(LockOwner.FLOCK, true, 5, 0)), "", true)))
+                .hasMessageContaining("an flock lock has a byte range");
+        assertThatThrownBy(() -> StateCodec.encode(withLocks(List.of(), "sixteen-bytes-xx", true)))
+                .hasMessageContaining("process name longer than 15 bytes");
+    }
+
+    /** The sample with {@code locks} on its last open file, and the given prctl name and dumpable flag. */
+    private static MachineState withLocks(List<FileLock> locks, String name, boolean dumpable) {
+        KernelState k = SAMPLE.kernel();
+        List<OpenFileState> files = new ArrayList<>(k.files());
+        OpenFileState f = files.removeLast();
+        files.add(new OpenFileState(f.id(), f.kind(), f.path(), f.flags(), f.mode(), f.offset(), f.fingerprint(), locks));
+        return new MachineState(SAMPLE.vcpu(), SAMPLE.memory(), new KernelState(k.brkStart(), k.brk(), k.mmapBase(),
+                k.mmapTop(), k.mappings(), k.cwd(), k.clearChildTid(), k.robustList(), files, k.fds(), k.signalActions(),
+                k.umask(), k.restart(), name, dumpable));
     }
 
     private static MachineState withVcpuCpuid(List<CpuidEntry> cpuid) {

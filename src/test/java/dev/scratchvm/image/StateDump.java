@@ -1,5 +1,6 @@
 package dev.scratchvm.image;
 
+import dev.scratchvm.state.KernelState;
 import dev.scratchvm.state.MachineState;
 
 import java.util.ArrayList;
@@ -58,13 +59,23 @@ final class StateDump {
         out.add("kernel.cwd = " + k.cwd());
         out.add("kernel.clear_child_tid = " + hex(k.clearChildTid()));
         out.add("kernel.robust_list = " + hex(k.robustList()));
-        for (int i = 0; i < k.files().size(); i++) out.add("kernel.files[" + i + "] = " + k.files().get(i));
+        for (int i = 0; i < k.files().size(); i++) {
+            KernelState.OpenFileState f = k.files().get(i);
+            // As the 1.0 record printed itself; the locks (1.2) on lines of their own.
+            out.add("kernel.files[" + i + "] = OpenFileState[id=" + f.id() + ", kind=" + f.kind() + ", path=" + f.path()
+                    + ", flags=" + f.flags() + ", mode=" + f.mode() + ", offset=" + f.offset() + ", fingerprint="
+                    + f.fingerprint() + "]");
+            for (int j = 0; j < f.locks().size(); j++) out.add("kernel.files[" + i + "].locks[" + j + "] = " + f.locks().get(j));
+        }
         for (int i = 0; i < k.fds().size(); i++) out.add("kernel.fds[" + i + "] = " + k.fds().get(i));
         for (int i = 0; i < k.signalActions().size(); i++) {
             out.add("kernel.signal_actions[" + i + "] = " + k.signalActions().get(i));
         }
         out.add("kernel.umask = 0" + Integer.toOctalString(k.umask()));
         out.add("kernel.restart = " + k.restart());
+        // 1.2; images without them read the defaults
+        if (!k.processName().isEmpty()) out.add("kernel.process_name = " + k.processName());
+        if (!k.dumpable()) out.add("kernel.dumpable = false");
         return out;
     }
 

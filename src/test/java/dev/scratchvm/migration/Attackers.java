@@ -125,7 +125,7 @@ final class Attackers implements AutoCloseable {
             }
         };
         try (ClientSession c = new ClientSession(recording, key)) {
-            c.handshake(Purpose.QUERY, Handshake.nonce(), timeouts.handshake());
+            c.handshake(Purpose.QUERY, Handshake.nonce(), timeouts.handshake(), Messages.Preamble.CURRENT);
             c.query(Handshake.nonce());
         }
         return sent.toByteArray();

@@ -30,23 +30,28 @@ final class CuttingProxy implements AutoCloseable {
      * A byte position: {@code offset} into the stream (type null), or relative to the first
      * frame of {@code type}: from its start, the middle of its payload, or from its end.
      */
-    record At(MessageType type, Anchor anchor, long offset) {
+    record At(MessageType type, Anchor anchor, long offset, int nth) {
         enum Anchor { STREAM, START, MIDDLE, END }
 
         static At stream(long offset) {
-            return new At(null, Anchor.STREAM, offset);
+            return new At(null, Anchor.STREAM, offset, 1);
         }
 
         static At start(MessageType type, long plus) {
-            return new At(type, Anchor.START, plus);
+            return new At(type, Anchor.START, plus, 1);
         }
 
         static At middle(MessageType type) {
-            return new At(type, Anchor.MIDDLE, 0);
+            return new At(type, Anchor.MIDDLE, 0, 1);
         }
 
         static At end(MessageType type, long plus) {
-            return new At(type, Anchor.END, plus);
+            return new At(type, Anchor.END, plus, 1);
+        }
+
+        /** The same position in the {@code n}th frame of its type instead of the first. */
+        At nth(int n) {
+            return new At(type, anchor, offset, n);
         }
 
         long resolve(long frameStart, long payloadLength) {
@@ -65,7 +70,7 @@ final class CuttingProxy implements AutoCloseable {
                 case START -> type + " start" + (offset == 0 ? "" : " + " + offset);
                 case MIDDLE -> "middle of " + type;
                 case END -> type + " end" + (offset == 0 ? "" : " " + offset);
-            };
+            } + (nth > 1 ? " #" + nth : "");
         }
     }
 
@@ -141,6 +146,7 @@ final class CuttingProxy implements AutoCloseable {
     private void forwardUntil(InputStream in, OutputStream out, Socket reverse) throws IOException, InterruptedException {
         long forwarded = 0;
         boolean seen = false;
+        int count = 0;
         byte[] chunk = in.readNBytes(Messages.Preamble.BYTES);
         long target = at.type() == null ? at.offset() : Long.MAX_VALUE;
         while (true) {
@@ -162,7 +168,7 @@ final class CuttingProxy implements AutoCloseable {
                 return;
             }
             long length = Integer.toUnsignedLong(ByteBuffer.wrap(header).getInt(4));
-            if (!seen && MessageType.of(header[0] & 0xff) == at.type()) {
+            if (!seen && MessageType.of(header[0] & 0xff) == at.type() && ++count == at.nth()) {
                 seen = true;
                 target = at.resolve(forwarded, length);
             }

@@ -48,7 +48,7 @@ class FuzzSeeds {
         }, r -> Thread.ofPlatform().daemon().start(r));
         int handshake;
         try (ClientSession c = new ClientSession(pair[0], ScriptedServer.KEY)) {
-            c.handshake(Purpose.MIGRATE, Handshake.nonce(), Duration.ofSeconds(5));
+            c.handshake(Purpose.MIGRATE, Handshake.nonce(), Duration.ofSeconds(5), Messages.Preamble.OLDEST);
             handshake = pair[0].written().length;
             c.offer(StateCodec.encode(state()), false);
             c.end(0, c.sendMemory(guest(), p -> true));

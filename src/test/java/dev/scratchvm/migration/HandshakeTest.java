@@ -24,7 +24,7 @@ class HandshakeTest {
     private static CompletableFuture<Hello> server(MemoryTransport t, MigrationKey key) {
         return CompletableFuture.supplyAsync(() -> {
             try {
-                return Handshake.asServer(t, new FrameReader(t), new FrameWriter(t), key);
+                return Handshake.asServer(t, new FrameReader(t), new FrameWriter(t), key).hello();
             } catch (MigrationException e) {
                 throw new java.util.concurrent.CompletionException(e);
             }
@@ -32,7 +32,7 @@ class HandshakeTest {
     }
 
     private static void client(MemoryTransport t, MigrationKey key, Hello hello) throws MigrationException {
-        Handshake.asClient(t, new FrameReader(t), new FrameWriter(t), key, hello);
+        Handshake.asClient(t, new FrameReader(t), new FrameWriter(t), key, hello, Messages.Preamble.CURRENT);
     }
 
     private static MigrationException cause(CompletableFuture<?> f) {
@@ -132,8 +132,8 @@ class HandshakeTest {
         MemoryTransport[] pair = MemoryTransport.pair();
         CompletableFuture<Hello> server = server(pair[1], KEY);
         FrameWriter out = new FrameWriter(pair[0]);
-        out.sendRaw(new Messages.Preamble(2, 0).encode());
-        assertThat(cause(server)).hasMessage("peer speaks migration protocol 2.0, this VMM speaks 1.0");
+        out.sendRaw(new Messages.Preamble(3, 0).encode());
+        assertThat(cause(server)).hasMessage("peer speaks migration protocol 3.0, this VMM speaks 2.0");
         // The client of the future reads our preamble and an ERROR in the frozen format.
         FrameReader in = new FrameReader(pair[0]);
         ByteBuffer preamble = ByteBuffer.allocate(Messages.Preamble.BYTES);
@@ -141,6 +141,23 @@ class HandshakeTest {
         assertThat(Messages.Preamble.decode(preamble)).isEqualTo(Messages.Preamble.CURRENT);
         assertThatThrownBy(() -> in.next(MessageType.CHALLENGE)).isInstanceOfSatisfying(MigrationException.class,
                 e -> assertThat(e.code()).isEqualTo(ErrorCode.VERSION));
+    }
+
+    @Test
+    void aServerAnswersAVersionOneClientInVersionOneAndACurrentClientInTheCurrentVersion() throws Exception {
+        for (Messages.Preamble client : java.util.List.of(Messages.Preamble.OLDEST, Messages.Preamble.CURRENT)) {
+            MemoryTransport[] pair = MemoryTransport.pair();
+            CompletableFuture<Handshake.Greeting> server = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return Handshake.asServer(pair[1], new FrameReader(pair[1]), new FrameWriter(pair[1]), KEY);
+                } catch (MigrationException e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            }, r -> Thread.ofPlatform().daemon().start(r));
+            Handshake.asClient(pair[0], new FrameReader(pair[0]), new FrameWriter(pair[0]), KEY,
+                    new Hello(Purpose.MIGRATE, Handshake.nonce()), client);
+            assertThat(server.get().version()).isEqualTo(client);
+        }
     }
 
     @Test

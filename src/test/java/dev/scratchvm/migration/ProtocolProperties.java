@@ -46,7 +46,7 @@ class ProtocolProperties {
             }
         }, r -> Thread.ofPlatform().daemon().start(r));
         try (ClientSession c = new ClientSession(pair[0], ScriptedServer.KEY)) {
-            c.handshake(Purpose.MIGRATE, Handshake.nonce(), Duration.ofSeconds(5));
+            c.handshake(Purpose.MIGRATE, Handshake.nonce(), Duration.ofSeconds(5), Messages.Preamble.OLDEST);
             int handshake = pair[0].written().length;
             c.offer(dev.scratchvm.image.StateCodec.encode(ProtocolTest.STATE), false);
             MemoryStream.Stats stats = c.sendMemory(ProtocolTest.sampleGuest(), p -> true);

@@ -105,7 +105,7 @@ class ProtocolTest {
         ScriptedServer server = new ScriptedServer(AtCommit.COMMIT) {
             @Override
             void receive(ServerSession s) throws MigrationException {
-                s.receiveOffer();
+                receiveFirst(s);
                 s.reject(ErrorCode.REJECTED, "this host's CPU lacks features the VM uses: AVX-512");
             }
         };

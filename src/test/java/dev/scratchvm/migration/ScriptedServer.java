@@ -68,7 +68,9 @@ class ScriptedServer implements MigrationClient.Connector {
 
     private void serve(MemoryTransport t) {
         try (ServerSession s = new ServerSession(t, KEY)) {
-            Hello hello = s.handshake(Duration.ofSeconds(5));
+            Handshake.Greeting greeting = s.handshake(Duration.ofSeconds(5));
+            Hello hello = greeting.hello();
+            version = greeting.version().major();
             connections.add(hello.purpose());
             if (hello.purpose() == Purpose.QUERY) {
                 s.receiveQuery();
@@ -92,8 +94,33 @@ class ScriptedServer implements MigrationClient.Connector {
         }
     }
 
+    /** The protocol the client greeted with. */
+    private volatile int version = 1;
+
+    /** The client's first message after the handshake: PREPARE (protocol 2) or STATE (1). */
+    void receiveFirst(ServerSession s) throws MigrationException {
+        if (version >= 2) s.receivePrepare();
+        else s.receiveOffer();
+    }
+
     /** The steps before READY, exactly as the real server takes them. */
     void receive(ServerSession s) throws MigrationException {
+        if (version >= 2) {
+            Messages.Prepare p = s.receivePrepare();
+            MemorySegment memory = Arena.ofAuto().allocate(p.memoryBytes(), 4096);
+            s.prepared();
+            Rounds.Receiver rounds = new Rounds.Receiver(memory, null, null);
+            Messages.StateOffer offer = s.receiveRounds(rounds);
+            try {
+                state = StateCodec.decode(offer.state());
+            } catch (ImageException e) {
+                throw MigrationException.protocol(e.getMessage());
+            }
+            s.accept(List.of());
+            s.receiveEnd(rounds);
+            guest = memory;
+            return;
+        }
         Messages.StateOffer offer = s.receiveOffer();
         try {
             state = StateCodec.decode(offer.state());

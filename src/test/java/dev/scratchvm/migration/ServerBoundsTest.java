@@ -68,7 +68,7 @@ class ServerBoundsTest {
     private double legitimateQuery() throws MigrationException {
         long start = System.nanoTime();
         try (ClientSession c = new ClientSession(SocketTransport.connect(at, TIMEOUTS), KEY)) {
-            c.handshake(Purpose.QUERY, Handshake.nonce(), TIMEOUTS.handshake());
+            c.handshake(Purpose.QUERY, Handshake.nonce(), TIMEOUTS.handshake(), Messages.Preamble.CURRENT);
             assertThat(c.query(Handshake.nonce())).isEqualTo(Verdict.UNKNOWN);
         }
         return (System.nanoTime() - start) / 1e6;
@@ -197,7 +197,7 @@ class ServerBoundsTest {
                 quick.add(() -> assertThat(attack.replay(recorded)).isEqualTo(End.AUTH_REFUSED));
                 quick.add(() -> {
                     try (ClientSession c = new ClientSession(SocketTransport.connect(at, TIMEOUTS), OTHER)) {
-                        c.handshake(Purpose.QUERY, Handshake.nonce(), TIMEOUTS.handshake());
+                        c.handshake(Purpose.QUERY, Handshake.nonce(), TIMEOUTS.handshake(), Messages.Preamble.CURRENT);
                         throw new AssertionError("authenticated with the wrong key");
                     } catch (MigrationException e) {
                         assertThat(e.code()).isEqualTo(ErrorCode.AUTH);

@@ -136,7 +136,17 @@ public final class GuestPrograms {
         return compile(src, out, libc);
     }
 
-    private static Path compile(Path source, Path out, Libc libc) {
+    /**
+     * guest/sqlite/sqlite_demo.c, linked with glibc against the system's static libsqlite3
+     * (target/guests/glibc/sqlite_demo); null when there is no libsqlite3.a to link with.
+     */
+    public static Path buildSqliteDemo() {
+        if (!Files.exists(Path.of("/usr/lib/x86_64-linux-gnu/libsqlite3.a"))) return null;
+        Path source = repoRoot().resolve("guest/sqlite/sqlite_demo.c");
+        return compile(source, repoRoot().resolve("target/guests/glibc/sqlite_demo"), Libc.GLIBC, "-lsqlite3");
+    }
+
+    private static Path compile(Path source, Path out, Libc libc, String... libraries) {
         synchronized (BUILD_LOCKS.computeIfAbsent(out, k -> new Object())) {
             try {
                 if (upToDate(source, out)) {
@@ -151,8 +161,10 @@ public final class GuestPrograms {
                 try {
                     Path include = repoRoot().resolve("guest/include");
                     // -lm last: fenv and math functions live in libm for glibc; harmless for musl.
-                    List<String> cmd = List.of(libc.compiler(), "-static", "-O1", "-I", include.toString(),
-                            "-o", tmp.toString(), source.toString(), "-lm");
+                    List<String> cmd = new java.util.ArrayList<>(List.of(libc.compiler(), "-static", "-O1", "-I",
+                            include.toString(), "-o", tmp.toString(), source.toString()));
+                    cmd.addAll(List.of(libraries));
+                    cmd.add("-lm");
                     VmmProcess.Result r;
                     try {
                         r = VmmProcess.runProgram(repoRoot(), cmd, null, null, COMPILE_TIMEOUT);

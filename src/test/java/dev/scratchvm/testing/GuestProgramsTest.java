@@ -116,6 +116,9 @@ class GuestProgramsTest {
             case "clock" -> List.of(new Case("sanity", List.of(), 0, lastLineIs("clock ok")));
             case "mmap" -> List.of(new Case("all checks", List.of(), 0, lastLineIs("mmap ok")));
             case "fsops" -> List.of(new Case("all checks", List.of(), 0, leavesDirEmpty(lastLineIs("fsops ok"))));
+            case "locks" -> List.of(new Case("all checks", List.of(), 0, leavesDirEmpty(lastLineIs("locks: all ok (0 failures)"))));
+            case "metadata" -> List.of(new Case("all checks", List.of(), 0,
+                    leavesDirEmpty(lastLineIs("metadata: all ok (0 failures)"))));
             case "sysinfo" -> List.of(new Case("all checks", List.of(), 0, lastLineIs("sysinfo ok")));
             case "fdwait" -> List.of(
                     new Case("all checks", List.of(), 0, leavesDirEmpty(lastLineIs("fdwait: all ok (0 failures)"))),

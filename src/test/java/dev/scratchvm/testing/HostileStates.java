@@ -4,6 +4,8 @@ import dev.scratchvm.state.KernelState;
 import dev.scratchvm.state.KernelState.FdState;
 import dev.scratchvm.state.KernelState.FileFingerprint;
 import dev.scratchvm.state.KernelState.FileKind;
+import dev.scratchvm.state.KernelState.FileLock;
+import dev.scratchvm.state.KernelState.LockOwner;
 import dev.scratchvm.state.KernelState.Mapping;
 import dev.scratchvm.state.KernelState.OpenFileState;
 import dev.scratchvm.state.KernelState.SignalAction;
@@ -150,6 +152,7 @@ public final class HostileStates {
         addFile(FileKind.REGULAR, "/f", 2, -1, 0, "mode -1", ".mode");
         addFile(FileKind.REGULAR, "/f", 2, 0644, -1, "offset -1", ".offset");
         addFile(FileKind.REGULAR, "/f", 2, 0644, Long.MIN_VALUE, "offset -2^63", ".offset");
+        addFile(FileKind.PROC, "/etc/passwd", 0, 0444, 0, "a /proc file that is not in /proc", ".path");
         int id = good.kernel().files().stream().mapToInt(OpenFileState::id).max().orElse(0) + 1;
         int fd = good.kernel().fds().stream().mapToInt(FdState::fd).max().orElse(2) + 1;
         kernel("kernel.files[id " + id + "].fingerprint", "fingerprint size -2", x -> {
@@ -160,6 +163,19 @@ public final class HostileStates {
             return new KernelState(x.brkStart(), x.brk(), x.mmapBase(), x.mmapTop(), x.mappings(), x.cwd(),
                     x.clearChildTid(), x.robustList(), files, fds, x.signalActions());
         });
+        FileLock lock = new FileLock(LockOwner.POSIX, true, 0, 0);
+        for (var kind : List.of(FileKind.STDIN, FileKind.REGULAR)) {
+            int flags = kind == FileKind.STDIN ? 0 : 010000000; // O_PATH
+            kernel("kernel.files[id " + id + "].locks", "a lock on " + (kind == FileKind.STDIN ? "stdin" : "an O_PATH file"), x -> {
+                List<OpenFileState> files = new ArrayList<>(x.files());
+                files.add(new OpenFileState(id, kind, kind == FileKind.STDIN ? "" : "/f", flags, 0, 0, FileFingerprint.NONE,
+                        List.of(lock)));
+                List<FdState> fds = new ArrayList<>(x.fds());
+                fds.add(new FdState(fd, id, false));
+                return new KernelState(x.brkStart(), x.brk(), x.mmapBase(), x.mmapTop(), x.mappings(), x.cwd(),
+                        x.clearChildTid(), x.robustList(), files, fds, x.signalActions());
+            });
+        }
         for (int number : new int[]{1024, 1 << 20, Integer.MAX_VALUE}) {
             kernel("kernel.fds", "fd " + number, x -> {
                 List<FdState> fds = new ArrayList<>(x.fds());

@@ -78,7 +78,7 @@ public final class WaitObjectStates {
         }
         return new MachineState(good.vcpu(), good.memory(), new KernelState(x.brkStart(), x.brk(), x.mmapBase(),
                 x.mmapTop(), x.mappings(), x.cwd(), x.clearChildTid(), x.robustList(), files, fds, x.signalActions(),
-                x.umask(), x.restart(), o.pipes(), o.eventFds(), o.timerFds(), o.epolls()));
+                x.umask(), x.restart(), x.processName(), x.dumpable(), o.pipes(), o.eventFds(), o.timerFds(), o.epolls()));
     }
 
     /** Hostile variants: one record or field each. */
