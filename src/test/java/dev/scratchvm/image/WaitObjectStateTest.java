@@ -59,11 +59,11 @@ class WaitObjectStateTest {
     }
 
     @Test
-    void aFileKindBeyondNineIsRefusedOnTheWire() {
+    void aFileKindBeyondTenIsRefusedOnTheWire() {
         StateProto.State.Builder b = wire(GOOD);
-        b.getKernelBuilder().getFilesBuilder(0).setKind(10);
+        b.getKernelBuilder().getFilesBuilder(0).setKind(11);
         assertThatThrownBy(() -> StateCodec.decode(b.build().toByteArray())).isInstanceOf(ImageException.class)
-                .hasMessageContaining("unknown file kind 10");
+                .hasMessageContaining("unknown file kind 11");
     }
 
     @Test
