@@ -537,8 +537,8 @@ final class FileCalls {
      */
     private static long virtualStat(OpenFile f, MemorySegment out) {
         out.fill((byte) 0);
-        out.set(JAVA_LONG_UNALIGNED, 8, System.identityHashCode(f.kind == FileKind.PIPE ? ((Pipe.End) f.virtual).pipe()
-                : f.virtual) & 0xffffffffL);
+        out.set(JAVA_LONG_UNALIGNED, 8, f.virtual instanceof Pipe.End end ? end.pipe().inode()
+                : System.identityHashCode(f.virtual) & 0xffffffffL);
         out.set(JAVA_LONG_UNALIGNED, 16, 1);
         out.set(JAVA_INT_UNALIGNED, 24, (f.kind == FileKind.PIPE ? S_IFIFO : 0) | 0600);
         out.set(JAVA_LONG_UNALIGNED, 56, Pipe.PAGE);

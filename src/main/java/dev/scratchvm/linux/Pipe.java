@@ -102,6 +102,11 @@ final class Pipe {
         return out;
     }
 
+    /** The inode number fstat and /proc/self/fd show: the same for both ends, stable while the pipe lives. */
+    long inode() {
+        return System.identityHashCode(this) & 0xffffffffL;
+    }
+
     /** Bytes waiting to be read (FIONREAD). */
     int available() {
         int n = 0;
