@@ -53,6 +53,7 @@ final class KernelRules {
         if (p == null) p = fds(k.fds());
         if (p == null) p = signals(k.signalActions());
         if (p == null) p = signalState(k.signals());
+        if (p == null) p = WaitObjectRules.check(k);
         return p;
     }
 
@@ -115,7 +116,9 @@ final class KernelRules {
         for (OpenFileState f : files) {
             String field = "kernel.files[id " + f.id() + "]";
             boolean stdio = f.kind() == FileKind.STDIN || f.kind() == FileKind.STDOUT || f.kind() == FileKind.STDERR;
-            if (stdio) {
+            if (WaitObjectRules.isVmmObject(f.kind())) {
+                if (!f.path().isEmpty()) return field + ".path of a " + f.kind() + " must be empty";
+            } else if (stdio) {
                 if (!f.path().isEmpty()) return field + ".path of a standard stream must be empty";
             } else if (f.kind() == FileKind.MEMFD) {
                 // A label, never opened by path: "/memfd:" and the guest's name for it.

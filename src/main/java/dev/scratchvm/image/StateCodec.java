@@ -16,6 +16,12 @@ import dev.scratchvm.state.KernelState.PendingSignal;
 import dev.scratchvm.state.KernelState.SignalAction;
 import dev.scratchvm.state.KernelState.SignalState;
 import dev.scratchvm.state.KernelState.TimerState;
+import dev.scratchvm.state.KernelState.EpollEntry;
+import dev.scratchvm.state.KernelState.EpollState;
+import dev.scratchvm.state.KernelState.EventFdState;
+import dev.scratchvm.state.KernelState.PipeBuffer;
+import dev.scratchvm.state.KernelState.PipeState;
+import dev.scratchvm.state.KernelState.TimerFdState;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.MemoryState;
 import dev.scratchvm.state.VcpuState;
@@ -232,6 +238,29 @@ public final class StateCodec {
                     .setValue(t.value()).setRemainingNanos(t.remainingNanos()).setIntervalNanos(t.intervalNanos())
                     .setOverrun(t.overrun()));
         }
+        for (PipeState p : k.pipes()) {
+            StateProto.Pipe.Builder pb = StateProto.Pipe.newBuilder().setReadFile(p.readFile()).setWriteFile(p.writeFile())
+                    .setPages(p.pages());
+            for (PipeBuffer buf : p.buffers()) {
+                pb.addBuffers(StateProto.PipeBuffer.newBuilder().setOffset(buf.offset()).setData(ByteString.copyFrom(buf.data())));
+            }
+            b.addPipes(pb);
+        }
+        for (EventFdState e : k.eventFds()) {
+            b.addEventFds(StateProto.EventFd.newBuilder().setFile(e.file()).setCount(e.count()).setSemaphore(e.semaphore()));
+        }
+        for (TimerFdState t : k.timerFds()) {
+            b.addTimerFds(StateProto.TimerFd.newBuilder().setFile(t.file()).setClock(t.clock())
+                    .setRemainingNanos(t.remainingNanos()).setIntervalNanos(t.intervalNanos()).setExpirations(t.expirations()));
+        }
+        for (EpollState e : k.epolls()) {
+            StateProto.Epoll.Builder eb = StateProto.Epoll.newBuilder().setFile(e.file());
+            for (EpollEntry x : e.entries()) {
+                eb.addEntries(StateProto.EpollEntry.newBuilder().setFd(x.fd()).setFile(x.file()).setEvents(x.events())
+                        .setData(x.data()).setEdgePending(x.edgePending()));
+            }
+            b.addEpolls(eb);
+        }
         return b.build();
     }
 
@@ -278,6 +307,10 @@ public final class StateCodec {
             case REGULAR -> 3;
             case DIRECTORY -> 4;
             case DEVICE -> 5;
+            case PIPE -> 6;
+            case EVENTFD -> 7;
+            case TIMERFD -> 8;
+            case EPOLL -> 9;
             case PROC -> 10;
             case MEMFD -> 11;
         };
@@ -404,6 +437,29 @@ public final class StateCodec {
             }
             restart = new KernelState.Restart(r.getCall(), r.getRemainingNanos());
         }
+        List<PipeState> pipes = new ArrayList<>(k.getPipesCount());
+        for (StateProto.Pipe p : k.getPipesList()) {
+            List<PipeBuffer> buffers = new ArrayList<>(p.getBuffersCount());
+            for (StateProto.PipeBuffer buf : p.getBuffersList()) {
+                buffers.add(new PipeBuffer(buf.getOffset(), buf.getData().toByteArray()));
+            }
+            pipes.add(new PipeState(p.getReadFile(), p.getWriteFile(), buffers, p.getPages()));
+        }
+        List<EventFdState> eventFds = new ArrayList<>(k.getEventFdsCount());
+        for (StateProto.EventFd e : k.getEventFdsList()) eventFds.add(new EventFdState(e.getFile(), e.getCount(), e.getSemaphore()));
+        List<TimerFdState> timerFds = new ArrayList<>(k.getTimerFdsCount());
+        for (StateProto.TimerFd t : k.getTimerFdsList()) {
+            timerFds.add(new TimerFdState(t.getFile(), t.getClock(), t.getRemainingNanos(), t.getIntervalNanos(),
+                    t.getExpirations()));
+        }
+        List<EpollState> epolls = new ArrayList<>(k.getEpollsCount());
+        for (StateProto.Epoll e : k.getEpollsList()) {
+            List<EpollEntry> entries = new ArrayList<>(e.getEntriesCount());
+            for (StateProto.EpollEntry x : e.getEntriesList()) {
+                entries.add(new EpollEntry(x.getFd(), x.getFile(), x.getEvents(), x.getData(), x.getEdgePending()));
+            }
+            epolls.add(new EpollState(e.getFile(), entries));
+        }
         // Images before 1.2: a process that never named itself, dumpable (the schema's defaults).
         String name = k.getProcessName().toString(StandardCharsets.ISO_8859_1);
         if (name.indexOf('\0') >= 0) throw StateWire.error("state.kernel", "process name contains a NUL byte");
@@ -421,7 +477,7 @@ public final class StateCodec {
         }
         return new KernelState(k.getBrkStart(), k.getBrk(), k.getMmapBase(), k.getMmapTop(), mappings, k.getCwd(),
                 k.getClearChildTid(), k.getRobustList(), files, fds, signals, umask, restart, name, k.getDumpable(),
-                signalState(k), limits, hostname, domainname);
+                signalState(k), limits, hostname, domainname, pipes, eventFds, timerFds, epolls);
     }
 
     /** Blocked and pending signals, the alternate stack and the timers; images before 1.2 have none of them. */
@@ -451,6 +507,10 @@ public final class StateCodec {
             case 3 -> FileKind.REGULAR;
             case 4 -> FileKind.DIRECTORY;
             case 5 -> FileKind.DEVICE;
+            case 6 -> FileKind.PIPE;
+            case 7 -> FileKind.EVENTFD;
+            case 8 -> FileKind.TIMERFD;
+            case 9 -> FileKind.EPOLL;
             case 10 -> FileKind.PROC;
             case 11 -> FileKind.MEMFD;
             default -> throw StateWire.error(where, "unknown file kind " + code);

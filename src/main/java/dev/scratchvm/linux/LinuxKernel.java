@@ -40,6 +40,9 @@ public final class LinuxKernel implements AutoCloseable {
     private final UtsCalls uts;
     /** Cuts the guest's blocking calls short when the VMM needs the vCPU (a pause). */
     private final Wakeup wakeup = new Wakeup();
+    private final Waits waits = new Waits(wakeup);
+    /** What all the guest's pipes may hold. */
+    private final PipeBudget pipes = new PipeBudget();
 
     private LinuxKernel(GuestMemory memory, GuestRoot root, Trace trace, CpuAccess cpu, AddressSpace space,
                         List<KernelState.SignalAction> actions, KernelState.SignalState signalState) {
@@ -54,7 +57,7 @@ public final class LinuxKernel implements AutoCloseable {
         this.space = space;
         long stackSize = memory.size() - space.mmapTop() - GuestMemory.PAGE_SIZE;
         ProcFs proc = new ProcFs(new ProcFiles(memory, space, root, signals, this::umask, cpu::cpuid), fds, root);
-        FileCalls files = new FileCalls(args, fds, root, trace, signals, wakeup, proc);
+        FileCalls files = new FileCalls(args, fds, root, trace, signals, wakeup, waits, proc);
         this.files = files;
         files.register(table);
         new MetadataCalls(args, root, files).register(table);
@@ -72,6 +75,8 @@ public final class LinuxKernel implements AutoCloseable {
         this.delivery = new SignalDelivery(signals, timers, new SignalFrames(args, cpu, space.mmapTop()), cpu, time, trace);
         new SignalCalls(args, cpu, signals, delivery, wakeup).register(table);
         new TimerCalls(args, timers, signals).register(table);
+        new ChannelCalls(args, fds, files, trace, pipes).register(table);
+        new WaitCalls(args, fds, files, time, waits).register(table);
         table.registerControl(Nr.EXIT, "exit", this::exit);
         table.registerControl(Nr.EXIT_GROUP, "exit_group", this::exit);
     }
@@ -111,7 +116,11 @@ public final class LinuxKernel implements AutoCloseable {
         Map<Integer, OpenFile> files = new java.util.HashMap<>();
         try {
             kernel.limits.restore(state.resourceLimits());
-            for (OpenFileState f : state.files()) files.put(f.id(), reopen(root, stdio, f));
+            Map<Integer, VirtualFile> objects = VirtualFiles.rebuild(state, kernel.pipes);
+            for (OpenFileState f : state.files()) {
+                VirtualFile v = objects.get(f.id());
+                files.put(f.id(), v != null ? new OpenFile(v, f.kind(), f.flags()) : reopen(root, stdio, f));
+            }
             for (FdState fd : state.fds()) {
                 OpenFile f = files.get(fd.fileId());
                 if (f == null) throw new KernelRestoreException("fd " + fd.fd() + " refers to unknown open file " + fd.fileId());
@@ -120,10 +129,13 @@ public final class LinuxKernel implements AutoCloseable {
                 }
                 kernel.fds.installAt(fd.fd(), f, fd.closeOnExec());
             }
+            VirtualFiles.restoreInterest(state, files);
             // Last, once every file is open again: closing one of them would drop POSIX locks taken before.
             for (OpenFileState s : state.files()) {
-                if (!s.locks().isEmpty() && (files.get(s.id()).isStdio() || (s.flags() & Libc.O_PATH) != 0)) {
-                    throw new KernelRestoreException("file " + s.id() + " holds locks but is standard I/O or O_PATH");
+                if (!s.locks().isEmpty() && (files.get(s.id()).isStdio() || files.get(s.id()).virtual != null
+                        || (s.flags() & Libc.O_PATH) != 0)) {
+                    throw new KernelRestoreException("file " + s.id() + " holds locks but is standard I/O, O_PATH or a "
+                            + s.kind());
                 }
                 for (FileLock lock : s.locks()) {
                     if (lock.owner() == KernelState.LockOwner.POSIX) kernel.fds.usesPosixLocks();
@@ -147,6 +159,8 @@ public final class LinuxKernel implements AutoCloseable {
             case STDIN -> OpenFile.stdio(0, stdio);
             case STDOUT -> OpenFile.stdio(1, stdio);
             case STDERR -> OpenFile.stdio(2, stdio);
+            case PIPE, EVENTFD, TIMERFD, EPOLL -> throw new KernelRestoreException("open file " + s.id() + " is a " + s.kind()
+                    + " with no record describing it");
             case PROC, MEMFD -> {
                 // /proc: the bytes generated at open, not a new generation: a read goes on where it was.
                 // memfd: the bytes it held, in a new in-memory file.
@@ -231,6 +245,15 @@ public final class LinuxKernel implements AutoCloseable {
         return new Control.Exit(status);
     }
 
+    /**
+     * The guest is about to run for the first time in this VMM: restored timerfds start
+     * counting their remaining time now, so the time spent restoring (or migrating) does not
+     * count, as it does not for a sleep the guest finishes through restart_syscall.
+     */
+    public void startClocks() {
+        for (int fd : fds.openFds()) if (fds.file(fd).virtual instanceof TimerFd t) t.thaw();
+    }
+
     /** Cuts short whatever host wait the guest's current call is in, now or when it starts. */
     public Wakeup wakeup() {
         return wakeup;
@@ -243,14 +266,14 @@ public final class LinuxKernel implements AutoCloseable {
      * @throws KernelRestoreException when a file cannot be described (e.g. deleted while open)
      */
     public KernelState capture() throws KernelRestoreException {
-        Map<OpenFile, Integer> ids = new IdentityHashMap<>();
+        Map<OpenFile, Integer> ids = new java.util.LinkedHashMap<>(); // in id order; OpenFile has identity equality
         Map<OpenFile, List<FileLock>> locks = new IdentityHashMap<>();
         // Locks first: fingerprinting a write-only file opens and closes a second descriptor of
         // it, which drops the process's POSIX locks on it; they are taken again below. A guest
         // that never locked holds none: no need to ask the host.
         for (int fd : fds.locksUsed() ? fds.openFds() : List.<Integer>of()) {
             OpenFile f = fds.file(fd);
-            if (!f.isStdio() && !locks.containsKey(f)) locks.put(f, HostLocks.held(f.hostFd));
+            if (!f.isStdio() && f.virtual == null && !locks.containsKey(f)) locks.put(f, HostLocks.held(f.hostFd));
         }
         List<OpenFileState> files = new ArrayList<>();
         List<FdState> fdStates = new ArrayList<>();
@@ -270,15 +293,17 @@ public final class LinuxKernel implements AutoCloseable {
                 if (lock.owner() == KernelState.LockOwner.POSIX) HostLocks.take(e.getKey().hostFd, lock, e.getKey().path);
             }
         }
+        VirtualFiles.Captured objects = VirtualFiles.capture(ids);
         return new KernelState(space.brkStart(), space.brk(), space.mmapBase(), space.mmapTop(), space.mappings(),
                 root.cwd(), process.clearChildTid, process.robustList, files, fdStates, signals.actions(),
                 this.files.umask, time.restart, new String(process.name, StandardCharsets.ISO_8859_1), process.dumpable,
                 signals.capture(timers.capture()), limits.changed(), new String(uts.hostname, StandardCharsets.ISO_8859_1),
-                new String(uts.domainname, StandardCharsets.ISO_8859_1));
+                new String(uts.domainname, StandardCharsets.ISO_8859_1), objects.pipes(), objects.eventFds(), objects.timerFds(),
+                objects.epolls());
     }
 
     private OpenFileState describe(int id, int fd, OpenFile f, List<FileLock> locks) throws KernelRestoreException {
-        if (f.isStdio()) return new OpenFileState(id, f.kind, "", f.flags, 0, 0, FileFingerprint.NONE);
+        if (f.isStdio() || f.virtual != null) return new OpenFileState(id, f.kind, "", f.flags, 0, 0, FileFingerprint.NONE);
         if (f.kind == FileKind.PROC) {
             long offset = Libc.lseek(f.hostFd, 0, Libc.SEEK_CUR);
             if (offset < 0) throw new KernelRestoreException("guest fd " + fd + ": cannot read its offset");

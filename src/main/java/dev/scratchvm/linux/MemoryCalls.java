@@ -63,6 +63,7 @@ final class MemoryCalls {
         if (!anonymous && type == MAP_SHARED) return traced(label, -ENODEV); // no coherent shared file mappings
         if (!anonymous && (offset & (PAGE - 1)) != 0) return traced(label, -EINVAL);
         OpenFile file = anonymous ? null : files.file(fd);
+        if (file != null && file.virtual != null) return traced(label, -ENODEV); // pipes, eventfds... cannot be mapped
         long size = AddressSpace.pageUp(length);
         long start;
         if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) != 0) {

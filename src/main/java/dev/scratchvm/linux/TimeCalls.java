@@ -35,6 +35,24 @@ final class TimeCalls {
     KernelState.Restart restart;
     /** Where the sleep in progress reports the time left if a handler cuts it short (not saved: a restored sleep has none). */
     private long remainderAddr;
+    /** Calls other than sleeps that restart_syscall finishes: the waits of {@link WaitCalls}. */
+    private final java.util.Map<Integer, Resume> resumable = new java.util.HashMap<>();
+
+    /** Finishes an interrupted call: its arguments are the registers the guest still holds. */
+    @FunctionalInterface
+    interface Resume {
+        long resume(Call call, long remainingNanos);
+    }
+
+    void resumable(int call, Resume resume) {
+        resumable.put(call, resume);
+    }
+
+    /** Has the guest finish {@code call} through restart_syscall with {@code remainingNanos} left (Linux's restart block). */
+    Interrupted restartLater(int call, long remainingNanos) {
+        restart = new KernelState.Restart(call, Math.max(0, remainingNanos));
+        return new Interrupted(Nr.RESTART_SYSCALL);
+    }
 
     TimeCalls(GuestArgs args, Wakeup wakeup) {
         this.args = args;
@@ -87,6 +105,8 @@ final class TimeCalls {
             if (r == null) return -EINTR; // nothing to restart: what Linux returns too
             restart = null;
             if (r.call() == Nr.FUTEX) remainderAddr = 0;
+            Resume resume = resumable.get(r.call());
+            if (resume != null) return resume.resume(c, r.remainingNanos());
             return sleepFor(r.call(), r.remainingNanos(), r.call() == Nr.FUTEX ? -ETIMEDOUT : 0);
         });
     }

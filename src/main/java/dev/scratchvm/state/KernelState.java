@@ -26,12 +26,17 @@ import java.util.List;
  * @param resourceLimits setrlimit's limits that differ from the VMM's initial ones, at most one per resource
  * @param hostname      uname's nodename (sethostname), ISO-8859-1, 0 to 64 bytes
  * @param domainname    uname's domainname (setdomainname), ISO-8859-1, 0 to 64 bytes
+ * @param pipes         pipes the VMM holds for the guest, with their unread bytes
+ * @param eventFds      eventfd counters
+ * @param timerFds      timerfds, with the time to their next expiry
+ * @param epolls        epoll instances and their interest lists
  */
 public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings,
                           String cwd, long clearChildTid, long robustList,
                           List<OpenFileState> files, List<FdState> fds, List<SignalAction> signalActions,
                           int umask, Restart restart, String processName, boolean dumpable, SignalState signals,
-                          List<ResourceLimit> resourceLimits, String hostname, String domainname) {
+                          List<ResourceLimit> resourceLimits, String hostname, String domainname, List<PipeState> pipes,
+                          List<EventFdState> eventFds, List<TimerFdState> timerFds, List<EpollState> epolls) {
     /** Linux's default mask for a new process. */
     public static final int DEFAULT_UMASK = 022;
     /** The longest process name: Linux's comm is 16 bytes with its NUL. */
@@ -50,6 +55,32 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
         fds = List.copyOf(fds);
         signalActions = List.copyOf(signalActions);
         if (signals == null) signals = SignalState.NONE;
+        pipes = List.copyOf(pipes);
+        eventFds = List.copyOf(eventFds);
+        timerFds = List.copyOf(timerFds);
+        epolls = List.copyOf(epolls);
+    }
+
+    /** A process holding no pipe, eventfd, timerfd or epoll instance. */
+    public KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings, String cwd,
+                       long clearChildTid, long robustList, List<OpenFileState> files, List<FdState> fds,
+                       List<SignalAction> signalActions, int umask, Restart restart, String processName,
+                       boolean dumpable, SignalState signals, List<ResourceLimit> resourceLimits, String hostname,
+                       String domainname) {
+        this(brkStart, brk, mmapBase, mmapTop, mappings, cwd, clearChildTid, robustList, files, fds, signalActions,
+                umask, restart, processName, dumpable, signals, resourceLimits, hostname, domainname, List.of(), List.of(),
+                List.of(), List.of());
+    }
+
+    /** With the default signal state, limits and names. */
+    public KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings, String cwd,
+                       long clearChildTid, long robustList, List<OpenFileState> files, List<FdState> fds,
+                       List<SignalAction> signalActions, int umask, Restart restart, String processName,
+                       boolean dumpable, List<PipeState> pipes, List<EventFdState> eventFds, List<TimerFdState> timerFds,
+                       List<EpollState> epolls) {
+        this(brkStart, brk, mmapBase, mmapTop, mappings, cwd, clearChildTid, robustList, files, fds, signalActions,
+                umask, restart, processName, dumpable, SignalState.NONE, List.of(), DEFAULT_HOSTNAME, DEFAULT_DOMAINNAME,
+                pipes, eventFds, timerFds, epolls);
     }
 
     /** A process with the VMM's initial limits and the VM's default host and domain names. */
@@ -186,7 +217,82 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
         /** A file or directory of the VM's /proc: its generated content is saved, not re-read. */
         PROC,
         /** An in-memory file from memfd_create: its bytes are saved and re-created. */
-        MEMFD
+        MEMFD,
+        /** One end of a pipe the VMM implements (O_RDONLY: the read end); see {@link PipeState}. */
+        PIPE,
+        /** An eventfd; see {@link EventFdState}. */
+        EVENTFD,
+        /** A timerfd; see {@link TimerFdState}. */
+        TIMERFD,
+        /** An epoll instance; see {@link EpollState}. */
+        EPOLL
+    }
+
+    /**
+     * A pipe held inside the VMM, as Linux keeps it: a ring of page-sized buffers, so how much
+     * more it takes after a restore is what it took before.
+     *
+     * @param readFile  id of the open file of its read end, or -1 once that end is closed
+     * @param writeFile id of the open file of its write end, or -1 once that end is closed
+     * @param buffers   the unread bytes, oldest first, one entry per page in use (at most {@code pages})
+     * @param pages     its capacity in pages: 16 unless F_SETPIPE_SZ changed it
+     */
+    public record PipeState(int readFile, int writeFile, List<PipeBuffer> buffers, int pages) {
+        public PipeState {
+            buffers = List.copyOf(buffers);
+        }
+    }
+
+    /** One page of a pipe: {@code data} unread bytes starting {@code offset} bytes into the page. */
+    public record PipeBuffer(int offset, byte[] data) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof PipeBuffer b && b.offset == offset && java.util.Arrays.equals(b.data, data);
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * offset + java.util.Arrays.hashCode(data);
+        }
+
+        @Override
+        public String toString() {
+            return "PipeBuffer[offset=" + offset + ", " + data.length + " bytes]";
+        }
+    }
+
+    /** An eventfd: its counter (an unsigned 64-bit value below 2^64 - 1) and whether it counts as a semaphore. */
+    public record EventFdState(int file, long count, boolean semaphore) {
+    }
+
+    /**
+     * A timerfd. The time to its next expiry is saved relative to the capture, so it holds on
+     * a host whose clocks read differently; an absolute timer becomes a relative one.
+     *
+     * @param file           id of its open file
+     * @param clock          CLOCK_REALTIME (0), CLOCK_MONOTONIC (1) or CLOCK_BOOTTIME (7)
+     * @param remainingNanos time to the next expiry; 0 when disarmed
+     * @param intervalNanos  period after that; 0 for a one-shot timer
+     * @param expirations    expirations not yet read
+     */
+    public record TimerFdState(int file, int clock, long remainingNanos, long intervalNanos, long expirations) {
+    }
+
+    /** An epoll instance: its open file and its interest list in the order the entries were added. */
+    public record EpollState(int file, List<EpollEntry> entries) {
+        public EpollState {
+            entries = List.copyOf(entries);
+        }
+    }
+
+    /**
+     * One registration of an epoll instance (the fd and the open file it named when added).
+     *
+     * @param events      the events mask as epoll_ctl set it (EPOLLET, EPOLLONESHOT...); a
+     *                    one-shot entry that fired keeps only its flag bits until EPOLL_CTL_MOD
+     * @param edgePending an edge-triggered entry has an event not yet reported
+     */
+    public record EpollEntry(int fd, int file, int events, long data, boolean edgePending) {
     }
 
     /**

@@ -322,6 +322,7 @@ public final class Machine implements AutoCloseable {
         if (firstEntryEpochNanos == 0) {
             java.time.Instant now = java.time.Instant.now();
             firstEntryEpochNanos = now.getEpochSecond() * 1_000_000_000L + now.getNano();
+            kernel.startClocks();
         }
         kernel.startTimers();
         // What became deliverable while the guest was not running (restored pending signals, a

@@ -71,6 +71,9 @@ public final class HostileStates {
         h.msrs();
         h.events();
         h.randomOnes(new Random(20261202));
+        if (good.kernel().files().stream().anyMatch(f -> f.kind() == FileKind.REGULAR)) {
+            h.cases.addAll(WaitObjectStates.hostile(good));
+        }
         return List.copyOf(h.cases);
     }
 
