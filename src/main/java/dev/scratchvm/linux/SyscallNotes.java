@@ -17,17 +17,18 @@ final class SyscallNotes {
             Map.entry("mremap", "MREMAP_FIXED and MREMAP_DONTUNMAP give EINVAL"),
             Map.entry("madvise", "only MADV_DONTNEED acts (discards the pages); other advice is accepted and ignored"),
             Map.entry("ioctl", "terminal TCGETS, TIOCGWINSZ and TIOCGPGRP only, on standard I/O and devices; others ENOTTY"),
-            Map.entry("fcntl", "F_DUPFD(_CLOEXEC), F_GETFD/F_SETFD, F_GETFL/F_SETFL (O_APPEND, O_NONBLOCK) and record locks;"
-                    + " leases, notifications, pipe sizes and seals give EINVAL"),
+            Map.entry("fcntl", "F_DUPFD(_CLOEXEC), F_GETFD/F_SETFD, F_GETFL/F_SETFL (O_APPEND, O_NONBLOCK), record locks"
+                    + " and pipe sizes; leases, notifications and seals give EINVAL"),
+            Map.entry("epoll_ctl", "EPOLLET on a host fd (stdin, a device) acts level-triggered"),
             Map.entry("futex", "one thread: FUTEX_WAKE wakes nobody, FUTEX_WAIT returns on a changed value or a timeout;"
                     + " PI and FUTEX_WAKE_OP give ENOSYS"),
             Map.entry("prctl", "PR_SET_NAME/PR_GET_NAME and PR_SET_DUMPABLE/PR_GET_DUMPABLE only; other options EINVAL"),
             Map.entry("arch_prctl", "ARCH_SET_FS/GS and ARCH_GET_FS/GS only; other codes EINVAL"),
-            Map.entry("rt_sigprocmask", "the mask is not kept: the old set always reads empty"),
-            Map.entry("sigaltstack", "not kept: the old stack always reads as none"),
-            Map.entry("kill", "only the process itself exists; a signal with a handler ends the program instead of running it"),
+            Map.entry("kill", "only the process itself exists (its pid, 0 or -1); stop signals are dropped"),
             Map.entry("tkill", "as kill"),
             Map.entry("tgkill", "as kill"),
+            Map.entry("setitimer", "ITIMER_REAL only; ITIMER_VIRTUAL and ITIMER_PROF give ENOSYS"),
+            Map.entry("getitimer", "as setitimer"),
             Map.entry("getppid", "0: the VM has no parent process"),
             Map.entry("getrlimit", "RLIMIT_NOFILE is enforced; the other limits are kept, saved and reported but not enforced"),
             Map.entry("setrlimit", "as getrlimit"),
