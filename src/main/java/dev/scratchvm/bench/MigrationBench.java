@@ -13,10 +13,15 @@ import java.util.concurrent.TimeUnit;
  * {@code run --migrate-to}, through the launcher): total time and bytes on the wire from
  * the client, downtime from the client's SAVE to the server resuming the guest (both
  * stamp the wall clock in their {@code --metrics} files), next to raw TCP between two JVM
- * processes in the same run.
+ * processes in the same run; then each VM again with {@code --tls-dir} on both sides, against
+ * its own run without TLS, which is TLS's cost.
  */
 record MigrationBench(Bench.Profile profile, Path home, Path work, Bench.Programs programs) {
-    private record Shape(String name, Path program, String memory, String[] args, Double downtimeTargetMs) {
+    /** One kind of migration; {@code tls}: both sides with {@code --tls-dir}, next to the same VM without. */
+    private record Shape(String name, Path program, String memory, String[] args, Double downtimeTargetMs, boolean tls) {
+        String label() {
+            return name + (tls ? ", TLS" : "");
+        }
     }
 
     List<Result> run() throws Exception {
@@ -29,14 +34,18 @@ record MigrationBench(Bench.Profile profile, Path home, Path work, Bench.Program
             fresh.add(TcpFloor.measure(256L << 20, true));
         }
         Stats floor = Stats.of(raw);
+        Path tlsDir = BenchCertificates.in(work);
+        java.util.Map<String, Stats> plainTotal = new java.util.HashMap<>(), plainRate = new java.util.HashMap<>();
         for (Shape shape : List.of(
-                new Shape("16 MiB lab VM", programs.lab(), "16M", new String[0], 10.0),
-                new Shape("256 MiB VM, 240 MiB written", programs.touchMemory(), "256M", new String[]{"240"}, null))) {
+                new Shape("16 MiB lab VM", programs.lab(), "16M", new String[0], 10.0, false),
+                new Shape("256 MiB VM, 240 MiB written", programs.touchMemory(), "256M", new String[]{"240"}, null, false),
+                new Shape("16 MiB lab VM", programs.lab(), "16M", new String[0], null, true),
+                new Shape("256 MiB VM, 240 MiB written", programs.touchMemory(), "256M", new String[]{"240"}, null, true))) {
             List<Double> total = new ArrayList<>(), downtime = new ArrayList<>(), rate = new ArrayList<>();
             long wire = 0;
             for (int i = 0; i < profile.rounds(); i++) {
                 Files.deleteIfExists(dir.resolve("ay_caramba"));
-                double[] m = migrate(dir, key, shape);
+                double[] m = migrate(dir, key, shape.tls() ? tlsDir : null, shape);
                 total.add(m[0]);
                 downtime.add(m[1]);
                 rate.add(m[2] / m[0] / 1e6);
@@ -44,12 +53,25 @@ record MigrationBench(Bench.Profile profile, Path home, Path work, Bench.Program
             }
             Stats d = Stats.of(downtime), r = Stats.of(rate);
             String note = String.format("%.1f MiB on the wire", wire / 1048576.0);
-            results.add(new Result("migrate " + shape.name() + ": total", "ms", Stats.of(total), null, null, null, null, note));
-            results.add(new Result("migrate " + shape.name() + ": downtime", "ms", d, null, null,
+            if (shape.tls()) {
+                // TLS's cost: the same VM without TLS, measured in this run, is the floor.
+                results.add(new Result("migrate " + shape.label() + ": total", "ms", Stats.of(total), "without TLS",
+                        plainTotal.get(shape.name()), null, null, note));
+                results.add(new Result("migrate " + shape.label() + ": downtime", "ms", d, null, null, null, null, null));
+                if (wire > 64L << 20) {
+                    results.add(new Result("migrate " + shape.label() + ": throughput", "GB/s", r, "without TLS",
+                            plainRate.get(shape.name()), null, null, "AES-128-GCM, both sides on the same CPUs"));
+                }
+                continue;
+            }
+            plainTotal.put(shape.name(), Stats.of(total));
+            plainRate.put(shape.name(), r);
+            results.add(new Result("migrate " + shape.label() + ": total", "ms", Stats.of(total), null, null, null, null, note));
+            results.add(new Result("migrate " + shape.label() + ": downtime", "ms", d, null, null,
                     shape.downtimeTargetMs() == null ? null : "<= " + shape.downtimeTargetMs().intValue() + " ms",
                     shape.downtimeTargetMs() == null ? null : d.median() <= shape.downtimeTargetMs(), null));
             if (wire > 64L << 20) {
-                results.add(new Result("migrate " + shape.name() + ": throughput", "GB/s", r, "raw TCP, 2 JVMs", floor,
+                results.add(new Result("migrate " + shape.label() + ": throughput", "GB/s", r, "raw TCP, 2 JVMs", floor,
                         ">= 60% of floor", r.median() >= 0.6 * floor.median(),
                         String.format("raw TCP into fresh memory (as a receiver must): %.2f GB/s", Stats.of(fresh).median())));
             }
@@ -70,17 +92,20 @@ record MigrationBench(Bench.Profile profile, Path home, Path work, Bench.Program
     }
 
     /** One migration; returns {total ms, downtime ms, bytes on the wire}, from both VMMs' metrics files. */
-    private double[] migrate(Path dir, Path key, Shape shape) throws Exception {
+    private double[] migrate(Path dir, Path key, Path tlsDir, Shape shape) throws Exception {
         Path serverMetrics = dir.resolve("server-metrics.jsonl"), clientMetrics = dir.resolve("client-metrics.jsonl");
         Files.deleteIfExists(serverMetrics);
-        Process server = new ProcessBuilder(VmmCommand.of(home, "serve", "--once", "--trace=none", "--listen", "127.0.0.1:0",
-                "--key-file", key.toString(), "--metrics", serverMetrics.toString())).directory(dir.toFile())
+        List<String> serve = new ArrayList<>(VmmCommand.of(home, "serve", "--once", "--trace=none", "--listen", "127.0.0.1:0",
+                "--key-file", key.toString(), "--metrics", serverMetrics.toString()));
+        if (tlsDir != null) serve.addAll(List.of("--tls-dir", tlsDir.toString()));
+        Process server = new ProcessBuilder(serve).directory(dir.toFile())
                 .redirectErrorStream(true).redirectOutput(dir.resolve("server.log").toFile()).start();
         try {
             String address = (String) MetricsFile.await(serverMetrics, "listening", server, Duration.ofSeconds(60)).get("address");
             List<String> cmd = new ArrayList<>(VmmCommand.of(home, "run", "--trace=none", "--memory", shape.memory(),
-                    "--key-file", key.toString(), "--migrate-to", address, "--metrics", clientMetrics.toString(),
-                    shape.program().toString()));
+                    "--key-file", key.toString(), "--migrate-to", address, "--metrics", clientMetrics.toString()));
+            if (tlsDir != null) cmd.addAll(List.of("--tls-dir", tlsDir.toString()));
+            cmd.add(shape.program().toString());
             cmd.addAll(List.of(shape.args()));
             Process client = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
             String clientLog = new String(client.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

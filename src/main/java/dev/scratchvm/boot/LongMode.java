@@ -121,8 +121,9 @@ public final class LongMode {
         m.write(SYSCALL_ENTRY, new byte[]{(byte) 0xe6, (byte) SYSCALL_PORT});
         for (int vector = 0; vector < 32; vector++) {
             long stub = EXCEPTION_STUBS + (long) vector * EXCEPTION_STUB_SIZE;
-            // mov $vector, %al; out %al, $EXCEPTION_PORT; hlt; jmp .
-            m.write(stub, new byte[]{(byte) 0xb0, (byte) vector, (byte) 0xe6, (byte) EXCEPTION_PORT,
+            // push %rax; mov $vector, %al; out %al, $EXCEPTION_PORT; hlt; jmp .
+            // (rax is kept on the ring-0 stack so that a signal handler gets the program's own)
+            m.write(stub, new byte[]{(byte) 0x50, (byte) 0xb0, (byte) vector, (byte) 0xe6, (byte) EXCEPTION_PORT,
                     (byte) 0xf4, (byte) 0xeb, (byte) 0xfe});
             long gate = IDT + 16L * vector;
             long low = (stub & 0xffff) | ((long) KERNEL_CS << 16) | (0x8EL << 40) | ((stub >>> 16 & 0xffff) << 48);

@@ -8,6 +8,7 @@ import dev.scratchvm.migration.MigrationClient;
 import dev.scratchvm.migration.MigrationException;
 import dev.scratchvm.migration.MigrationKey;
 import dev.scratchvm.migration.Timeouts;
+import dev.scratchvm.migration.TlsSettings;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,11 +20,14 @@ import java.time.Duration;
  */
 final class LiveMigrator implements Migrator {
     private final Path keyFile;
+    private final TlsSettings tls;
     private final Path root;
     private final String prefix;
 
-    LiveMigrator(Path keyFile, Path root, String prefix) {
+    /** {@code tls}: the VMM's {@code --tls-dir}, checked at start-up; null for plaintext. */
+    LiveMigrator(Path keyFile, TlsSettings tls, Path root, String prefix) {
         this.keyFile = keyFile;
+        this.tls = tls;
         this.root = root;
         this.prefix = prefix;
     }
@@ -38,7 +42,7 @@ final class LiveMigrator implements Migrator {
         } catch (IllegalArgumentException | MigrationException e) {
             throw new ControlException(e.getMessage());
         }
-        MigrationClient client = new MigrationClient(to, key, Timeouts.ofIdle(Duration.ofSeconds(30)), this::line);
+        MigrationClient client = new MigrationClient(to, key, tls, Timeouts.ofIdle(Duration.ofSeconds(30)), this::line);
         line("migrating the VM live to " + to + " (downtime budget " + request.options().downtime().toMillis() + " ms, timeout "
                 + request.options().timeout().toSeconds() + " s, then " + (request.options().onTimeout()
                 == dev.scratchvm.migration.LiveOptions.OnTimeout.ABORT ? "abort" : "stop and copy")

@@ -13,6 +13,7 @@ import dev.scratchvm.migration.MigrationClient.Result;
 import dev.scratchvm.migration.MigrationClient;
 import dev.scratchvm.migration.MigrationException;
 import dev.scratchvm.migration.Timeouts;
+import dev.scratchvm.migration.TlsSettings;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -27,6 +28,7 @@ final class MigrateCommand implements Command {
             .parameter("FILE", "Image file.", (c, v) -> c.image = Values.path(v))
             .required("--to", "HOST:PORT", "The server.", (c, v) -> c.to = v)
             .option("--key-file", "FILE", MigrationTarget.KEY_FILE_HELP, (c, v) -> c.keyFile = Values.path(v))
+            .option("--tls-dir", "DIR", MigrationTarget.TLS_DIR_HELP, (c, v) -> c.tlsDir = Values.path(v))
             .flag("Also send the VM's open files (read below --root) if the server lacks them.", c -> c.withFiles = true, "--with-files")
             .option("--root", "DIR", "The guest root the image was saved from (default: current directory).", (c, v) -> c.root = Values.path(v))
             .flag("Keep the image after the server took the VM (then it exists twice: restore with care).", c -> c.keep = true, "--keep")
@@ -36,6 +38,7 @@ final class MigrateCommand implements Command {
     Path image;
     String to;
     Path keyFile;
+    Path tlsDir;
     boolean withFiles;
     Path root = Path.of(".");
     boolean keep;
@@ -47,14 +50,15 @@ final class MigrateCommand implements Command {
         Endpoint at = Endpoint.parse(to, "--to", false);
         if (timeout < 1) throw new IllegalArgumentException("--timeout must be at least 1 second");
         var key = MigrationTarget.loadKey(keyFile, MigrationTarget.PREFIX);
+        TlsSettings tls = MigrationTarget.loadTls(tlsDir, TlsSettings.Side.CLIENT);   // before the image is read
         Timeouts timeouts = Timeouts.ofIdle(Duration.ofSeconds(timeout));
         // An earlier sender of this image stopped after COMMIT: its server decides first.
         InFlight earlier = InFlight.read(image);
         if (earlier != null) {
-            Integer settled = settle(earlier, new MigrationClient(earlier.to(), key, timeouts, MigrationTarget::line));
+            Integer settled = settle(earlier, new MigrationClient(earlier.to(), key, tls, timeouts, MigrationTarget::line));
             if (settled != null) return settled;
         }
-        MigrationClient client = new MigrationClient(at, key, timeouts, MigrationTarget::line);
+        MigrationClient client = new MigrationClient(at, key, tls, timeouts, MigrationTarget::line);
         Result result;
         try (ImageReader reader = ImageReader.open(image);
              GuestMemory memory = GuestMemory.allocate(reader.state().memory().size(), BootLayout.GUEST_BASE)) {

@@ -13,6 +13,7 @@ import dev.scratchvm.migration.MigrationClient;
 import dev.scratchvm.migration.MigrationException;
 import dev.scratchvm.migration.MigrationKey;
 import dev.scratchvm.migration.Timeouts;
+import dev.scratchvm.migration.TlsSettings;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.sys.Errno;
 import dev.scratchvm.vmm.Machine;
@@ -32,6 +33,8 @@ final class MigrationTarget implements SaveTarget {
     /** Exit status when the migration is in doubt (EX_TEMPFAIL): see docs/migration-protocol.md. */
     static final int IN_DOUBT = 75;
     static final String KEY_FILE_HELP = "Shared migration key (default: ~/.config/scratchvm/migration.key, created on first use).";
+    static final String TLS_DIR_HELP = "Encrypt the migration with mutual TLS 1.3; DIR holds ca-cert.pem and this side's "
+            + "certificate and PKCS#8 key (server-cert.pem/server-key.pem or client-cert.pem/client-key.pem). Both sides need it, or neither.";
 
     /** The options of {@code run} that turn SAVE into a migration. */
     static final class Options {
@@ -39,17 +42,27 @@ final class MigrationTarget implements SaveTarget {
                 Option.value("--migrate-to", "HOST:PORT",
                         "On SAVE, migrate the VM to 'scratchvm serve' at HOST:PORT instead of writing an image.", (o, v) -> o.migrateTo = v),
                 Option.value("--key-file", "FILE", KEY_FILE_HELP, (o, v) -> o.keyFile = Values.path(v)),
+                Option.value("--tls-dir", "DIR", TLS_DIR_HELP, (o, v) -> o.tlsDir = Values.path(v)),
                 Option.flag("Also send the guest's open files if the server lacks them.", o -> o.withFiles = true, "--with-files"),
                 Option.value("--migrate-timeout", "SECONDS", "Give up on a server silent this long (default: 30).",
                         (o, v) -> o.timeout = Values.integer(v)));
 
         String migrateTo;
         Path keyFile;
+        Path tlsDir;
         boolean withFiles;
         int timeout = 30;
 
+        private TlsSettings tls;
+
         boolean enabled() {
             return migrateTo != null;
+        }
+
+        /** The client's TLS settings from --tls-dir, read and checked once (null without it); for SAVE and for ctl migrate. */
+        TlsSettings tls() {
+            if (tls == null && tlsDir != null) tls = loadTls(tlsDir, TlsSettings.Side.CLIENT);
+            return tls;
         }
 
         String tracePrefix() {
@@ -58,18 +71,22 @@ final class MigrationTarget implements SaveTarget {
     }
 
     private final MigrationClient client;
+    private final TlsSettings tls;
     private final Endpoint to;
     private final Trace trace;
     private final Path root;
     private final Path fallback;
     private final boolean verbose;
     private final Metrics metrics;
+    private final Duration timeout;
     private boolean inDoubt;
 
-    private MigrationTarget(MigrationClient client, Endpoint to, Trace trace, Path root, Path fallback, boolean verbose,
-                            Metrics metrics) {
+    private MigrationTarget(MigrationClient client, TlsSettings tls, Endpoint to, Trace trace, Path root, Path fallback,
+                            boolean verbose, Metrics metrics, Duration timeout) {
         this.metrics = metrics;
+        this.timeout = timeout;
         this.client = client;
+        this.tls = tls;
         this.to = to;
         this.trace = trace;
         this.root = root;
@@ -80,15 +97,18 @@ final class MigrationTarget implements SaveTarget {
     /** Checks the options and loads the key before the guest starts, so mistakes show up at once. */
     static SaveTarget of(Options o, Trace trace, Path root, Path fallbackImage, boolean verbose, Metrics metrics) {
         if (!o.enabled()) {
-            // --key-file alone is for live migrations asked for through the control socket (ctl migrate).
+            // --key-file and --tls-dir alone are for live migrations asked for through the control socket (ctl migrate).
             if (o.withFiles) throw new IllegalArgumentException("--with-files needs --migrate-to");
+            o.tls();   // checked now, before the guest runs
             return new ImageTarget(fallbackImage, trace, verbose);
         }
         Endpoint to = Endpoint.parse(o.migrateTo, "--migrate-to", false);
         if (o.timeout < 1) throw new IllegalArgumentException("--migrate-timeout must be at least 1 second");
         MigrationKey key = loadKey(o.keyFile, PREFIX);
-        MigrationClient client = new MigrationClient(to, key, Timeouts.ofIdle(Duration.ofSeconds(o.timeout)), MigrationTarget::line);
-        return new MigrationTarget(client, to, trace, o.withFiles ? root : null, fallbackImage, verbose, metrics);
+        TlsSettings tls = o.tls();
+        MigrationClient client = new MigrationClient(to, key, tls, Timeouts.ofIdle(Duration.ofSeconds(o.timeout)), MigrationTarget::line);
+        return new MigrationTarget(client, tls, to, trace, o.withFiles ? root : null, fallbackImage, verbose, metrics,
+                Duration.ofSeconds(o.timeout));
     }
 
     static MigrationKey loadKey(Path keyFile, String prefix) {
@@ -103,6 +123,16 @@ final class MigrationTarget implements SaveTarget {
         }
     }
 
+    /** The TLS settings of {@code dir} for {@code side}, checked now; null (plaintext) without a directory. */
+    static TlsSettings loadTls(Path dir, TlsSettings.Side side) {
+        if (dir == null) return null;
+        try {
+            return side == TlsSettings.Side.SERVER ? TlsSettings.server(dir) : TlsSettings.client(dir);
+        } catch (MigrationException e) {
+            throw new IllegalArgumentException("--tls-dir: " + e.getMessage());
+        }
+    }
+
     /**
      * Before the guest starts: waits for the warm-ups of the capture path and of the
      * handshake, so their one-time costs land in start-up rather than in the downtime of a
@@ -110,23 +140,28 @@ final class MigrationTarget implements SaveTarget {
      */
     void prepare(Thread vmWarmUp) throws InterruptedException {
         Duration limit = Duration.ofSeconds(2);
+        Thread tlsWarmUp = tls != null ? tls.warmUp() : null;
         vmWarmUp.join(limit);
         client.awaitWarmUp(limit);
+        if (tlsWarmUp != null) tlsWarmUp.join(limit);
     }
 
     /** The migration opened while the guest runs (protocol 2's PREPARE), so that SAVE finds it ready. */
     private java.util.concurrent.CompletableFuture<MigrationClient.Link> early;
+    private long earlyAt;
 
     /**
      * Connects, authenticates and has the server check the CPU and set memory aside now,
-     * while the guest runs: SAVE's downtime is then memory, state and the commit. If this
-     * connection is gone by the time of SAVE (a server's idle timeout), SAVE connects again.
+     * while the guest runs: SAVE's downtime is then memory, state and the commit. A server
+     * gives up on a connection that stays silent for its idle timeout, so SAVE uses this one
+     * only while it is younger than our own idle timeout, and otherwise connects again.
      */
     void connectEarly(Machine machine) {
         long memory = machine.memory().size();
         var cpuid = machine.cpuid();
         var xcrs = machine.xcrs();
         early = new java.util.concurrent.CompletableFuture<>();
+        earlyAt = System.nanoTime();
         Thread.ofVirtual().name("migration-connect").start(() -> {
             try {
                 early.complete(client.prepare(memory, cpuid, xcrs));
@@ -136,7 +171,7 @@ final class MigrationTarget implements SaveTarget {
         });
     }
 
-    /** Sends the stopped VM over the early connection if there is one, else (or if it broke before the VM moved) over a new one. */
+    /** Sends the stopped VM over the early connection if there is a fresh one, else over a new one. */
     private Result send(MachineState state, Machine machine, PageFilter filter) {
         MigrationClient.Link link = null;
         if (early != null) {
@@ -147,12 +182,13 @@ final class MigrationTarget implements SaveTarget {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+            if (link != null && System.nanoTime() - earlyAt > timeout.toNanos()) {
+                if (verbose) line("the early connection has been idle too long; connecting again");
+                link.close();
+                link = null;
+            }
         }
-        if (link != null) {
-            Result r = link.cold(state, machine.memory().segment(), filter, root, id -> { });
-            if (!(r instanceof Result.Failed f) || !MigrationClient.Link.connectionLost(f)) return r;
-            if (verbose) line("the early connection broke (" + f.reason() + "); connecting again");
-        }
+        if (link != null) return link.cold(state, machine.memory().segment(), filter, root, id -> { });
         return client.migrate(state, machine.memory().segment(), filter, root);
     }
 

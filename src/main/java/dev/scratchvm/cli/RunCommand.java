@@ -67,7 +67,7 @@ final class RunCommand implements Command {
             try (Machine machine = Machine.boot(config, elf, argv, env, program.toString(), random)) {
                 if (target instanceof MigrationTarget m) m.connectEarly(machine);
                 int status = Session.run(machine, target, config.trace().prefix(), vm.verbose, vm.apiSock, metrics,
-                        migration.keyFile, vm.root);
+                        migration.keyFile, migration.tls(), vm.root);
                 return target instanceof MigrationTarget m ? m.finish(status) : status;
             }
         }

@@ -9,6 +9,7 @@ import dev.scratchvm.migration.Handoffs;
 import dev.scratchvm.migration.MigrationKey;
 import dev.scratchvm.migration.MigrationServer;
 import dev.scratchvm.migration.Timeouts;
+import dev.scratchvm.migration.TlsSettings;
 import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.MachineConfig;
 import dev.scratchvm.vmm.Snapshots;
@@ -30,6 +31,7 @@ final class ServeCommand implements Command {
             .option("--listen", "HOST:PORT", "Address to listen on; port 0 picks one (default: " + DEFAULT_LISTEN + ").", (c, v) -> c.listen = v)
             .flag("Exit when the first migrated VM exits, with its exit status.", c -> c.once = true, "--once")
             .option("--key-file", "FILE", MigrationTarget.KEY_FILE_HELP, (c, v) -> c.keyFile = Values.path(v))
+            .option("--tls-dir", "DIR", MigrationTarget.TLS_DIR_HELP, (c, v) -> c.tlsDir = Values.path(v))
             .option("--timeout", "SECONDS", "Drop a peer silent this long (default: 30).", (c, v) -> c.timeout = Values.integer(v))
             .option("--image", "FILE", "Where a SAVE by a migrated VM writes it (default: vm.img).", (c, v) -> c.image = Values.path(v))
             .option("--state-dir", "DIR", "Where arriving VMs are kept durably until they run, and a restarted server finds them "
@@ -39,6 +41,7 @@ final class ServeCommand implements Command {
     String listen = DEFAULT_LISTEN;
     boolean once;
     Path keyFile;
+    Path tlsDir;
     int timeout = 30;
     Path image = Path.of("vm.img");
     Path stateDir;
@@ -59,6 +62,7 @@ final class ServeCommand implements Command {
         if (timeout < 1) throw new IllegalArgumentException("--timeout must be at least 1 second");
         Timeouts timeouts = Timeouts.ofIdle(Duration.ofSeconds(timeout));
         MigrationKey key = MigrationTarget.loadKey(keyFile, PREFIX);
+        TlsSettings tls = MigrationTarget.loadTls(tlsDir, TlsSettings.Side.SERVER);
         MachineConfig config = vm.config(0, PREFIX + "VM_APP - ");
         Path dir = stateDir != null ? stateDir : defaultStateDir(at);
         if (stateDir == null && at.port() == 0) {
@@ -74,8 +78,10 @@ final class ServeCommand implements Command {
                 status = runResumed(handoffs, resumable, config, metrics);
                 if (once) return status;
             }
-            try (MigrationServer server = MigrationServer.listen(at, new MigrationServer.Config(key, timeouts, config, handoffs, ServeCommand::line))) {
+            try (MigrationServer server = MigrationServer.listen(at, new MigrationServer.Config(key, timeouts, config, handoffs, ServeCommand::line, tls))) {
                 WarmUp.inBackground(); // so the first VM's restore, part of its downtime, runs warm code
+                if (tls != null) tls.warmUp();
+                if (tls != null) line("TLS 1.3 required: clients need a certificate that chains to " + tls.dir().resolve(TlsSettings.CA));
                 line("listening on " + Endpoint.format(server.address()));
                 metrics.event("listening", g -> g.writeStringField("address", Endpoint.format(server.address())));
                 while (true) {

@@ -2,6 +2,7 @@ package dev.scratchvm.cli;
 
 import dev.scratchvm.control.ApiServer;
 import dev.scratchvm.control.Controller;
+import dev.scratchvm.migration.TlsSettings;
 import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.WarmUp;
 
@@ -20,6 +21,12 @@ final class Session {
      */
     static int run(Machine machine, SaveTarget saveTarget, String prefix, boolean verbose, Path apiSock, Metrics metrics,
                    Path keyFile, Path root) {
+        return run(machine, saveTarget, prefix, verbose, apiSock, metrics, keyFile, null, root);
+    }
+
+    /** As above; {@code tls} (may be null) is what a live migration asked for through the control socket uses. */
+    static int run(Machine machine, SaveTarget saveTarget, String prefix, boolean verbose, Path apiSock, Metrics metrics,
+                   Path keyFile, TlsSettings tls, Path root) {
         String vmmPrefix = prefix.replace("VM_APP - ", "");
         Controller controller = Controller.of(machine, saveTarget::save).listen(metrics.of(machine)).listen(e -> {
             // Live migration's progress, one line a round, whatever the verbosity.
@@ -29,7 +36,7 @@ final class Session {
         ApiServer api = null;
         try {
             if (apiSock != null) {
-                api = ApiServer.open(apiSock, controller, new LiveMigrator(keyFile, root, vmmPrefix));
+                api = ApiServer.open(apiSock, controller, new LiveMigrator(keyFile, tls, root, vmmPrefix));
                 // A snapshot's capture and encoding would otherwise run cold, while the guest waits.
                 WarmUp.inBackground();
             }

@@ -64,12 +64,14 @@ final class ImageFormat {
     }
 
     /**
-     * The header page for {@code layout}. A full image ({@code parent} null) uses nothing of
-     * 1.1 and is written as version 1.0, so older readers still restore it.
+     * The header page for {@code layout}, with the lowest minor version whose features the
+     * image uses: 1.1 for a diff ({@code parent} set), 1.2 for signal state, 1.0 otherwise,
+     * so that older readers still restore what they can restore correctly.
      */
-    static ByteBuffer header(Layout layout, int stateCrc, int pageMapCrc, ParentRef parent) {
+    static ByteBuffer header(Layout layout, int stateCrc, int pageMapCrc, ParentRef parent, boolean signalState) {
+        int minor = signalState ? 2 : parent != null ? 1 : 0;
         ByteBuffer b = ByteBuffer.allocateDirect(HEADER_BYTES).order(LE);
-        b.put(MAGIC).putShort((short) MAJOR).putShort((short) (parent == null ? 0 : 1)).putInt(HEADER_BYTES)
+        b.put(MAGIC).putShort((short) MAJOR).putShort((short) minor).putInt(HEADER_BYTES)
                 .putInt(SECTION_COUNT).putInt(parent == null ? 0 : FLAG_DIFF).putLong(layout.fileLength());
         section(b, Type.STATE, HEADER_BYTES, layout.stateLength(), stateCrc);
         section(b, Type.MEMORY, layout.memoryOffset(), layout.memoryLength(), 0);

@@ -89,16 +89,28 @@ public final class ImageInspector {
         row(b, "brk", hex(k.brk()) + " (start " + hex(k.brkStart()) + ")");
         row(b, "mmap area", hex(k.mmapBase()) + " - " + hex(k.mmapTop()) + ", " + k.mappings().size() + " mappings");
         row(b, "cwd", quoteIfNeeded(k.cwd()));
+        var sig = k.signals();
+        if (!sig.equals(KernelState.SignalState.NONE)) {
+            StringBuilder timers = new StringBuilder();
+            for (KernelState.TimerState t : sig.timers()) {
+                timers.append(timers.isEmpty() ? "" : ", ")
+                        .append(t.id() == KernelState.TimerState.ITIMER_REAL ? "itimer" : "timer " + t.id())
+                        .append(t.remainingNanos() > 0 ? String.format(" %.3f s left", t.remainingNanos() / 1e9) : " disarmed");
+            }
+            row(b, "signals", "blocked " + hex(sig.blocked()) + ", " + sig.pending().size() + " pending"
+                    + (sig.altStack() != null ? ", alternate stack at " + hex(sig.altStack().sp()) : "")
+                    + (timers.isEmpty() ? "" : ", " + timers));
+        }
         row(b, "open files", k.fds().size() + " fds, " + k.files().size() + " open file descriptions");
         Map<Integer, OpenFileState> files = filesById(k);
         Set<Integer> referenced = new HashSet<>();
         for (FdState d : k.fds()) {
             OpenFileState f = files.get(d.fileId());
             referenced.add(d.fileId());
-            b.append(String.format("    fd %-4d %s%n", d.fd(), describe(f) + (d.closeOnExec() ? " cloexec" : "")));
+            b.append(String.format("    fd %-4d %s%n", d.fd(), describe(k, f) + (d.closeOnExec() ? " cloexec" : "")));
         }
         for (OpenFileState f : k.files()) {
-            if (!referenced.contains(f.id())) b.append("    (no fd)  ").append(describe(f)).append('\n');
+            if (!referenced.contains(f.id())) b.append("    (no fd)  ").append(describe(k, f)).append('\n');
         }
         return b.toString();
     }
@@ -173,14 +185,19 @@ public final class ImageInspector {
         return j + "\n";
     }
 
-    private static String describe(OpenFileState f) {
+    private static String describe(KernelState k, OpenFileState f) {
         if (f == null) return "(unknown file)";
         String what = switch (f.kind()) {
             case STDIN -> "stdin";
             case STDOUT -> "stdout";
             case STDERR -> "stderr";
+            case PIPE, EVENTFD, TIMERFD, EPOLL -> {
+                String object = VmmFileSummary.of(k, f.id());
+                yield object + " flags=" + OpenFlags.describe(f.flags());
+            }
             default -> quoteIfNeeded(f.path()) + " (" + f.kind().name().toLowerCase() + ")";
         };
+        if (WaitObjectRules.isVmmObject(f.kind())) return what;
         String size = f.fingerprint().size() < 0 ? "" : " size=" + f.fingerprint().size();
         String held = f.content().length == 0 ? "" : " holding " + f.content().length + " bytes";
         return what + " flags=" + OpenFlags.describe(f.flags()) + " offset=" + f.offset() + size + held;

@@ -1,6 +1,7 @@
 package dev.scratchvm.image;
 
 import dev.scratchvm.image.ImageFormat.Layout;
+import dev.scratchvm.state.KernelState.SignalState;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.sys.Libc;
 
@@ -100,7 +101,8 @@ public final class ImageWriter {
                 CRC32C stateCrc = new CRC32C(), mapCrc = new CRC32C();
                 stateCrc.update(stateBytes);
                 mapCrc.update(map);
-                writeFully(ch, ImageFormat.header(layout, (int) stateCrc.getValue(), (int) mapCrc.getValue(), parent), 0);
+                writeFully(ch, ImageFormat.header(layout, (int) stateCrc.getValue(), (int) mapCrc.getValue(), parent,
+                        !snapshot.state().kernel().signals().equals(SignalState.NONE)), 0);
                 long syncStart = System.nanoTime();
                 ch.force(true);
                 syncNanos = System.nanoTime() - syncStart;

@@ -6,7 +6,11 @@ import dev.scratchvm.state.KernelState.FdState;
 import dev.scratchvm.state.KernelState.FileKind;
 import dev.scratchvm.state.KernelState.Mapping;
 import dev.scratchvm.state.KernelState.OpenFileState;
+import dev.scratchvm.state.KernelState.AltStack;
+import dev.scratchvm.state.KernelState.PendingSignal;
 import dev.scratchvm.state.KernelState.SignalAction;
+import dev.scratchvm.state.KernelState.SignalState;
+import dev.scratchvm.state.KernelState.TimerState;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -49,6 +53,8 @@ final class KernelRules {
         if (p == null) p = files(k.files());
         if (p == null) p = fds(k.fds());
         if (p == null) p = signals(k.signalActions());
+        if (p == null) p = signalState(k.signals());
+        if (p == null) p = WaitObjectRules.check(k);
         return p;
     }
 
@@ -134,8 +140,13 @@ final class KernelRules {
         for (OpenFileState f : files) {
             String field = "kernel.files[id " + f.id() + "]";
             boolean stdio = f.kind() == FileKind.STDIN || f.kind() == FileKind.STDOUT || f.kind() == FileKind.STDERR;
-            if (stdio) {
+            if (WaitObjectRules.isVmmObject(f.kind())) {
+                if (!f.path().isEmpty()) return field + ".path of a " + f.kind() + " must be empty";
+            } else if (stdio) {
                 if (!f.path().isEmpty()) return field + ".path of a standard stream must be empty";
+            } else if (f.kind() == FileKind.MEMFD) {
+                // A label, never opened by path: "/memfd:" and the guest's name for it.
+                if (!f.path().startsWith("/memfd:")) return field + ".path " + f.path() + " of a memfd does not start with /memfd:";
             } else {
                 // Devices too: re-opened under the root like files (the four ScratchVM offers map to the host's).
                 String p = PathRules.problem(field + ".path", f.path());
@@ -147,7 +158,9 @@ final class KernelRules {
             if (f.kind() == FileKind.PROC && !f.path().equals("/proc") && !f.path().startsWith("/proc/")) {
                 return field + ".path " + f.path() + " of a /proc file is not under /proc";
             }
-            if (f.kind() != FileKind.PROC && f.content().length > 0) return field + ".content is only for /proc files";
+            if (f.kind() != FileKind.PROC && f.kind() != FileKind.MEMFD && f.content().length > 0) {
+                return field + ".content is only for /proc files and memfds";
+            }
             if (f.fingerprint().size() < -1) return field + ".fingerprint.size " + f.fingerprint().size() + " is negative";
             // Locks are taken again on the re-opened file: the VMM's own streams and O_PATH descriptors hold none.
             if (!f.locks().isEmpty() && (stdio || (f.flags() & O_PATH) != 0)) {
@@ -173,6 +186,39 @@ final class KernelRules {
                 return "kernel.signal_actions: signal " + a.signal() + " cannot have a handler";
             }
             if (!seen.add(a.signal())) return "kernel.signal_actions: signal " + a.signal() + " appears twice";
+        }
+        return null;
+    }
+
+    /** The limits the Linux personality keeps itself (linux.Signals, linux.Timers). */
+    private static final int MAX_TIMER_ID = 1023, MIN_ALT_STACK = 2048, SS_AUTODISARM = 1 << 31;
+    private static final long UNBLOCKABLE = (1L << (SIGKILL - 1)) | (1L << (SIGSTOP - 1));
+    private static final Set<Integer> CLOCKS = Set.of(0, 1, 7);
+
+    private static String signalState(SignalState s) {
+        if ((s.blocked() & UNBLOCKABLE) != 0) return "kernel.blocked_signals: SIGKILL and SIGSTOP cannot be blocked";
+        long standard = 0;
+        for (PendingSignal p : s.pending()) {
+            if (p.signal() < 1 || p.signal() > 64) return "kernel.pending_signals: signal " + p.signal() + " out of range";
+            long bit = 1L << (p.signal() - 1);
+            if (p.signal() < 32 && (standard & bit) != 0) {
+                return "kernel.pending_signals: standard signal " + p.signal() + " pending twice";
+            }
+            standard |= bit;
+        }
+        AltStack a = s.altStack();
+        if (a != null) {
+            if (a.size() < MIN_ALT_STACK) return "kernel.signal_alt_stack: size " + a.size() + " is below 2048";
+            if (a.flags() != 0 && a.flags() != SS_AUTODISARM) return "kernel.signal_alt_stack: flags " + a.flags() + " unknown";
+        }
+        Set<Integer> ids = new HashSet<>();
+        for (TimerState t : s.timers()) {
+            String f = "kernel.timers[" + t.id() + "]";
+            if (t.id() != TimerState.ITIMER_REAL && (t.id() < 0 || t.id() > MAX_TIMER_ID)) return f + ": id out of range";
+            if (!ids.add(t.id())) return "kernel.timers: id " + t.id() + " appears twice";
+            if (!CLOCKS.contains(t.clock())) return f + ": clock " + t.clock() + " unknown";
+            if (t.signal() < 0 || t.signal() > 64) return f + ": signal " + t.signal() + " out of range";
+            if (t.remainingNanos() < 0 || t.intervalNanos() < 0 || t.overrun() < 0) return f + ": negative time or overrun";
         }
         return null;
     }

@@ -11,7 +11,17 @@ import dev.scratchvm.state.KernelState.FileLock;
 import dev.scratchvm.state.KernelState.LockOwner;
 import dev.scratchvm.state.KernelState.Mapping;
 import dev.scratchvm.state.KernelState.OpenFileState;
+import dev.scratchvm.state.KernelState.AltStack;
+import dev.scratchvm.state.KernelState.PendingSignal;
 import dev.scratchvm.state.KernelState.SignalAction;
+import dev.scratchvm.state.KernelState.SignalState;
+import dev.scratchvm.state.KernelState.TimerState;
+import dev.scratchvm.state.KernelState.EpollEntry;
+import dev.scratchvm.state.KernelState.EpollState;
+import dev.scratchvm.state.KernelState.EventFdState;
+import dev.scratchvm.state.KernelState.PipeBuffer;
+import dev.scratchvm.state.KernelState.PipeState;
+import dev.scratchvm.state.KernelState.TimerFdState;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.state.MemoryState;
 import dev.scratchvm.state.VcpuState;
@@ -31,6 +41,8 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.List;
 
 /**
@@ -91,8 +103,26 @@ public final class StateCodec {
         }
         if (k.processName().length() > KernelState.MAX_PROCESS_NAME) return "process name longer than 15 bytes";
         if (k.processName().indexOf('\0') >= 0) return "process name contains a NUL byte";
+        String limits = limitsProblem(k.resourceLimits());
+        if (limits != null) return limits;
+        for (String uts : List.of(k.hostname(), k.domainname())) {
+            if (uts.length() > KernelState.MAX_UTS_NAME) return "host or domain name longer than 64 bytes";
+            if (uts.indexOf('\0') >= 0) return "host or domain name contains a NUL byte";
+            if (!StandardCharsets.ISO_8859_1.newEncoder().canEncode(uts)) return "host or domain name is not bytes";
+        }
         if (k.restart() != null && k.restart().remainingNanos() < 0) {
             return "negative remaining time " + k.restart().remainingNanos();
+        }
+        return null;
+    }
+
+    /** Resources 0 to 15, each at most once, soft at most hard (unsigned, as the kernel compares them). */
+    private static String limitsProblem(List<KernelState.ResourceLimit> limits) {
+        Set<Integer> seen = new HashSet<>();
+        for (KernelState.ResourceLimit l : limits) {
+            if (l.resource() < 0 || l.resource() > 15) return "resource limit " + l.resource() + " is not a resource";
+            if (!seen.add(l.resource())) return "resource limit " + l.resource() + " given twice";
+            if (Long.compareUnsigned(l.soft(), l.hard()) > 0) return "resource limit " + l.resource() + ": soft limit above the hard one";
         }
         return null;
     }
@@ -187,9 +217,55 @@ public final class StateCodec {
         b.setUmask(k.umask());
         if (!k.processName().isEmpty()) b.setProcessName(ByteString.copyFrom(k.processName(), StandardCharsets.ISO_8859_1));
         if (!k.dumpable()) b.setDumpable(false);
+        for (KernelState.ResourceLimit l : k.resourceLimits()) {
+            b.addResourceLimits(StateProto.ResourceLimit.newBuilder().setResource(l.resource()).setSoft(l.soft()).setHard(l.hard()));
+        }
+        // The defaults stay absent, so a VM that never changed them encodes as before the fields existed.
+        if (!k.hostname().equals(KernelState.DEFAULT_HOSTNAME)) b.setHostname(ByteString.copyFrom(k.hostname(), StandardCharsets.ISO_8859_1));
+        if (!k.domainname().equals(KernelState.DEFAULT_DOMAINNAME)) {
+            b.setDomainname(ByteString.copyFrom(k.domainname(), StandardCharsets.ISO_8859_1));
+        }
         if (k.restart() != null) {
             b.setRestart(StateProto.Restart.newBuilder().setCall(k.restart().call())
                     .setRemainingNanos(k.restart().remainingNanos()));
+        }
+        SignalState sig = k.signals();
+        if (sig.blocked() != 0) b.setBlockedSignals(sig.blocked());
+        for (PendingSignal p : sig.pending()) {
+            b.addPendingSignals(StateProto.SignalPending.newBuilder().setSignal(p.signal()).setCode(p.code())
+                    .setPid(p.pid()).setUid(p.uid()).setTimerId(p.timerId()).setValue(p.value()));
+        }
+        if (sig.altStack() != null) {
+            AltStack a = sig.altStack();
+            b.setSignalAltStack(StateProto.SignalAltStack.newBuilder().setSp(a.sp()).setSize(a.size()).setFlags(a.flags()));
+        }
+        for (TimerState t : sig.timers()) {
+            b.addTimers(StateProto.TimerState.newBuilder().setId(t.id()).setClock(t.clock()).setSignal(t.signal())
+                    .setValue(t.value()).setRemainingNanos(t.remainingNanos()).setIntervalNanos(t.intervalNanos())
+                    .setOverrun(t.overrun()));
+        }
+        for (PipeState p : k.pipes()) {
+            StateProto.Pipe.Builder pb = StateProto.Pipe.newBuilder().setReadFile(p.readFile()).setWriteFile(p.writeFile())
+                    .setPages(p.pages());
+            for (PipeBuffer buf : p.buffers()) {
+                pb.addBuffers(StateProto.PipeBuffer.newBuilder().setOffset(buf.offset()).setData(ByteString.copyFrom(buf.data())));
+            }
+            b.addPipes(pb);
+        }
+        for (EventFdState e : k.eventFds()) {
+            b.addEventFds(StateProto.EventFd.newBuilder().setFile(e.file()).setCount(e.count()).setSemaphore(e.semaphore()));
+        }
+        for (TimerFdState t : k.timerFds()) {
+            b.addTimerFds(StateProto.TimerFd.newBuilder().setFile(t.file()).setClock(t.clock())
+                    .setRemainingNanos(t.remainingNanos()).setIntervalNanos(t.intervalNanos()).setExpirations(t.expirations()));
+        }
+        for (EpollState e : k.epolls()) {
+            StateProto.Epoll.Builder eb = StateProto.Epoll.newBuilder().setFile(e.file());
+            for (EpollEntry x : e.entries()) {
+                eb.addEntries(StateProto.EpollEntry.newBuilder().setFd(x.fd()).setFile(x.file()).setEvents(x.events())
+                        .setData(x.data()).setEdgePending(x.edgePending()));
+            }
+            b.addEpolls(eb);
         }
         return b.build();
     }
@@ -237,7 +313,12 @@ public final class StateCodec {
             case REGULAR -> 3;
             case DIRECTORY -> 4;
             case DEVICE -> 5;
+            case PIPE -> 6;
+            case EVENTFD -> 7;
+            case TIMERFD -> 8;
+            case EPOLL -> 9;
             case PROC -> 10;
+            case MEMFD -> 11;
         };
     }
 
@@ -365,11 +446,66 @@ public final class StateCodec {
             }
             restart = new KernelState.Restart(r.getCall(), r.getRemainingNanos());
         }
+        List<PipeState> pipes = new ArrayList<>(k.getPipesCount());
+        for (StateProto.Pipe p : k.getPipesList()) {
+            List<PipeBuffer> buffers = new ArrayList<>(p.getBuffersCount());
+            for (StateProto.PipeBuffer buf : p.getBuffersList()) {
+                buffers.add(new PipeBuffer(buf.getOffset(), buf.getData().toByteArray()));
+            }
+            pipes.add(new PipeState(p.getReadFile(), p.getWriteFile(), buffers, p.getPages()));
+        }
+        List<EventFdState> eventFds = new ArrayList<>(k.getEventFdsCount());
+        for (StateProto.EventFd e : k.getEventFdsList()) eventFds.add(new EventFdState(e.getFile(), e.getCount(), e.getSemaphore()));
+        List<TimerFdState> timerFds = new ArrayList<>(k.getTimerFdsCount());
+        for (StateProto.TimerFd t : k.getTimerFdsList()) {
+            timerFds.add(new TimerFdState(t.getFile(), t.getClock(), t.getRemainingNanos(), t.getIntervalNanos(),
+                    t.getExpirations()));
+        }
+        List<EpollState> epolls = new ArrayList<>(k.getEpollsCount());
+        for (StateProto.Epoll e : k.getEpollsList()) {
+            List<EpollEntry> entries = new ArrayList<>(e.getEntriesCount());
+            for (StateProto.EpollEntry x : e.getEntriesList()) {
+                entries.add(new EpollEntry(x.getFd(), x.getFile(), x.getEvents(), x.getData(), x.getEdgePending()));
+            }
+            epolls.add(new EpollState(e.getFile(), entries));
+        }
         // Images before 1.2: a process that never named itself, dumpable (the schema's defaults).
         String name = k.getProcessName().toString(StandardCharsets.ISO_8859_1);
         if (name.indexOf('\0') >= 0) throw StateWire.error("state.kernel", "process name contains a NUL byte");
+        List<KernelState.ResourceLimit> limits = new ArrayList<>(k.getResourceLimitsCount());
+        for (StateProto.ResourceLimit l : k.getResourceLimitsList()) {
+            limits.add(new KernelState.ResourceLimit(l.getResource(), l.getSoft(), l.getHard()));
+        }
+        String problem = limitsProblem(limits);
+        if (problem != null) throw StateWire.error("state.kernel.resource_limits", problem);
+        // Images before 1.2: the VM's default names (the schema's defaults).
+        String hostname = k.getHostname().toString(StandardCharsets.ISO_8859_1);
+        String domainname = k.getDomainname().toString(StandardCharsets.ISO_8859_1);
+        if (hostname.indexOf('\0') >= 0 || domainname.indexOf('\0') >= 0) {
+            throw StateWire.error("state.kernel", "host or domain name contains a NUL byte");
+        }
         return new KernelState(k.getBrkStart(), k.getBrk(), k.getMmapBase(), k.getMmapTop(), mappings, k.getCwd(),
-                k.getClearChildTid(), k.getRobustList(), files, fds, signals, umask, restart, name, k.getDumpable());
+                k.getClearChildTid(), k.getRobustList(), files, fds, signals, umask, restart, name, k.getDumpable(),
+                signalState(k), limits, hostname, domainname, pipes, eventFds, timerFds, epolls);
+    }
+
+    /** Blocked and pending signals, the alternate stack and the timers; images before 1.2 have none of them. */
+    private static SignalState signalState(StateProto.Kernel k) {
+        List<PendingSignal> pending = new ArrayList<>(k.getPendingSignalsCount());
+        for (StateProto.SignalPending p : k.getPendingSignalsList()) {
+            pending.add(new PendingSignal(p.getSignal(), p.getCode(), p.getPid(), p.getUid(), p.getTimerId(), p.getValue()));
+        }
+        AltStack alt = null;
+        if (k.hasSignalAltStack()) {
+            StateProto.SignalAltStack a = k.getSignalAltStack();
+            alt = new AltStack(a.getSp(), a.getSize(), a.getFlags());
+        }
+        List<TimerState> timers = new ArrayList<>(k.getTimersCount());
+        for (StateProto.TimerState t : k.getTimersList()) {
+            timers.add(new TimerState(t.getId(), t.getClock(), t.getSignal(), t.getValue(), t.getRemainingNanos(),
+                    t.getIntervalNanos(), t.getOverrun()));
+        }
+        return new SignalState(k.getBlockedSignals(), pending, alt, timers);
     }
 
     private static FileKind kind(int code, String where) throws ImageException {
@@ -380,7 +516,12 @@ public final class StateCodec {
             case 3 -> FileKind.REGULAR;
             case 4 -> FileKind.DIRECTORY;
             case 5 -> FileKind.DEVICE;
+            case 6 -> FileKind.PIPE;
+            case 7 -> FileKind.EVENTFD;
+            case 8 -> FileKind.TIMERFD;
+            case 9 -> FileKind.EPOLL;
             case 10 -> FileKind.PROC;
+            case 11 -> FileKind.MEMFD;
             default -> throw StateWire.error(where, "unknown file kind " + code);
         };
     }

@@ -30,6 +30,8 @@ public final class StateLimits {
     public static final int MAX_FILES = count(StateProto.Kernel.getDescriptor(), "files");
     public static final int MAX_FDS = count(StateProto.Kernel.getDescriptor(), "fds");
     public static final int MAX_SIGNAL_ACTIONS = count(StateProto.Kernel.getDescriptor(), "signal_actions");
+    public static final int MAX_PENDING_SIGNALS = count(StateProto.Kernel.getDescriptor(), "pending_signals");
+    public static final int MAX_TIMERS = count(StateProto.Kernel.getDescriptor(), "timers");
     public static final int MAX_PATH_BYTES = StateSchema.maxBytes(StateSchema.field(StateProto.File.getDescriptor(), "path"));
 
     private static int count(Descriptor d, String field) {
@@ -78,6 +80,12 @@ public final class StateLimits {
         if (k.fds().size() > MAX_FDS) return k.fds().size() + " fds exceed the limit of " + MAX_FDS;
         if (k.signalActions().size() > MAX_SIGNAL_ACTIONS) {
             return k.signalActions().size() + " signal actions exceed the limit of " + MAX_SIGNAL_ACTIONS;
+        }
+        if (k.signals().pending().size() > MAX_PENDING_SIGNALS) {
+            return k.signals().pending().size() + " pending signals exceed the limit of " + MAX_PENDING_SIGNALS;
+        }
+        if (k.signals().timers().size() > MAX_TIMERS) {
+            return k.signals().timers().size() + " timers exceed the limit of " + MAX_TIMERS;
         }
         Set<Integer> ids = new HashSet<>();
         for (OpenFileState f : k.files()) {

@@ -15,6 +15,8 @@ final class FdTable {
     }
 
     private final List<Slot> slots = new ArrayList<>();
+    /** RLIMIT_NOFILE's soft limit: new descriptors are numbered below it. */
+    private int limit = MAX_FDS;
     /** Whether the guest has taken POSIX record locks, which every close must then drop. */
     private boolean posixLocks;
     /** Whether the guest has taken locks of any kind (only then does a capture ask the host for them). */
@@ -44,9 +46,18 @@ final class FdTable {
         return s == null ? null : s.file();
     }
 
-    /** Installs at the lowest free number >= {@code min}; -1 when the table is full. */
+    void setLimit(int limit) {
+        this.limit = limit;
+    }
+
+    /** One past the highest number a new descriptor may get (RLIMIT_NOFILE). */
+    int limit() {
+        return limit;
+    }
+
+    /** Installs at the lowest free number >= {@code min}, below the limit; -1 when there is none. */
     int install(OpenFile file, boolean closeOnExec, int min) {
-        for (int fd = min; fd < MAX_FDS; fd++) {
+        for (int fd = min; fd < limit; fd++) {
             if (get(fd) == null) {
                 installAt(fd, file, closeOnExec);
                 return fd;

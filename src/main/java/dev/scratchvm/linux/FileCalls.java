@@ -12,6 +12,8 @@ import java.lang.foreign.MemorySegment;
 import static dev.scratchvm.sys.Errno.*;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
 /**
  * File system calls. Data moves between the host file and guest memory directly
@@ -20,12 +22,15 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 final class FileCalls {
     private static final int IOV_MAX = 1024, STAT_SIZE = 144, STATX_SIZE = 256;
-    private static final int S_IFMT = 0170000, S_IFDIR = 0040000, S_IFCHR = 0020000;
+    private static final int S_IFMT = 0170000, S_IFDIR = 0040000, S_IFCHR = 0020000, S_IFIFO = 0010000;
     private static final int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = Libc.F_GETFL, F_SETFL = Libc.F_SETFL,
             F_DUPFD_CLOEXEC = 1030;
     private static final int FD_CLOEXEC = 1;
+    private static final int F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032;
     private static final int RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2, RENAME_WHITEOUT = 4;
-    private static final long TCGETS = 0x5401, TIOCGPGRP = 0x540F, TIOCGWINSZ = 0x5413;
+    private static final long TCGETS = 0x5401, TIOCGPGRP = 0x540F, TIOCGWINSZ = 0x5413, FIONREAD = 0x541B;
+    /** The most a readv or writev moves to or from one of the VMM's own files at once (a pipe holds 64 KiB). */
+    private static final long VIRTUAL_IO_MAX = 1 << 20;
 
     private final GuestArgs args;
     private final FdTable fds;
@@ -43,11 +48,14 @@ final class FileCalls {
     int umask = KernelState.DEFAULT_UMASK;
 
     private final Wakeup wakeup;
+    private final Waits waits;
     /** One iovec for write(2) on a pipe, where a pause may find it half done. */
     private final MemorySegment singleIovec = arena.allocate(16, 8);
 
-    FileCalls(GuestArgs args, FdTable fds, GuestRoot root, Trace trace, Signals signals, Wakeup wakeup, ProcFs proc) {
+    FileCalls(GuestArgs args, FdTable fds, GuestRoot root, Trace trace, Signals signals, Wakeup wakeup, Waits waits,
+              ProcFs proc) {
         this.signals = signals;
+        this.waits = waits;
         this.proc = proc;
         this.wakeup = wakeup;
         this.args = args;
@@ -81,10 +89,11 @@ final class FileCalls {
         t.registerTraced(Nr.DUP3, "dup3", c -> dup2((int) c.a0(), (int) c.a1(), (int) c.a2(), "DUP3"));
         t.registerTraced(Nr.FCNTL, "fcntl", this::fcntl);
         t.registerTraced(Nr.IOCTL, "ioctl", this::ioctl);
-        t.registerTraced(Nr.FSYNC, "fsync", c -> traced("FSYNC " + c.fd(), Libc.fsync(file(c.fd()).hostFd)));
-        t.registerTraced(Nr.FDATASYNC, "fdatasync", c -> traced("FDATASYNC " + c.fd(), Libc.fdatasync(file(c.fd()).hostFd)));
+        t.registerTraced(Nr.FSYNC, "fsync", c -> traced("FSYNC " + c.fd(), Libc.fsync(hostFile(c.fd(), EINVAL).hostFd)));
+        t.registerTraced(Nr.FDATASYNC, "fdatasync", c -> traced("FDATASYNC " + c.fd(),
+                Libc.fdatasync(hostFile(c.fd(), EINVAL).hostFd)));
         t.registerTraced(Nr.FTRUNCATE, "ftruncate", c -> traced("FTRUNCATE " + c.fd() + " " + c.a1(),
-                file(c.fd()).kind == FileKind.PROC ? -EINVAL : Libc.ftruncate(file(c.fd()).hostFd, c.a1())));
+                file(c.fd()).kind == FileKind.PROC ? -EINVAL : Libc.ftruncate(hostFile(c.fd(), EINVAL).hostFd, c.a1())));
         t.registerTraced(Nr.TRUNCATE, "truncate", this::truncate);
         t.registerTraced(Nr.UNLINK, "unlink", c -> unlinkAt(Libc.AT_FDCWD, c.a0(), 0));
         t.registerTraced(Nr.UNLINKAT, "unlinkat", c -> unlinkAt((int) c.a0(), c.a1(), (int) c.a2()));
@@ -115,6 +124,13 @@ final class FileCalls {
     OpenFile file(int fd) {
         OpenFile f = fds.file(fd);
         if (f == null) throw new SyscallError(EBADF);
+        return f;
+    }
+
+    /** A file with a host fd behind it; one of the VMM's own files gets {@code errno} instead. */
+    private OpenFile hostFile(int fd, int errno) {
+        OpenFile f = file(fd);
+        if (f.virtual != null) throw new SyscallError(errno);
         return f;
     }
 
@@ -153,6 +169,11 @@ final class FileCalls {
 
     private long read(Call c) {
         OpenFile f = file(c.fd());
+        if (f.virtual != null) {
+            long r = readable(f) ? readVirtual(f, args.output(c.a1(), c.a2()), c.a2(), Nr.READ) : -EBADF;
+            if (trace.files()) trace.file("READ " + c.fd() + " " + hex(c.a1()) + " " + c.a2(), r);
+            return r;
+        }
         if (readable(f)) awaitInput(f, Nr.READ);
         long r = readable(f) ? Libc.read(f.hostFd, args.output(c.a1(), c.a2()), c.a2()) : -EBADF;
         if (trace.files()) trace.file("READ " + c.fd() + " " + hex(c.a1()) + " " + c.a2(), r);
@@ -162,7 +183,9 @@ final class FileCalls {
     private long write(Call c) {
         OpenFile f = file(c.fd());
         long r;
-        if (writable(f) && f.mayBlock()) {
+        if (f.virtual != null) {
+            r = writable(f) ? written(writeVirtual(f, args.buffer(c.a1(), c.a2()), c.a2(), Nr.WRITE)) : -EBADF;
+        } else if (writable(f) && f.mayBlock()) {
             singleIovec.set(JAVA_LONG, 0, args.buffer(c.a1(), c.a2()).address());
             singleIovec.set(JAVA_LONG, 8, c.a2());
             r = written(interruptibleWrite(f, singleIovec, 1, Nr.WRITE));
@@ -174,7 +197,7 @@ final class FileCalls {
     }
 
     private long pread(Call c) {
-        OpenFile f = file(c.fd());
+        OpenFile f = hostFile(c.fd(), ESPIPE);
         if (c.a3() < 0) throw new SyscallError(EINVAL);
         long r = readable(f) ? Libc.pread(f.hostFd, args.output(c.a1(), c.a2()), c.a2(), c.a3()) : -EBADF;
         if (trace.files()) trace.file("PREAD " + c.fd() + " " + hex(c.a1()) + " " + c.a2() + " " + c.a3(), r);
@@ -182,11 +205,46 @@ final class FileCalls {
     }
 
     private long pwrite(Call c) {
-        OpenFile f = file(c.fd());
+        OpenFile f = hostFile(c.fd(), ESPIPE);
         if (c.a3() < 0) throw new SyscallError(EINVAL);
         long r = written(writable(f) ? Libc.pwrite(f.hostFd, args.buffer(c.a1(), c.a2()), c.a2(), c.a3()) : -EBADF);
         if (trace.files()) trace.file("PWRITE " + c.fd() + " " + hex(c.a1()) + " " + c.a2() + " " + c.a3(), r);
         return r;
+    }
+
+    /**
+     * A read from one of the VMM's own files: in blocking mode, one that finds nothing waits
+     * until the file is readable (a pause cuts in, and the guest makes the call again).
+     */
+    private long readVirtual(OpenFile f, MemorySegment dst, long length, long nr) {
+        while (true) {
+            long r = f.virtual.read(dst, length);
+            if (r != -EAGAIN || f.nonBlocking()) return r;
+            if (!awaitVirtual(f, Waits.POLLIN)) throw new Interrupted(nr);
+        }
+    }
+
+    /**
+     * A write to one of the VMM's own files. In blocking mode a pipe write goes on until all
+     * is written, as Linux's does; a pause then returns what was written (a short write, as a
+     * signal would give), or, if nothing was, has the guest make the call again.
+     */
+    private long writeVirtual(OpenFile f, MemorySegment src, long length, long nr) {
+        long done = 0;
+        while (true) {
+            long r = f.virtual.write(done == 0 ? src : src.asSlice(done), length - done);
+            if (r != -EAGAIN && (r < 0 || f.kind != FileKind.PIPE)) return done > 0 && r < 0 ? done : r;
+            if (r > 0) done += r;
+            if (done == length) return done;
+            if (f.nonBlocking()) return done > 0 ? done : r;
+            if (!awaitVirtual(f, Waits.POLLOUT)) return interrupted(done, nr);
+        }
+    }
+
+    /** Waits for {@code events} on one of the VMM's own files; false when a pause cut in. */
+    private boolean awaitVirtual(OpenFile f, int events) {
+        int wanted = events | Waits.POLLERR | Waits.POLLHUP;
+        return waits.until(() -> waits.poll(f, events, 0) & wanted, -1) != Waits.WOKEN;
     }
 
     /**
@@ -248,6 +306,7 @@ final class FileCalls {
         if (c.a2() < 0 || c.a2() > IOV_MAX) throw new SyscallError(EINVAL);
         MemorySegment guestIov = args.buffer(c.a1(), 16L * count);
         long total = 0;
+        MemorySegment[] bufs = f.virtual != null ? new MemorySegment[count] : null;
         for (int i = 0; i < count; i++) {
             long base = guestIov.get(JAVA_LONG.withByteAlignment(1), 16L * i);
             long len = guestIov.get(JAVA_LONG.withByteAlignment(1), 16L * i + 8);
@@ -255,9 +314,12 @@ final class FileCalls {
             MemorySegment buf = write ? args.buffer(base, len) : args.output(base, len);
             iovecs.set(JAVA_LONG, 16L * i, buf.address());
             iovecs.set(JAVA_LONG, 16L * i + 8, len);
+            if (bufs != null) bufs[i] = buf;
         }
         long r;
-        if (write) {
+        if (bufs != null) {
+            r = vectoredVirtual(f, bufs, Math.min(total, VIRTUAL_IO_MAX), write);
+        } else if (write) {
             r = written(!writable(f) ? -EBADF : f.mayBlock() ? interruptibleWrite(f, iovecs, count, Nr.WRITEV)
                     : Libc.writev(f.hostFd, iovecs, count));
         } else {
@@ -268,8 +330,32 @@ final class FileCalls {
         return r;
     }
 
+    /** readv/writev on one of the VMM's own files: through one buffer, so a pipe sees one write, as Linux's does. */
+    private long vectoredVirtual(OpenFile f, MemorySegment[] bufs, long total, boolean write) {
+        MemorySegment staging = Arena.ofAuto().allocate(Math.max(1, total));
+        if (write) {
+            if (!writable(f)) return -EBADF;
+            long at = 0;
+            for (MemorySegment b : bufs) {
+                long n = Math.min(b.byteSize(), total - at);
+                MemorySegment.copy(b, 0, staging, at, n);
+                at += n;
+            }
+            return written(writeVirtual(f, staging, total, Nr.WRITEV));
+        }
+        if (!readable(f)) return -EBADF;
+        long r = readVirtual(f, staging, total, Nr.READV);
+        long at = 0;
+        for (int i = 0; i < bufs.length && at < r; i++) {
+            long n = Math.min(bufs[i].byteSize(), r - at);
+            MemorySegment.copy(staging, at, bufs[i], 0, n);
+            at += n;
+        }
+        return r;
+    }
+
     private long lseek(Call c) {
-        OpenFile f = file(c.fd());
+        OpenFile f = hostFile(c.fd(), ESPIPE);
         int whence = (int) c.a2();
         long r = whence < 0 || whence > 4 ? -EINVAL : Libc.lseek(f.hostFd, c.a1(), whence);
         if (trace.files()) trace.file("LSEEK " + c.fd() + " " + c.a1() + " " + whence, r);
@@ -359,7 +445,7 @@ final class FileCalls {
     private long dup2(int oldfd, int newfd, int flags, String name) {
         String label = name + " " + oldfd + " " + newfd;
         OpenFile f = file(oldfd);
-        if (newfd < 0 || newfd >= FdTable.MAX_FDS) return traced(label, -EBADF);
+        if (newfd < 0 || newfd >= fds.limit()) return traced(label, -EBADF);
         if (name.equals("DUP3") && (oldfd == newfd || (flags & ~Libc.O_CLOEXEC) != 0)) return traced(label, -EINVAL);
         if (oldfd == newfd) return traced(label, newfd);
         fds.installAt(newfd, f, (flags & Libc.O_CLOEXEC) != 0);
@@ -372,7 +458,7 @@ final class FileCalls {
         String label = "FCNTL " + fd + " " + cmd + " " + c.a2();
         return switch (cmd) {
             case F_DUPFD, F_DUPFD_CLOEXEC -> {
-                if (c.a2() < 0 || c.a2() >= FdTable.MAX_FDS) yield traced(label, -EINVAL);
+                if (c.a2() < 0 || c.a2() >= fds.limit()) yield traced(label, -EINVAL);
                 yield dup(fd, (int) c.a2(), cmd == F_DUPFD_CLOEXEC, label);
             }
             case F_GETFD -> traced(label, fds.get(fd).closeOnExec() ? FD_CLOEXEC : 0);
@@ -384,10 +470,12 @@ final class FileCalls {
             case F_SETFL -> {
                 int settable = Libc.O_APPEND | Libc.O_NONBLOCK;
                 int newFlags = (f.flags & ~settable) | ((int) c.a2() & settable);
-                int r = f.isStdio() ? 0 : setHostFlags(f.hostFd, newFlags & settable);
+                int r = f.isStdio() || f.virtual != null ? 0 : setHostFlags(f.hostFd, newFlags & settable);
                 if (r == 0) f.flags = newFlags;
                 yield traced(label, r);
             }
+            case F_GETPIPE_SZ -> traced(label, f.virtual instanceof Pipe.End end ? end.pipe().capacity() : -EBADF);
+            case F_SETPIPE_SZ -> traced(label, f.virtual instanceof Pipe.End end ? end.pipe().resize(c.a2() & 0xffffffffL) : -EBADF);
             default -> traced(label, LockCalls.isLockCommand(cmd) ? locks.fcntl(f, cmd, c.a2()) : -EINVAL);
         };
     }
@@ -400,6 +488,10 @@ final class FileCalls {
         OpenFile f = file(c.fd());
         long request = c.a1() & 0xffffffffL;
         String label = "IOCTL " + c.fd() + " 0x" + Long.toHexString(request);
+        if (request == FIONREAD && f.virtual instanceof Pipe.End end && end.reader) {
+            args.output(c.a2(), 4).set(JAVA_INT_UNALIGNED, 0, end.pipe().available());
+            return traced(label, 0);
+        }
         if (!f.isStdio() && f.kind != FileKind.DEVICE) return traced(label, -ENOTTY);
         long size = request == TCGETS ? 36 : request == TIOCGWINSZ ? 8 : request == TIOCGPGRP ? 4 : -1;
         if (size < 0) return traced(label, -ENOTTY);
@@ -410,6 +502,7 @@ final class FileCalls {
 
     private long fstat(int fd, long buf) {
         OpenFile f = file(fd);
+        if (f.virtual != null) return traced("FSTAT " + fd, virtualStat(f, args.output(buf, STAT_SIZE)));
         if (f.kind == FileKind.PROC) {
             ProcFs.stat(f.path, ProcFs.mode(f), args.output(buf, STAT_SIZE));
             return traced("FSTAT " + fd, 0);
@@ -438,6 +531,20 @@ final class FileCalls {
         }
     }
 
+    /**
+     * struct stat of one of the VMM's own files: a FIFO for a pipe end, an anonymous inode
+     * (mode 0600, no type) for the others, as Linux shows them; the inode number tells them apart.
+     */
+    private static long virtualStat(OpenFile f, MemorySegment out) {
+        out.fill((byte) 0);
+        out.set(JAVA_LONG_UNALIGNED, 8, f.virtual instanceof Pipe.End end ? end.pipe().inode()
+                : System.identityHashCode(f.virtual) & 0xffffffffL);
+        out.set(JAVA_LONG_UNALIGNED, 16, 1);
+        out.set(JAVA_INT_UNALIGNED, 24, (f.kind == FileKind.PIPE ? S_IFIFO : 0) | 0600);
+        out.set(JAVA_LONG_UNALIGNED, 56, Pipe.PAGE);
+        return 0;
+    }
+
     private long statx(Call c) {
         int dirfd = (int) c.a0(), flags = (int) c.a2(), mask = (int) c.a3();
         String path = args.pathOrEmpty(c.a1());
@@ -445,7 +552,7 @@ final class FileCalls {
         int hostFd;
         boolean own = false;
         if (path.isEmpty() && (flags & Libc.AT_EMPTY_PATH) != 0 && dirfd != Libc.AT_FDCWD) {
-            OpenFile f = file(dirfd);
+            OpenFile f = hostFile(dirfd, EINVAL);
             if (f.kind == FileKind.PROC) {
                 ProcFs.statx(f.path, ProcFs.mode(f), out);
                 return traced("STATX " + dirfd, 0);

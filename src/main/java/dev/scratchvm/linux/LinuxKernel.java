@@ -33,30 +33,51 @@ public final class LinuxKernel implements AutoCloseable {
     private final ProcessCalls process;
     private final SyscallTable table = new SyscallTable();
     private final Signals signals;
+    private final Timers timers;
+    private final SignalDelivery delivery;
     private final FileCalls files;
     private final TimeCalls time;
+    private final Limits limits;
+    private final UtsCalls uts;
     /** Cuts the guest's blocking calls short when the VMM needs the vCPU (a pause). */
     private final Wakeup wakeup = new Wakeup();
+    private final Waits waits = new Waits(wakeup);
+    /** What all the guest's pipes may hold. */
+    private final PipeBudget pipes = new PipeBudget();
 
     private LinuxKernel(GuestMemory memory, GuestRoot root, Trace trace, CpuAccess cpu, AddressSpace space,
-                        Signals signals) {
-        this.signals = signals;
+                        List<KernelState.SignalAction> actions, KernelState.SignalState signalState) {
+        this.signals = new Signals(actions, signalState);
+        this.timers = new Timers(() -> {
+            cpu.interruptGuest();
+            wakeup.wake();
+        }, signalState.timers());
         this.args = new GuestArgs(memory);
         this.root = root;
         this.trace = trace;
         this.space = space;
         long stackSize = memory.size() - space.mmapTop() - GuestMemory.PAGE_SIZE;
         ProcFs proc = new ProcFs(new ProcFiles(memory, space, root, signals, this::umask, cpu::cpuid), fds, root);
-        FileCalls files = new FileCalls(args, fds, root, trace, signals, wakeup, proc);
+        FileCalls files = new FileCalls(args, fds, root, trace, signals, wakeup, waits, proc);
         this.files = files;
         files.register(table);
         new MetadataCalls(args, root, files).register(table);
         new ExtentCalls(args, files, wakeup).register(table);
         new MemoryCalls(args, space, files, trace).register(table);
-        this.process = new ProcessCalls(args, cpu, trace, signals, stackSize);
+        this.process = new ProcessCalls(args, cpu, trace);
         process.register(table);
+        this.limits = new Limits(args, fds, memory.size(), stackSize);
+        limits.register(table);
+        this.uts = new UtsCalls(args);
+        uts.register(table);
+        new MemfdCalls(args, fds).register(table);
         this.time = new TimeCalls(args, wakeup);
         time.register(table);
+        this.delivery = new SignalDelivery(signals, timers, new SignalFrames(args, cpu, space.mmapTop()), cpu, time, trace);
+        new SignalCalls(args, cpu, signals, delivery, wakeup).register(table);
+        new TimerCalls(args, timers, signals).register(table);
+        new ChannelCalls(args, fds, files, trace, pipes).register(table);
+        new WaitCalls(args, fds, files, time, waits).register(table);
         table.registerControl(Nr.EXIT, "exit", this::exit);
         table.registerControl(Nr.EXIT_GROUP, "exit_group", this::exit);
     }
@@ -66,7 +87,8 @@ public final class LinuxKernel implements AutoCloseable {
                                    long imageEnd, long stackBottom) {
         long mmapTop = stackBottom - GuestMemory.PAGE_SIZE; // one guard page below the stack
         AddressSpace space = new AddressSpace(memory, imageEnd, imageEnd, imageEnd, mmapTop, List.of());
-        LinuxKernel kernel = new LinuxKernel(memory, root, trace, cpu, space, new Signals(List.of()));
+        LinuxKernel kernel = new LinuxKernel(memory, root, trace, cpu, space, List.of(),
+                KernelState.SignalState.NONE);
         for (int fd = 0; fd < 3; fd++) kernel.fds.installAt(fd, OpenFile.stdio(fd, stdio), false);
         return kernel;
     }
@@ -81,17 +103,25 @@ public final class LinuxKernel implements AutoCloseable {
                                       KernelState state) throws KernelRestoreException {
         AddressSpace space = new AddressSpace(memory, state.brkStart(), state.brk(), state.mmapBase(), state.mmapTop(),
                 state.mappings());
-        LinuxKernel kernel = new LinuxKernel(memory, root, trace, cpu, space, new Signals(state.signalActions()));
+        LinuxKernel kernel = new LinuxKernel(memory, root, trace, cpu, space, state.signalActions(),
+                state.signals());
         kernel.process.clearChildTid = state.clearChildTid();
         kernel.process.robustList = state.robustList();
         kernel.files.umask = state.umask();
         kernel.time.restart = state.restart();
         kernel.process.name = state.processName().getBytes(StandardCharsets.ISO_8859_1);
         kernel.process.dumpable = state.dumpable();
+        kernel.uts.hostname = state.hostname().getBytes(StandardCharsets.ISO_8859_1);
+        kernel.uts.domainname = state.domainname().getBytes(StandardCharsets.ISO_8859_1);
         root.setCwd(state.cwd());
         Map<Integer, OpenFile> files = new java.util.HashMap<>();
         try {
-            for (OpenFileState f : state.files()) files.put(f.id(), reopen(root, stdio, f));
+            kernel.limits.restore(state.resourceLimits());
+            Map<Integer, VirtualFile> objects = VirtualFiles.rebuild(state, kernel.pipes);
+            for (OpenFileState f : state.files()) {
+                VirtualFile v = objects.get(f.id());
+                files.put(f.id(), v != null ? new OpenFile(v, f.kind(), f.flags()) : reopen(root, stdio, f));
+            }
             for (FdState fd : state.fds()) {
                 OpenFile f = files.get(fd.fileId());
                 if (f == null) throw new KernelRestoreException("fd " + fd.fd() + " refers to unknown open file " + fd.fileId());
@@ -101,10 +131,13 @@ public final class LinuxKernel implements AutoCloseable {
                 kernel.fds.installAt(fd.fd(), f, fd.closeOnExec());
             }
             space.restoreShared(files);
+            VirtualFiles.restoreInterest(state, files);
             // Last, once every file is open again: closing one of them would drop POSIX locks taken before.
             for (OpenFileState s : state.files()) {
-                if (!s.locks().isEmpty() && (files.get(s.id()).isStdio() || (s.flags() & Libc.O_PATH) != 0)) {
-                    throw new KernelRestoreException("file " + s.id() + " holds locks but is standard I/O or O_PATH");
+                if (!s.locks().isEmpty() && (files.get(s.id()).isStdio() || files.get(s.id()).virtual != null
+                        || (s.flags() & Libc.O_PATH) != 0)) {
+                    throw new KernelRestoreException("file " + s.id() + " holds locks but is standard I/O, O_PATH or a "
+                            + s.kind());
                 }
                 for (FileLock lock : s.locks()) {
                     if (lock.owner() == KernelState.LockOwner.POSIX) kernel.fds.usesPosixLocks();
@@ -117,6 +150,7 @@ public final class LinuxKernel implements AutoCloseable {
             kernel.fds.closeAll();
             space.releaseFiles();
             for (OpenFile f : files.values()) f.closeHostFd();
+            kernel.timers.close();
             kernel.wakeup.close();
             throw e;
         }
@@ -128,11 +162,14 @@ public final class LinuxKernel implements AutoCloseable {
             case STDIN -> OpenFile.stdio(0, stdio);
             case STDOUT -> OpenFile.stdio(1, stdio);
             case STDERR -> OpenFile.stdio(2, stdio);
-            case PROC -> {
-                // The bytes generated at open, not a new generation: a read goes on where it was.
+            case PIPE, EVENTFD, TIMERFD, EPOLL -> throw new KernelRestoreException("open file " + s.id() + " is a " + s.kind()
+                    + " with no record describing it");
+            case PROC, MEMFD -> {
+                // /proc: the bytes generated at open, not a new generation: a read goes on where it was.
+                // memfd: the bytes it held, in a new in-memory file.
                 int hostFd = ProcFs.memoryFile(s.content(), s.offset());
                 if (hostFd < 0) throw new KernelRestoreException("cannot hold " + s.path() + ": " + Libc.strerror(-hostFd));
-                yield new OpenFile(hostFd, FileKind.PROC, s.path(), s.flags(), s.mode());
+                yield new OpenFile(hostFd, s.kind(), s.path(), s.flags(), s.mode());
             }
             case REGULAR, DIRECTORY, DEVICE -> {
                 // Never repeat the open's side effects: no O_CREAT, O_EXCL or O_TRUNC the second time.
@@ -177,13 +214,15 @@ public final class LinuxKernel implements AutoCloseable {
             return new Control.Return(-Errno.ENOSYS);
         }
         long result;
+        delivery.callStarts();
         try {
             if (entry.control() != null) return entry.control().handle(call);
             result = entry.handler().handle(call);
         } catch (SyscallError e) {
             result = -e.errno;
         } catch (Interrupted i) {
-            if (trace.all()) trace.event(entry.name().toUpperCase() + " interrupted by a pause, restarts as " + i.restartNr);
+            if (trace.all()) trace.event(entry.name().toUpperCase() + " interrupted, restarts as " + i.restartNr);
+            delivery.callInterrupted(i.restart);
             return new Control.Restart(i.restartNr);
         }
         if (!entry.selfTraced() && trace.all()) {
@@ -191,6 +230,11 @@ public final class LinuxKernel implements AutoCloseable {
                     + " " + Long.toHexString(call.a2()), result);
         }
         return new Control.Return(result);
+    }
+
+    /** The dispatch table, for the compatibility report generated from it. */
+    SyscallTable table() {
+        return table;
     }
 
     /** The file mode creation mask, for /proc/self/status. */
@@ -202,6 +246,15 @@ public final class LinuxKernel implements AutoCloseable {
         int status = (int) (call.a0() & 0xff);
         trace.event("EXIT " + status);
         return new Control.Exit(status);
+    }
+
+    /**
+     * The guest is about to run for the first time in this VMM: restored timerfds start
+     * counting their remaining time now, so the time spent restoring (or migrating) does not
+     * count, as it does not for a sleep the guest finishes through restart_syscall.
+     */
+    public void startClocks() {
+        for (int fd : fds.openFds()) if (fds.file(fd).virtual instanceof TimerFd t) t.thaw();
     }
 
     /** Cuts short whatever host wait the guest's current call is in, now or when it starts. */
@@ -216,7 +269,7 @@ public final class LinuxKernel implements AutoCloseable {
      * @throws KernelRestoreException when a file cannot be described (e.g. deleted while open)
      */
     public KernelState capture() throws KernelRestoreException {
-        Map<OpenFile, Integer> ids = new IdentityHashMap<>();
+        Map<OpenFile, Integer> ids = new java.util.LinkedHashMap<>(); // in id order; OpenFile has identity equality
         Map<OpenFile, List<FileLock>> locks = new IdentityHashMap<>();
         // Locks first: fingerprinting a write-only file opens and closes a second descriptor of
         // it, which drops the process's POSIX locks on it; they are taken again below. A guest
@@ -225,7 +278,7 @@ public final class LinuxKernel implements AutoCloseable {
         for (Mapping m : space.mappings()) if (m.shared()) mapped.add(space.sharedFile(m.start()));
         for (int fd : fds.locksUsed() ? fds.openFds() : List.<Integer>of()) {
             OpenFile f = fds.file(fd);
-            if (!f.isStdio() && !locks.containsKey(f)) locks.put(f, HostLocks.held(f.hostFd));
+            if (!f.isStdio() && f.virtual == null && !locks.containsKey(f)) locks.put(f, HostLocks.held(f.hostFd));
         }
         // A file the guest mapped and then closed still holds the OFD locks and flocks taken through it.
         for (OpenFile f : fds.locksUsed() ? mapped : List.<OpenFile>of()) {
@@ -264,9 +317,13 @@ public final class LinuxKernel implements AutoCloseable {
                 if (lock.owner() == KernelState.LockOwner.POSIX) HostLocks.take(e.getKey().hostFd, lock, e.getKey().path);
             }
         }
+        VirtualFiles.Captured objects = VirtualFiles.capture(ids);
         return new KernelState(space.brkStart(), space.brk(), space.mmapBase(), space.mmapTop(), mappings,
                 root.cwd(), process.clearChildTid, process.robustList, files, fdStates, signals.actions(),
-                this.files.umask, time.restart, new String(process.name, StandardCharsets.ISO_8859_1), process.dumpable);
+                this.files.umask, time.restart, new String(process.name, StandardCharsets.ISO_8859_1), process.dumpable,
+                signals.capture(timers.capture()), limits.changed(), new String(uts.hostname, StandardCharsets.ISO_8859_1),
+                new String(uts.domainname, StandardCharsets.ISO_8859_1), objects.pipes(), objects.eventFds(), objects.timerFds(),
+                objects.epolls());
     }
 
     /** Names what holds a file in a refusal: a guest fd, or (fd -1) only a shared mapping. */
@@ -275,12 +332,21 @@ public final class LinuxKernel implements AutoCloseable {
     }
 
     private OpenFileState describe(int id, int fd, OpenFile f, List<FileLock> locks) throws KernelRestoreException {
-        if (f.isStdio()) return new OpenFileState(id, f.kind, "", f.flags, 0, 0, FileFingerprint.NONE);
+        if (f.isStdio() || f.virtual != null) return new OpenFileState(id, f.kind, "", f.flags, 0, 0, FileFingerprint.NONE);
         if (f.kind == FileKind.PROC) {
             long offset = Libc.lseek(f.hostFd, 0, Libc.SEEK_CUR);
             if (offset < 0) throw new KernelRestoreException(who(fd) + ": cannot read its offset");
             return new OpenFileState(id, f.kind, f.path, f.flags, f.mode, offset, FileFingerprint.NONE,
                     ProcFs.readAll(f.hostFd));
+        }
+        if (f.kind == FileKind.MEMFD) {
+            long size = MemfdCalls.size(f.hostFd), offset = Libc.lseek(f.hostFd, 0, Libc.SEEK_CUR);
+            if (size < 0 || offset < 0) throw new KernelRestoreException("guest fd " + fd + " (" + f.path + "): cannot read its size or offset");
+            if (size > MemfdCalls.MAX_SAVED_BYTES) {
+                throw new KernelRestoreException("guest fd " + fd + " (" + f.path + ") holds " + size + " bytes; a memfd of at most "
+                        + MemfdCalls.MAX_SAVED_BYTES + " bytes can be saved");
+            }
+            return new OpenFileState(id, f.kind, f.path, f.flags, f.mode, offset, FileFingerprint.NONE, ProcFs.readAll(f.hostFd));
         }
         String path = f.kind == FileKind.DEVICE ? f.path : root.guestPathOf(f.hostFd);
         if (path == null) {
@@ -310,9 +376,45 @@ public final class LinuxKernel implements AutoCloseable {
         return out;
     }
 
-    /** Signals raised by the last system call (for the run loop to act on). */
-    public Signals signals() {
-        return signals;
+    /**
+     * Whether a timer expired since signals were last delivered: a volatile read, for the
+     * run loop to ask before every guest run.
+     */
+    public boolean signalsDue() {
+        return delivery.due();
+    }
+
+    /**
+     * The guest is about to run: timers restored from a saved state start counting down now,
+     * so the time the restore took does not count against them.
+     */
+    public void startTimers() {
+        timers.start();
+    }
+
+    /**
+     * Delivers the pending signals that are not blocked, with the vCPU's registers as the
+     * program would resume (after a system call: its result in place, or set up to be made
+     * again): handlers get their frames, ignored signals are dropped.
+     *
+     * @return the signal whose default action ends the process, or 0 to run on
+     */
+    public int deliverSignals() {
+        return delivery.deliver();
+    }
+
+    /**
+     * The program faulted (the vCPU's registers are back at the faulting instruction):
+     * sends it {@code signal} with the fault's details, to a handler if it has one.
+     *
+     * @param code    si_code (SEGV_MAPERR, ...)
+     * @param address si_addr and, for a page fault, the sigcontext's cr2
+     * @param vector  the exception vector (the sigcontext's trapno)
+     * @param error   the exception's error code
+     * @return the signal that ends the process, or 0 when a handler runs
+     */
+    public int deliverFault(int signal, int code, long address, int vector, long error) {
+        return delivery.deliverFault(signal, code, new SignalFrames.Fault(vector, error, address));
     }
 
     public GuestRoot root() {
@@ -322,6 +424,7 @@ public final class LinuxKernel implements AutoCloseable {
     /** Closes every guest fd (the VMM's own stdio stays open). */
     @Override
     public void close() {
+        timers.close();
         fds.closeAll();
         space.releaseFiles();
         wakeup.close();

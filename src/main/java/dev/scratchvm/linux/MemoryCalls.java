@@ -69,6 +69,7 @@ final class MemoryCalls {
         boolean anonymous = (flags & MAP_ANONYMOUS) != 0;
         if (!anonymous && (offset & (PAGE - 1)) != 0) return traced(label, -EINVAL);
         OpenFile file = anonymous ? null : files.file(fd);
+        if (file != null && file.virtual != null) return traced(label, -ENODEV); // pipes, eventfds... cannot be mapped
         boolean sharedFile = file != null && type == MAP_SHARED;
         if (sharedFile) {
             long refused = refuseShared(file, prot);

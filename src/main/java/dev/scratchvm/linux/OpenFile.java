@@ -9,10 +9,14 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * An open file description: the host fd behind one or more guest fds (dup shares it,
- * and with it the offset), plus what is needed to open it again elsewhere.
+ * and with it the offset), plus what is needed to open it again elsewhere; or a file the
+ * VMM implements itself ({@link #virtual}), with no host fd.
  */
 final class OpenFile {
+    /** The host fd, or -1 for a {@link VirtualFile}. */
     final int hostFd;
+    /** The VMM's own file (pipe end, eventfd, timerfd, epoll), or null for a host file. */
+    final VirtualFile virtual;
     final FileKind kind;
     /** Path inside the guest root, as resolved by the kernel at open time. */
     final String path;
@@ -24,7 +28,17 @@ final class OpenFile {
     private boolean closed;
 
     OpenFile(int hostFd, FileKind kind, String path, int flags, int mode) {
+        this(hostFd, kind, path, flags, mode, null);
+    }
+
+    /** A file the VMM implements: no host fd, no path. */
+    OpenFile(VirtualFile virtual, FileKind kind, int flags) {
+        this(-1, kind, "", flags, 0, virtual);
+    }
+
+    private OpenFile(int hostFd, FileKind kind, String path, int flags, int mode, VirtualFile virtual) {
         this.hostFd = hostFd;
+        this.virtual = virtual;
         this.kind = kind;
         this.path = path;
         this.flags = flags;
@@ -46,7 +60,7 @@ final class OpenFile {
 
     /** Pipes, sockets and character devices other than the VMM's own device files can keep a call waiting. */
     boolean mayBlock() {
-        if (mayBlock == null) mayBlock = kind != dev.scratchvm.state.KernelState.FileKind.DEVICE && Libc.waitsOnPeer(hostFd);
+        if (mayBlock == null) mayBlock = virtual == null && kind != FileKind.DEVICE && Libc.waitsOnPeer(hostFd);
         return mayBlock;
     }
 
@@ -62,8 +76,9 @@ final class OpenFile {
      */
     void release(boolean dropPosixLocks) {
         if (--references == 0) {
+            if (virtual != null) virtual.release();
             closeHostFd();
-        } else if (dropPosixLocks && !isStdio() && (flags & Libc.O_PATH) == 0) {
+        } else if (dropPosixLocks && virtual == null && !isStdio() && (flags & Libc.O_PATH) == 0) {
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment unlock = arena.allocate(32, 8); // struct flock: F_UNLCK, SEEK_SET, 0, 0 (whole file)
                 unlock.set(ValueLayout.JAVA_SHORT, 0, (short) Libc.F_UNLCK);
@@ -72,9 +87,18 @@ final class OpenFile {
         }
     }
 
+    /** Whether a descriptor still refers to it. */
+    boolean isOpen() {
+        return references > 0;
+    }
+
+    boolean nonBlocking() {
+        return (flags & Libc.O_NONBLOCK) != 0;
+    }
+
     /** Closes the host fd once, whatever still refers to it (never the VMM's own stdio). */
     void closeHostFd() {
-        if (closed || isStdio()) return;
+        if (closed || isStdio() || hostFd < 0) return;
         closed = true;
         Libc.close(hostFd);
     }

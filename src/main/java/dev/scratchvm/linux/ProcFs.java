@@ -173,6 +173,14 @@ final class ProcFs {
 
     /** What /proc/self/fd/N names: the file's guest path, or the kind of host object behind a standard stream. */
     private String target(OpenFile f) {
+        if (f.virtual != null) {
+            return switch (f.virtual) {
+                case Pipe.End end -> "pipe:[" + end.pipe().inode() + "]";
+                case EventFd e -> "anon_inode:[eventfd]";
+                case TimerFd t -> "anon_inode:[timerfd]";
+                case Epoll e -> "anon_inode:[eventpoll]";
+            };
+        }
         if (f.kind == FileKind.PROC) return f.path.replaceFirst("^/proc/self", "/proc/" + Libc.getpid());
         if (f.kind == FileKind.DEVICE) return f.path;
         String path = root.guestPathOf(f.hostFd);

@@ -1,6 +1,5 @@
 package dev.scratchvm.linux;
 
-import dev.scratchvm.state.KernelState;
 import dev.scratchvm.sys.Libc;
 
 import java.lang.foreign.MemorySegment;
@@ -8,17 +7,13 @@ import java.lang.foreign.ValueLayout;
 
 import static dev.scratchvm.sys.Errno.*;
 
-/** Process identity, TLS, limits, signals (accepted, never delivered), randomness, uname. */
+/** Process identity, TLS, randomness, prctl. */
 final class ProcessCalls {
     private static final int ARCH_SET_GS = 0x1001, ARCH_SET_FS = 0x1002, ARCH_GET_FS = 0x1003, ARCH_GET_GS = 0x1004;
-    private static final int RLIMIT_STACK = 3, RLIMIT_NOFILE = 7, RLIM_NLIMITS = 16;
-    private static final long RLIM_INFINITY = -1;
 
     private final GuestArgs args;
     private final CpuAccess cpu;
     private final Trace trace;
-    private final Signals signals;
-    private final long stackSize;
     private static final int PR_GET_DUMPABLE = 3, PR_SET_DUMPABLE = 4, PR_SET_NAME = 15, PR_GET_NAME = 16;
     static final int COMM_LEN = 16;
     /** prctl's process name (comm) and dumpable flag; part of the saved state. */
@@ -27,12 +22,10 @@ final class ProcessCalls {
     long clearChildTid;
     long robustList;
 
-    ProcessCalls(GuestArgs args, CpuAccess cpu, Trace trace, Signals signals, long stackSize) {
-        this.signals = signals;
+    ProcessCalls(GuestArgs args, CpuAccess cpu, Trace trace) {
         this.args = args;
         this.cpu = cpu;
         this.trace = trace;
-        this.stackSize = stackSize;
     }
 
     void register(SyscallTable t) {
@@ -53,24 +46,9 @@ final class ProcessCalls {
             robustList = c.a0();
             return 0;
         });
-        t.register(Nr.PRLIMIT64, "prlimit64", this::prlimit);
-        t.register(Nr.GETRLIMIT, "getrlimit", c -> getrlimit((int) c.a0(), c.a1()));
         t.register(Nr.GETRANDOM, "getrandom", c -> {
             if ((c.a2() & ~7) != 0) return -EINVAL;
             return Libc.getrandom(args.output(c.a0(), c.a1()), c.a1(), (int) c.a2());
-        });
-        t.register(Nr.UNAME, "uname", c -> Libc.uname(args.output(c.a0(), 6 * 65)));
-        t.register(Nr.RT_SIGACTION, "rt_sigaction", this::sigaction);
-        t.register(Nr.KILL, "kill", c -> kill(c.a0(), c.a1()));
-        t.register(Nr.TKILL, "tkill", c -> kill(c.a0(), c.a1()));
-        t.register(Nr.TGKILL, "tgkill", c -> c.a0() != c.a1() ? -ESRCH : kill(c.a0(), c.a2()));
-        t.register(Nr.RT_SIGPROCMASK, "rt_sigprocmask", c -> {
-            if (c.a2() != 0) args.output(c.a2(), 8).fill((byte) 0);
-            return 0;
-        });
-        t.register(Nr.SIGALTSTACK, "sigaltstack", c -> {
-            if (c.a1() != 0) args.output(c.a1(), 24).fill((byte) 0);
-            return 0;
         });
         t.register(Nr.SCHED_YIELD, "sched_yield", c -> 0);
         t.register(Nr.SCHED_GETAFFINITY, "sched_getaffinity", c -> {
@@ -154,63 +132,5 @@ final class ProcessCalls {
 
     private static boolean canonical(long addr) {
         return addr >= 0 && addr < (1L << 47);
-    }
-
-    private long[] limit(int resource) {
-        return switch (resource) {
-            case RLIMIT_STACK -> new long[]{stackSize, stackSize};
-            case RLIMIT_NOFILE -> new long[]{FdTable.MAX_FDS, FdTable.MAX_FDS};
-            default -> new long[]{RLIM_INFINITY, RLIM_INFINITY};
-        };
-    }
-
-    private long prlimit(Call c) {
-        int pid = (int) c.a0(), resource = (int) c.a1();
-        if (pid != 0 && pid != Libc.getpid()) return -ESRCH;
-        if (resource < 0 || resource >= RLIM_NLIMITS) return -EINVAL;
-        if (c.a2() != 0) return -EPERM; // limits are fixed by the VMM
-        if (c.a3() != 0) {
-            long[] l = limit(resource);
-            args.writeLong(c.a3(), l[0]);
-            args.writeLong(c.a3() + 8, l[1]);
-        }
-        return 0;
-    }
-
-    private long getrlimit(int resource, long addr) {
-        if (resource < 0 || resource >= RLIM_NLIMITS) return -EINVAL;
-        long[] l = limit(resource);
-        args.writeLong(addr, l[0]);
-        args.writeLong(addr + 8, l[1]);
-        return 0;
-    }
-
-    /** rt_sigaction with the kernel's struct sigaction: handler, flags, restorer, mask (8 bytes each). */
-    private long sigaction(Call c) {
-        long signal = c.a0();
-        if (signal < 1 || signal > 64 || c.a3() != 8) return -EINVAL;
-        if (c.a1() != 0 && (signal == Signals.SIGKILL || signal == Signals.SIGSTOP)) return -EINVAL;
-        KernelState.SignalAction old = signals.action((int) signal);
-        KernelState.SignalAction act = null;
-        if (c.a1() != 0) {
-            act = new KernelState.SignalAction((int) signal, args.readLong(c.a1()), args.readLong(c.a1() + 8),
-                    args.readLong(c.a1() + 16), args.readLong(c.a1() + 24));
-        }
-        if (c.a2() != 0) {
-            args.writeLong(c.a2(), old.handler());
-            args.writeLong(c.a2() + 8, old.flags());
-            args.writeLong(c.a2() + 16, old.restorer());
-            args.writeLong(c.a2() + 24, old.mask());
-        }
-        if (act != null) signals.setAction(act);
-        return 0;
-    }
-
-    /** kill/tkill/tgkill: only the process itself is there to receive a signal. */
-    private long kill(long pid, long signal) {
-        if (signal < 0 || signal > 64) return -EINVAL;
-        int self = Libc.getpid();
-        if (pid != self && pid != 0 && pid != -1) return -ESRCH;
-        return signals.raise((int) signal);
     }
 }

@@ -13,8 +13,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * Clocks, sleeping and futex waits, served from the host's clocks (there is no vDSO in
- * the guest). The guest has one thread and gets no signals, so nothing can wake a
- * futex waiter: a wait can only find the value changed or time out.
+ * the guest). The guest has one thread, so nothing but a signal can wake a futex waiter:
+ * a wait can only find the value changed, time out, or be cut short.
  * <p>
  * Every wait can be cut short by the VMM's {@link Wakeup} (a pause). As Linux does for a
  * stopped task, the guest then executes the call again when it runs: an absolute or
@@ -33,6 +33,26 @@ final class TimeCalls {
     private final Wakeup wakeup;
     /** A relative sleep that a pause interrupted, finished by restart_syscall; null if none. */
     KernelState.Restart restart;
+    /** Where the sleep in progress reports the time left if a handler cuts it short (not saved: a restored sleep has none). */
+    private long remainderAddr;
+    /** Calls other than sleeps that restart_syscall finishes: the waits of {@link WaitCalls}. */
+    private final java.util.Map<Integer, Resume> resumable = new java.util.HashMap<>();
+
+    /** Finishes an interrupted call: its arguments are the registers the guest still holds. */
+    @FunctionalInterface
+    interface Resume {
+        long resume(Call call, long remainingNanos);
+    }
+
+    void resumable(int call, Resume resume) {
+        resumable.put(call, resume);
+    }
+
+    /** Has the guest finish {@code call} through restart_syscall with {@code remainingNanos} left (Linux's restart block). */
+    Interrupted restartLater(int call, long remainingNanos) {
+        restart = new KernelState.Restart(call, Math.max(0, remainingNanos));
+        return new Interrupted(Nr.RESTART_SYSCALL);
+    }
 
     TimeCalls(GuestArgs args, Wakeup wakeup) {
         this.args = args;
@@ -71,10 +91,10 @@ final class TimeCalls {
             if (c.a0() != 0) args.writeLong(c.a0(), seconds);
             return seconds;
         });
-        t.register(Nr.NANOSLEEP, "nanosleep", c -> sleep(Nr.NANOSLEEP, c.a0()));
+        t.register(Nr.NANOSLEEP, "nanosleep", c -> sleep(Nr.NANOSLEEP, c.a0(), c.a1()));
         t.register(Nr.CLOCK_NANOSLEEP, "clock_nanosleep", c -> {
             if (c.a0() < 0 || c.a0() > MAX_CLOCK) return -EINVAL;
-            if ((c.a1() & TIMER_ABSTIME) == 0) return sleep(Nr.CLOCK_NANOSLEEP, c.a2());
+            if ((c.a1() & TIMER_ABSTIME) == 0) return sleep(Nr.CLOCK_NANOSLEEP, c.a2(), c.a3());
             long seconds = args.readLong(c.a2()), nanos = args.readLong(c.a2() + 8);
             if (seconds < 0 || nanos < 0 || nanos >= NANOS) return -EINVAL;
             return sleepUntil(Nr.CLOCK_NANOSLEEP, (int) c.a0(), seconds, nanos, 0);
@@ -84,15 +104,39 @@ final class TimeCalls {
             KernelState.Restart r = restart;
             if (r == null) return -EINTR; // nothing to restart: what Linux returns too
             restart = null;
+            if (r.call() == Nr.FUTEX) remainderAddr = 0;
+            Resume resume = resumable.get(r.call());
+            if (resume != null) return resume.resume(c, r.remainingNanos());
             return sleepFor(r.call(), r.remainingNanos(), r.call() == Nr.FUTEX ? -ETIMEDOUT : 0);
         });
     }
 
-    /** nanosleep or a relative clock_nanosleep. The remainder is never written: a pause is not a signal. */
-    private long sleep(int call, long reqAddr) {
+    /**
+     * nanosleep or a relative clock_nanosleep. The remainder is written only when a signal
+     * handler cuts the sleep short ({@link #abandonRestart}): a pause is not a signal.
+     */
+    private long sleep(int call, long reqAddr, long remAddr) {
         long seconds = args.readLong(reqAddr), nanos = args.readLong(reqAddr + 8);
         if (seconds < 0 || nanos < 0 || nanos >= NANOS) return -EINVAL;
+        remainderAddr = remAddr;
         return sleepFor(call, toNanos(seconds, nanos), 0);
+    }
+
+    /**
+     * A signal handler ends the interrupted sleep with -EINTR: the restart block is dropped
+     * and nanosleep reports the time that was left, as Linux does.
+     */
+    void abandonRestart() {
+        KernelState.Restart r = restart;
+        restart = null;
+        if (r == null || r.call() == Nr.FUTEX || remainderAddr == 0) return;
+        try {
+            args.writeLong(remainderAddr, r.remainingNanos() / NANOS);
+            args.writeLong(remainderAddr + 8, r.remainingNanos() % NANOS);
+        } catch (SyscallError e) {
+            // Linux ignores a bad remainder pointer here too: the call still returns -EINTR.
+        }
+        remainderAddr = 0;
     }
 
     /**
@@ -103,7 +147,7 @@ final class TimeCalls {
         long start = System.nanoTime();
         if (wakeup.await(-1, 0, nanos) != Wakeup.Result.WOKEN) return result;
         restart = new KernelState.Restart(call, Math.max(0, nanos - (System.nanoTime() - start)));
-        throw new Interrupted(Nr.RESTART_SYSCALL);
+        throw new Interrupted(Nr.RESTART_SYSCALL, Interrupted.Restart.BLOCK);
     }
 
     /**
@@ -116,7 +160,7 @@ final class TimeCalls {
         long left = toNanos(seconds - now.get(JAVA_LONG, 0), nanos - now.get(JAVA_LONG, 8));
         if (left <= 0) return result;
         if (wakeup.await(-1, 0, left) != Wakeup.Result.WOKEN) return result;
-        throw new Interrupted(call);
+        throw new Interrupted(call, Interrupted.Restart.NEVER_AFTER_HANDLER);
     }
 
     /** seconds and nanoseconds as nanoseconds, saturating instead of overflowing (timeouts can be huge). */

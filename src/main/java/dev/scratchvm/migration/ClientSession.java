@@ -56,7 +56,16 @@ final class ClientSession extends Session {
 
     /** Offers the VM; returns the indexes of the files whose contents the server wants. */
     List<Integer> offer(byte[] state, boolean filesOffered) throws MigrationException {
+        state(state, filesOffered);
+        return accepted();
+    }
+
+    void state(byte[] state, boolean filesOffered) throws MigrationException {
         out.send(MessageType.STATE, new StateOffer(filesOffered ? StateOffer.FILES_OFFERED : 0, state).encode());
+    }
+
+    /** The server's ACCEPT: the indexes of the files whose contents it wants. */
+    List<Integer> accepted() throws MigrationException {
         in.next(MessageType.ACCEPT);
         Accept a = Accept.decode(in.rest());
         in.end();

@@ -47,7 +47,12 @@ public final class MigrationClient {
     private static final long MIN_ROUND_NANOS = 1_000_000;
 
     public MigrationClient(Endpoint to, MigrationKey key, Timeouts timeouts, Consumer<String> log) {
-        this(() -> SocketTransport.connect(to, timeouts), to.toString(), key, timeouts, log);
+        this(to, key, null, timeouts, log);
+    }
+
+    /** With {@code tls} not null, every connection is TLS 1.3 with the client's certificate (see {@link TlsSettings}). */
+    public MigrationClient(Endpoint to, MigrationKey key, TlsSettings tls, Timeouts timeouts, Consumer<String> log) {
+        this(() -> TlsTransport.connect(to, tls, timeouts), to.toString(), key, timeouts, log);
         warmUp = Handshake.warmUp(key);
     }
 
@@ -344,11 +349,20 @@ public final class MigrationClient {
                 } catch (IllegalArgumentException e) {
                     throw MigrationException.local(e.getMessage());
                 }
-                wanted = s.offer(encoded, fileRoot != null);
-                mark = lap(phases, 1, mark);
-                for (int i : wanted) sendFile(s, state, i, fileRoot);
-                mark = lap(phases, 2, mark);
-                s.end(wanted.size(), new MemoryStream.Stats(runs, pages));
+                if (fileRoot == null) {
+                    // No files to offer, so the server's ACCEPT will want none: END goes with STATE, one round trip fewer.
+                    s.state(encoded, false);
+                    s.end(0, new MemoryStream.Stats(runs, pages));
+                    wanted = s.accepted();
+                    if (!wanted.isEmpty()) throw MigrationException.protocol("the server asked for files that were not offered");
+                    mark = lap(phases, 1, mark);
+                } else {
+                    wanted = s.offer(encoded, true);
+                    mark = lap(phases, 1, mark);
+                    for (int i : wanted) sendFile(s, state, i, fileRoot);
+                    mark = lap(phases, 2, mark);
+                    s.end(wanted.size(), new MemoryStream.Stats(runs, pages));
+                }
                 s.awaitReady(timeouts.ready());
                 mark = lap(phases, 4, mark);
                 try {
@@ -368,11 +382,6 @@ public final class MigrationClient {
             if (!e.fromPeer()) s.abort(e.code(), e.getMessage());
             s.close();
             return new Result.Failed(e.fromPeer() ? "the server refused: " + e.getMessage() : e.getMessage(), e.errno());
-        }
-
-        /** Whether a failed migration only lost its connection, so that a new connection may try again. */
-        public static boolean connectionLost(Result.Failed f) {
-            return f.errno() == MigrationException.ECONNRESET || f.errno() == MigrationException.ECONNABORTED;
         }
 
         /** Gives the migration up if it has not ended: the server discards what it received. */

@@ -40,8 +40,14 @@ public final class MigrationServer implements AutoCloseable {
      * @param root    directory the guests see as "/"; {@code --with-files} writes below it
      * @param machine how to build each restored machine
      * @param log     one line per event, without a prefix
+     * @param tls     when not null, clients must connect with TLS (mutual: a certificate from the CA); null for plaintext
      */
-    public record Config(MigrationKey key, Timeouts timeouts, MachineConfig machine, Handoffs handoffs, Consumer<String> log) {
+    public record Config(MigrationKey key, Timeouts timeouts, MachineConfig machine, Handoffs handoffs, Consumer<String> log,
+                         TlsSettings tls) {
+        /** Without TLS. */
+        public Config(MigrationKey key, Timeouts timeouts, MachineConfig machine, Handoffs handoffs, Consumer<String> log) {
+            this(key, timeouts, machine, handoffs, log, null);
+        }
     }
 
     /** A committed VM, ready to run: it is this server's now. */
@@ -103,7 +109,7 @@ public final class MigrationServer implements AutoCloseable {
         this.config = config;
         this.hostCpuid = hostCpuid;
         Thread.ofVirtual().name("migration-warm-up").start(() -> Handshake.rehearse(config.key(), config.timeouts()));
-        this.reception = Reception.open(at, config.timeouts(), config.log(), this::handshake);
+        this.reception = Reception.open(at, config.timeouts(), config.log(), this::handshake, config.tls() != null);
     }
 
     /** Binds {@code at} (port 0 picks a free port) and starts accepting. */
@@ -148,20 +154,23 @@ public final class MigrationServer implements AutoCloseable {
 
     /** Authenticates one connection on its own thread, then answers a query or hands a migration over. */
     private void handshake(SocketChannel ch, Admission.Ticket ticket, ByteBuffer first) {
-        SocketTransport t;
+        SocketTransport raw;
         try {
-            t = SocketTransport.accepted(ch, config.timeouts(), first);
+            raw = SocketTransport.accepted(ch, config.timeouts(), first);
         } catch (IOException e) {
             reception.release(ticket);
             return;
         }
-        if (!ticket.onEvict(t::abort)) {
-            t.abort();
+        if (!ticket.onEvict(raw::abort)) {
+            raw.abort();
             return;
         }
+        boolean tlsClient = TlsTransport.looksLikeTls(first);
+        Transport t = config.tls() != null && tlsClient ? TlsTransport.server(raw, config.tls()) : raw;
         ServerSession s = new ServerSession(t, config.key());
         boolean handedOver = false;
         try {
+            if (tlsClient != (config.tls() != null)) throw TlsTransport.refuseMismatch(raw, tlsClient, config.timeouts());
             // The deadline counts from accept, so the time spent reading the first flight is included.
             long left = ticket.since() + config.timeouts().handshake().toNanos() - System.nanoTime();
             if (left <= 0) throw MigrationException.network("the handshake with " + t.peer() + " did not finish in time", Errno.ETIMEDOUT);

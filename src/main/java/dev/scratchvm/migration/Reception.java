@@ -44,6 +44,8 @@ final class Reception implements AutoCloseable {
     private final Timeouts timeouts;
     private final Consumer<String> log;
     private final Handshaker handshaker;
+    /** Whether clients must speak TLS: their first flight is then a TLS record (the ClientHello). */
+    private final boolean tls;
     private final Admission admission = new Admission(MAX_UNAUTHENTICATED, MAX_UNAUTHENTICATED_PER_ADDRESS);
     /** Connections whose first flight the acceptor is reading; only the acceptor thread touches these. */
     private final Set<Waiting> waiting = new LinkedHashSet<>();
@@ -56,7 +58,7 @@ final class Reception implements AutoCloseable {
     private static final class Waiting {
         final SocketChannel ch;
         final String peer;
-        final ByteBuffer first = ByteBuffer.allocate(FIRST_FLIGHT);
+        ByteBuffer first = ByteBuffer.allocate(FIRST_FLIGHT);
         Admission.Ticket ticket;
         SelectionKey key;
 
@@ -109,8 +111,10 @@ final class Reception implements AutoCloseable {
         }
     }
 
-    private Reception(ServerSocketChannel server, Selector selector, Timeouts timeouts, Consumer<String> log, Handshaker handshaker) {
+    private Reception(ServerSocketChannel server, Selector selector, Timeouts timeouts, Consumer<String> log, Handshaker handshaker,
+                      boolean tls) {
         this.server = server;
+        this.tls = tls;
         this.selector = selector;
         this.timeouts = timeouts;
         this.log = log;
@@ -121,6 +125,11 @@ final class Reception implements AutoCloseable {
 
     /** Binds {@code at} (port 0 picks a free port) and starts accepting. */
     static Reception open(Endpoint at, Timeouts timeouts, Consumer<String> log, Handshaker handshaker) throws IOException {
+        return open(at, timeouts, log, handshaker, false);
+    }
+
+    /** As {@link #open(Endpoint, Timeouts, Consumer, Handshaker)}; with {@code tls}, a first flight is one TLS record. */
+    static Reception open(Endpoint at, Timeouts timeouts, Consumer<String> log, Handshaker handshaker, boolean tls) throws IOException {
         ServerSocketChannel ch = ServerSocketChannel.open();
         Selector sel = null;
         try {
@@ -135,7 +144,7 @@ final class Reception implements AutoCloseable {
             ch.close();
             throw new IOException("cannot listen on " + at + ": " + e.getMessage(), e);
         }
-        return new Reception(ch, sel, timeouts, log, handshaker);
+        return new Reception(ch, sel, timeouts, log, handshaker, tls);
     }
 
     InetSocketAddress address() {
@@ -275,14 +284,49 @@ final class Reception implements AutoCloseable {
             return;
         }
         if (n > 0) admission.reached(w.ticket, Admission.Stage.PARTIAL);
-        switch (firstFlight(w.first)) {
+        FirstFlight f = firstFlight(w.first, tls);
+        int end = tls ? tlsRecordEnd(w.first) : -1;
+        if (f == FirstFlight.INCOMPLETE && end > w.first.capacity()) {
+            // The ClientHello's record is longer than a plaintext first flight: room for exactly that record.
+            w.first = ByteBuffer.allocate(end).put(w.first.flip());
+            readFirstFlight(w);
+            return;
+        }
+        switch (f) {
             case INCOMPLETE -> { }
-            case NOT_MIGRATION -> drop(w, "not a migration client (wrong magic bytes)");
-            case COMPLETE, UNUSUAL -> handOver(w);
+            case NOT_MIGRATION -> drop(w, tls ? "not a migration client (neither TLS nor the migration magic bytes)"
+                    : "not a migration client (wrong magic bytes)");
+            case COMPLETE, UNUSUAL -> handOver(w, f);
         }
     }
 
     enum FirstFlight { INCOMPLETE, COMPLETE, NOT_MIGRATION, UNUSUAL }
+
+    /** Largest TLS record a ClientHello may come in (2^14 bytes of plaintext, RFC 8446 5.1). */
+    static final int MAX_TLS_RECORD = 1 << 14;
+
+    /**
+     * Judges a first flight on a server that does ({@code tls}) or does not use TLS. With TLS,
+     * the first flight is the first TLS record (the ClientHello, whose length its 5-byte header
+     * gives). A peer speaking the other kind goes on to the handshake thread, which tells it in
+     * words it understands; bytes that are neither are dropped here.
+     */
+    static FirstFlight firstFlight(ByteBuffer b, boolean tls) {
+        int have = b.position();
+        if (have == 0 || b.get(0) != 0x16) return firstFlight(b);
+        if (have < 5) return FirstFlight.INCOMPLETE;
+        int end = tlsRecordEnd(b);
+        if (end < 0) return tls ? FirstFlight.NOT_MIGRATION : firstFlight(b);
+        if (!tls) return FirstFlight.UNUSUAL;   // a TLS client at a plaintext server: answered with an ERROR
+        return have >= end ? FirstFlight.COMPLETE : FirstFlight.INCOMPLETE;
+    }
+
+    /** Where the TLS handshake record at the start of {@code b} ends; -1 if it is not one (or its header is incomplete). */
+    static int tlsRecordEnd(ByteBuffer b) {
+        if (b.position() < 5 || b.get(0) != 0x16 || b.get(1) != 0x03) return -1;
+        int length = Short.toUnsignedInt(b.getShort(3));
+        return length == 0 || length > MAX_TLS_RECORD ? -1 : 5 + length;
+    }
 
     /** Judges the bytes of a first flight read so far (position = bytes read). */
     static FirstFlight firstFlight(ByteBuffer b) {
@@ -304,11 +348,11 @@ final class Reception implements AutoCloseable {
         return b.hasRemaining() ? FirstFlight.INCOMPLETE : FirstFlight.COMPLETE;
     }
 
-    private void handOver(Waiting w) {
+    private void handOver(Waiting w, FirstFlight f) {
         waiting.remove(w);
         w.key.cancel();
         flush = true;
-        admission.reached(w.ticket, w.first.hasRemaining() ? Admission.Stage.PARTIAL : Admission.Stage.HELLO);
+        admission.reached(w.ticket, f == FirstFlight.COMPLETE || !w.first.hasRemaining() ? Admission.Stage.HELLO : Admission.Stage.PARTIAL);
         if (!w.ticket.onEvict(() -> abort(w.ch))) return;   // cannot happen on this thread; for clarity
         ByteBuffer first = w.first.flip();
         Thread.ofVirtual().name("migration-handshake").start(() -> handshaker.handshake(w.ch, w.ticket, first));

@@ -118,19 +118,31 @@ final class SocketTransport implements Transport {
 
     @Override
     public void readFully(ByteBuffer dst) throws MigrationException {
+        while (dst.hasRemaining()) readSome(dst);
+    }
+
+    /**
+     * Reads at least one byte into {@code dst} (which has room), as many as are there: for a
+     * layer above (TLS) that reads whole records, however many have arrived.
+     */
+    int readSome(ByteBuffer dst) throws MigrationException {
         if (prefix != null) {
             int n = Math.min(prefix.remaining(), dst.remaining());
             dst.put(prefix.slice(prefix.position(), n));
             prefix.position(prefix.position() + n);
             read += n;
             if (!prefix.hasRemaining()) prefix = null;
+            return n;
         }
         try {
-            while (dst.hasRemaining()) {
+            while (true) {
                 int n = channel.read(dst);
                 if (n < 0) throw MigrationException.network("connection closed by " + peer, MigrationException.ECONNRESET);
-                if (n == 0) await(SelectionKey.OP_READ);
-                else read += n;
+                if (n > 0) {
+                    read += n;
+                    return n;
+                }
+                await(SelectionKey.OP_READ);
             }
         } catch (IOException | ClosedSelectorException | CancelledKeyException e) {
             throw lost(e);

@@ -9,7 +9,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,6 +46,11 @@ final class Spool implements Rounds.Sink, AutoCloseable {
         this.file = FileChannel.open(pages, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
             file.write(ByteBuffer.allocate(1), guest.byteSize() - 1);   // sparse, and exactly the size of guest memory
+            Files.deleteIfExists(state);
+            Files.createFile(state);
+            try (FileChannel d = FileChannel.open(state.getParent(), StandardOpenOption.READ)) {
+                d.force(true);   // both names are durable now; finish() only has to sync contents
+            }
         } catch (IOException e) {
             file.close();
             throw e;
@@ -83,7 +87,12 @@ final class Spool implements Rounds.Sink, AutoCloseable {
         return done;
     }
 
-    /** Waits until every round is on disk, then writes the state: the VM is durable when this returns. */
+    /**
+     * Waits until every round is on disk, then writes the state: the VM is durable when this
+     * returns. The state file was created (and its directory synced) with the spool, so one
+     * fdatasync makes it durable; no rename is needed, because nothing reads it unless the
+     * journal says the migration committed, which happens only after this returned.
+     */
     void finish(MachineState s) throws IOException {
         try {
             flush().get();
@@ -93,15 +102,10 @@ final class Spool implements Rounds.Sink, AutoCloseable {
         } catch (java.util.concurrent.ExecutionException e) {
             throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
         }
-        Path tmp = state.resolveSibling(state.getFileName() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+        try (FileChannel ch = FileChannel.open(state, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
             ByteBuffer b = ByteBuffer.wrap(StateCodec.encode(s));
             while (b.hasRemaining()) ch.write(b);
-            ch.force(true);
-        }
-        Files.move(tmp, state, StandardCopyOption.ATOMIC_MOVE);
-        try (FileChannel d = FileChannel.open(state.getParent(), StandardOpenOption.READ)) {
-            d.force(true);
+            ch.force(false);
         }
     }
 

@@ -22,21 +22,91 @@ import java.util.List;
  * @param restart       a sleep interrupted by a pause, to be finished when the guest runs again; null if none
  * @param processName   prctl's process name (comm): its 0 to 15 bytes, one char per byte (ISO-8859-1)
  * @param dumpable      prctl's PR_SET_DUMPABLE flag
+ * @param signals       blocked and pending signals, the alternate signal stack and the armed timers
+ * @param resourceLimits setrlimit's limits that differ from the VMM's initial ones, at most one per resource
+ * @param hostname      uname's nodename (sethostname), ISO-8859-1, 0 to 64 bytes
+ * @param domainname    uname's domainname (setdomainname), ISO-8859-1, 0 to 64 bytes
+ * @param pipes         pipes the VMM holds for the guest, with their unread bytes
+ * @param eventFds      eventfd counters
+ * @param timerFds      timerfds, with the time to their next expiry
+ * @param epolls        epoll instances and their interest lists
  */
 public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings,
                           String cwd, long clearChildTid, long robustList,
                           List<OpenFileState> files, List<FdState> fds, List<SignalAction> signalActions,
-                          int umask, Restart restart, String processName, boolean dumpable) {
+                          int umask, Restart restart, String processName, boolean dumpable, SignalState signals,
+                          List<ResourceLimit> resourceLimits, String hostname, String domainname, List<PipeState> pipes,
+                          List<EventFdState> eventFds, List<TimerFdState> timerFds, List<EpollState> epolls) {
     /** Linux's default mask for a new process. */
     public static final int DEFAULT_UMASK = 022;
     /** The longest process name: Linux's comm is 16 bytes with its NUL. */
     public static final int MAX_PROCESS_NAME = 15;
+    /** The VM's own host name until the guest sets one (never the host's). */
+    public static final String DEFAULT_HOSTNAME = "scratchvm";
+    /** Linux's domain name until one is set. */
+    public static final String DEFAULT_DOMAINNAME = "(none)";
+    /** Linux's __NEW_UTS_LEN: a host or domain name is at most 64 bytes. */
+    public static final int MAX_UTS_NAME = 64;
 
     public KernelState {
+        resourceLimits = List.copyOf(resourceLimits);
         mappings = List.copyOf(mappings);
         files = List.copyOf(files);
         fds = List.copyOf(fds);
         signalActions = List.copyOf(signalActions);
+        if (signals == null) signals = SignalState.NONE;
+        pipes = List.copyOf(pipes);
+        eventFds = List.copyOf(eventFds);
+        timerFds = List.copyOf(timerFds);
+        epolls = List.copyOf(epolls);
+    }
+
+    /** A process holding no pipe, eventfd, timerfd or epoll instance. */
+    public KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings, String cwd,
+                       long clearChildTid, long robustList, List<OpenFileState> files, List<FdState> fds,
+                       List<SignalAction> signalActions, int umask, Restart restart, String processName,
+                       boolean dumpable, SignalState signals, List<ResourceLimit> resourceLimits, String hostname,
+                       String domainname) {
+        this(brkStart, brk, mmapBase, mmapTop, mappings, cwd, clearChildTid, robustList, files, fds, signalActions,
+                umask, restart, processName, dumpable, signals, resourceLimits, hostname, domainname, List.of(), List.of(),
+                List.of(), List.of());
+    }
+
+    /** With the default signal state, limits and names. */
+    public KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings, String cwd,
+                       long clearChildTid, long robustList, List<OpenFileState> files, List<FdState> fds,
+                       List<SignalAction> signalActions, int umask, Restart restart, String processName,
+                       boolean dumpable, List<PipeState> pipes, List<EventFdState> eventFds, List<TimerFdState> timerFds,
+                       List<EpollState> epolls) {
+        this(brkStart, brk, mmapBase, mmapTop, mappings, cwd, clearChildTid, robustList, files, fds, signalActions,
+                umask, restart, processName, dumpable, SignalState.NONE, List.of(), DEFAULT_HOSTNAME, DEFAULT_DOMAINNAME,
+                pipes, eventFds, timerFds, epolls);
+    }
+
+    /** A process with the VMM's initial limits and the VM's default host and domain names. */
+    public KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings, String cwd,
+                       long clearChildTid, long robustList, List<OpenFileState> files, List<FdState> fds,
+                       List<SignalAction> signalActions, int umask, Restart restart, String processName,
+                       boolean dumpable, SignalState signals) {
+        this(brkStart, brk, mmapBase, mmapTop, mappings, cwd, clearChildTid, robustList, files, fds, signalActions,
+                umask, restart, processName, dumpable, signals, List.of(), DEFAULT_HOSTNAME, DEFAULT_DOMAINNAME);
+    }
+
+    /** With nothing blocked, nothing pending, no alternate stack and no timer. */
+    public KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings, String cwd,
+                       long clearChildTid, long robustList, List<OpenFileState> files, List<FdState> fds,
+                       List<SignalAction> signalActions, int umask, Restart restart, String processName,
+                       boolean dumpable, List<ResourceLimit> resourceLimits, String hostname, String domainname) {
+        this(brkStart, brk, mmapBase, mmapTop, mappings, cwd, clearChildTid, robustList, files, fds, signalActions,
+                umask, restart, processName, dumpable, SignalState.NONE, resourceLimits, hostname, domainname);
+    }
+
+    /** With the default signal state, limits and names. */
+    public KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings, String cwd,
+                       long clearChildTid, long robustList, List<OpenFileState> files, List<FdState> fds,
+                       List<SignalAction> signalActions, int umask, Restart restart, String processName, boolean dumpable) {
+        this(brkStart, brk, mmapBase, mmapTop, mappings, cwd, clearChildTid, robustList, files, fds, signalActions,
+                umask, restart, processName, dumpable, SignalState.NONE);
     }
 
     /** A process that never named itself and is dumpable (what images before 1.2 describe). */
@@ -70,6 +140,60 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
      * @param remainingNanos how long the wait still had to run, at least 0
      */
     public record Restart(int call, long remainingNanos) {
+    }
+
+    /**
+     * The process's signal state beyond its dispositions.
+     *
+     * @param blocked  the blocked mask (bit n-1 for signal n); SIGKILL and SIGSTOP are never in it
+     * @param pending  generated but not yet delivered, in the order they were generated
+     * @param altStack the sigaltstack, or null when disabled
+     * @param timers   armed or disarmed timers: alarm/setitimer's and timer_create's
+     */
+    public record SignalState(long blocked, List<PendingSignal> pending, AltStack altStack, List<TimerState> timers) {
+        public static final SignalState NONE = new SignalState(0, List.of(), null, List.of());
+
+        public SignalState {
+            pending = List.copyOf(pending);
+            timers = List.copyOf(timers);
+        }
+    }
+
+    /**
+     * A signal waiting for delivery, with what its siginfo_t will say.
+     *
+     * @param code    si_code (SI_USER, SI_TKILL, SI_TIMER, SI_KERNEL, ...)
+     * @param pid     sender's pid, for SI_USER and SI_TKILL
+     * @param uid     sender's uid, for SI_USER and SI_TKILL
+     * @param timerId the timer that sent it, for SI_TIMER
+     * @param value   si_value, for SI_TIMER and SI_QUEUE
+     */
+    public record PendingSignal(int signal, int code, int pid, int uid, int timerId, long value) {
+    }
+
+    /** sigaltstack: where handlers with SA_ONSTACK run; {@code flags} may hold SS_AUTODISARM. */
+    public record AltStack(long sp, long size, int flags) {
+    }
+
+    /**
+     * A timer and what it sends. Times are relative to the moment of capture, so a timer
+     * keeps its remaining time on a host whose clocks differ.
+     *
+     * @param id             timer_create's id; {@link #ITIMER_REAL} for alarm and setitimer's timer
+     * @param clock          CLOCK_REALTIME or CLOCK_MONOTONIC
+     * @param signal         the signal it sends (0 for SIGEV_NONE)
+     * @param value          sigev_value, passed in si_value
+     * @param remainingNanos time to the next expiry; 0 when disarmed
+     * @param intervalNanos  period after the first expiry; 0 for a one-shot timer
+     * @param overrun        expiries while its signal was still pending, not yet reported
+     */
+    public record TimerState(int id, int clock, int signal, long value, long remainingNanos, long intervalNanos,
+                             int overrun) {
+        public static final int ITIMER_REAL = -1;
+    }
+
+    /** A struct rlimit for one resource; values compare unsigned, -1 is RLIM_INFINITY. */
+    public record ResourceLimit(int resource, long soft, long hard) {
     }
 
     /** A struct k_sigaction as the guest installed it (handler 1 = SIG_IGN). */
@@ -108,7 +232,84 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
         /** /dev/null and friends: character devices re-opened by path. */
         DEVICE,
         /** A file or directory of the VM's /proc: its generated content is saved, not re-read. */
-        PROC
+        PROC,
+        /** An in-memory file from memfd_create: its bytes are saved and re-created. */
+        MEMFD,
+        /** One end of a pipe the VMM implements (O_RDONLY: the read end); see {@link PipeState}. */
+        PIPE,
+        /** An eventfd; see {@link EventFdState}. */
+        EVENTFD,
+        /** A timerfd; see {@link TimerFdState}. */
+        TIMERFD,
+        /** An epoll instance; see {@link EpollState}. */
+        EPOLL
+    }
+
+    /**
+     * A pipe held inside the VMM, as Linux keeps it: a ring of page-sized buffers, so how much
+     * more it takes after a restore is what it took before.
+     *
+     * @param readFile  id of the open file of its read end, or -1 once that end is closed
+     * @param writeFile id of the open file of its write end, or -1 once that end is closed
+     * @param buffers   the unread bytes, oldest first, one entry per page in use (at most {@code pages})
+     * @param pages     its capacity in pages: 16 unless F_SETPIPE_SZ changed it
+     */
+    public record PipeState(int readFile, int writeFile, List<PipeBuffer> buffers, int pages) {
+        public PipeState {
+            buffers = List.copyOf(buffers);
+        }
+    }
+
+    /** One page of a pipe: {@code data} unread bytes starting {@code offset} bytes into the page. */
+    public record PipeBuffer(int offset, byte[] data) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof PipeBuffer b && b.offset == offset && java.util.Arrays.equals(b.data, data);
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * offset + java.util.Arrays.hashCode(data);
+        }
+
+        @Override
+        public String toString() {
+            return "PipeBuffer[offset=" + offset + ", " + data.length + " bytes]";
+        }
+    }
+
+    /** An eventfd: its counter (an unsigned 64-bit value below 2^64 - 1) and whether it counts as a semaphore. */
+    public record EventFdState(int file, long count, boolean semaphore) {
+    }
+
+    /**
+     * A timerfd. The time to its next expiry is saved relative to the capture, so it holds on
+     * a host whose clocks read differently; an absolute timer becomes a relative one.
+     *
+     * @param file           id of its open file
+     * @param clock          CLOCK_REALTIME (0), CLOCK_MONOTONIC (1) or CLOCK_BOOTTIME (7)
+     * @param remainingNanos time to the next expiry; 0 when disarmed
+     * @param intervalNanos  period after that; 0 for a one-shot timer
+     * @param expirations    expirations not yet read
+     */
+    public record TimerFdState(int file, int clock, long remainingNanos, long intervalNanos, long expirations) {
+    }
+
+    /** An epoll instance: its open file and its interest list in the order the entries were added. */
+    public record EpollState(int file, List<EpollEntry> entries) {
+        public EpollState {
+            entries = List.copyOf(entries);
+        }
+    }
+
+    /**
+     * One registration of an epoll instance (the fd and the open file it named when added).
+     *
+     * @param events      the events mask as epoll_ctl set it (EPOLLET, EPOLLONESHOT...); a
+     *                    one-shot entry that fired keeps only its flag bits until EPOLL_CTL_MOD
+     * @param edgePending an edge-triggered entry has an event not yet reported
+     */
+    public record EpollEntry(int fd, int file, int events, long data, boolean edgePending) {
     }
 
     /**
@@ -123,7 +324,7 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
      * @param offset      current file offset
      * @param fingerprint what the file looked like when the state was captured
      * @param locks       the locks held through this open file description, taken again on restore
-     * @param content     a /proc file's bytes as generated at open (empty for every other kind)
+     * @param content     a /proc file's bytes as generated at open, a memfd's bytes (empty for every other kind)
      */
     public record OpenFileState(int id, FileKind kind, String path, int flags, int mode, long offset,
                                 FileFingerprint fingerprint, List<FileLock> locks, byte[] content) {

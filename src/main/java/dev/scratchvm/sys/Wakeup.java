@@ -54,6 +54,33 @@ public final class Wakeup implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits until one of the host fds in {@code pollFds} (struct pollfd from index 1 on;
+     * index 0 is this wakeup's, filled in here) reports an event, {@code nanos} pass, or a
+     * wake. The revents are left in {@code pollFds}.
+     */
+    public Result awaitAny(MemorySegment pollFds, int count, long nanos) {
+        while (true) {
+            long start = nanos > 0 ? System.nanoTime() : 0;
+            pollFds.set(JAVA_INT, 0, eventFd);
+            pollFds.set(JAVA_SHORT, 4, (short) Libc.POLLIN);
+            pollFds.set(JAVA_SHORT, 6, (short) 0);
+            MemorySegment limit = MemorySegment.NULL;
+            if (nanos >= 0) {
+                timeout.set(JAVA_LONG, 0, nanos / 1_000_000_000L);
+                timeout.set(JAVA_LONG, 8, nanos % 1_000_000_000L);
+                limit = timeout;
+            }
+            int n = Libc.ppoll(pollFds, count, limit);
+            if (n >= 0) {
+                if (pollFds.get(JAVA_SHORT, 6) != 0) return Result.WOKEN;
+                return n == 0 ? Result.TIMED_OUT : Result.READY;
+            }
+            if (n != -Errno.EINTR) throw new NativeException("ppoll", -n);
+            if (nanos > 0) nanos = Math.max(0, nanos - (System.nanoTime() - start));
+        }
+    }
+
     /** One ppoll; null when a signal interrupted it. */
     private Result poll(int fd, int events, long nanos) {
         pollFds.set(JAVA_INT, 0, eventFd);

@@ -29,6 +29,21 @@ public final class CpuFeatures {
         return (mask & XCR0_WANTED) | 1;
     }
 
+    /**
+     * Bytes of the standard-format XSAVE area that the components in {@code xcr0} use: the end
+     * of the highest one (CPUID 0xD subleaf n: size in eax, offset in ebx), at least the
+     * legacy area and header (576), as Linux sizes a signal frame's FPU state.
+     */
+    static int xsaveSize(List<CpuidEntry> table, long xcr0) {
+        int end = 576;
+        for (int c = 2; c < 64; c++) {
+            if ((xcr0 >> c & 1) == 0) continue;
+            int comp = c;
+            end = Math.max(end, find(table, 0xd, comp).map(e -> e.ebx() + e.eax()).orElse(0));
+        }
+        return end;
+    }
+
     /** x86-64 AT_HWCAP: CPUID.1:EDX. */
     public static long hwcap(List<CpuidEntry> table) {
         return find(table, 1, 0).map(e -> Integer.toUnsignedLong(e.edx())).orElse(0L);

@@ -27,6 +27,7 @@ import dev.scratchvm.state.MemoryState;
 import dev.scratchvm.state.VcpuState;
 import dev.scratchvm.x86.CpuidEntry;
 import dev.scratchvm.x86.Registers;
+import dev.scratchvm.x86.Xcr;
 
 import java.util.List;
 
@@ -323,6 +324,14 @@ public final class Machine implements AutoCloseable {
         if (firstEntryEpochNanos == 0) {
             java.time.Instant now = java.time.Instant.now();
             firstEntryEpochNanos = now.getEpochSecond() * 1_000_000_000L + now.getNano();
+            kernel.startClocks();
+        }
+        kernel.startTimers();
+        // What became deliverable while the guest was not running (restored pending signals, a
+        // timer that expired during a pause) is delivered before it runs on.
+        if (!inVmmCode()) {
+            Outcome o = deliverSignals();
+            if (o != null) return o;
         }
         while (true) {
             if (kicked) {
@@ -332,6 +341,12 @@ public final class Machine implements AutoCloseable {
                 vcpu.setImmediateExit(false);
                 KickSignal.drain();
             }
+            // A timer expired while the guest computed: deliver its signal at this instruction
+            // boundary (in the VMM's stubs, the system call's completion delivers it instead).
+            if (kernel.signalsDue() && !inVmmCode()) {
+                Outcome o = deliverSignals();
+                if (o != null) return o;
+            }
             VmExit exit = vcpu.run();
             switch (exit) {
                 case VmExit.Io io when io.port() == BootLayout.SYSCALL_PORT && fromSyscallStub() -> {
@@ -339,7 +354,8 @@ public final class Machine implements AutoCloseable {
                     if (o != null) return o;
                 }
                 case VmExit.Io io when io.port() == BootLayout.EXCEPTION_PORT -> {
-                    return GuestFaults.describe(memory, regs, config.verbose());
+                    Outcome o = fault();
+                    if (o != null) return o;
                 }
                 case VmExit.Interrupted i -> {
                     if (!kicked) dropStaleKick();
@@ -355,6 +371,27 @@ public final class Machine implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * The program took a CPU exception: back to its registers in ring 3, as the exception
+     * left them, then its signal (SIGSEGV, SIGFPE, ...) to its handler. Without one, or for
+     * a fault in the VMM's own code, the VM ends with a report.
+     */
+    private Outcome fault() {
+        GuestFaults.Fault f = GuestFaults.read(memory, regs);
+        if (!f.inProgram()) return GuestFaults.describe(f, regs, config.verbose());
+        regs.setRegs(f.programRegisters(regs.regs()));
+        regs.setSregs(LongMode.backToRing3(regs.sregs()));
+        int signal;
+        try {
+            signal = kernel.deliverFault(f.signal(), f.code(), f.address(), f.vector(), f.errorCode());
+        } catch (RuntimeException e) {
+            return new Outcome.Failed("internal error delivering a fault's signal: " + e.getMessage());
+        }
+        if (signal == 0) return null;
+        Outcome.Killed report = (Outcome.Killed) GuestFaults.describe(f, regs, config.verbose());
+        return signal == report.signal() ? report : new Outcome.Killed(signal, report.reason());
     }
 
     /** Whether the vCPU is in the VMM's stubs (below the guest's memory), not in the program. */
@@ -378,6 +415,16 @@ public final class Machine implements AutoCloseable {
         kicked = true;
         vcpu.setImmediateExit(true);
         kernel.wakeup().wake();
+        int tid = vcpuTid;
+        if (tid != 0) KickSignal.send(tid);
+    }
+
+    /**
+     * Pulls the vCPU out of the guest so that the run loop delivers a timer's signal, from
+     * any thread; unlike {@link #kick}, {@link #run} does not return for it.
+     */
+    private void interruptGuest() {
+        vcpu.setImmediateExit(true);
         int tid = vcpuTid;
         if (tid != 0) KickSignal.send(tid);
     }
@@ -431,8 +478,12 @@ public final class Machine implements AutoCloseable {
         }
         switch (control) {
             case Control.Return r -> complete(r.value());
+            case Control.Resume r -> backToUser();
             case Control.Restart r -> {
                 restart(r.nr());
+                // A signal that cut the call short is delivered first: its handler decides whether the call is made again.
+                Outcome o = deliverSignals();
+                if (o != null) return o;
                 if (kicked) return acknowledgeKick();
                 dropStaleKick();
                 return null;
@@ -447,16 +498,20 @@ public final class Machine implements AutoCloseable {
                 return new Outcome.SaveRequested();
             }
         }
-        int signal = kernel.signals().pendingTermination();
-        if (signal != 0) {
-            if (kernel.signals().pendingNeedsHandler()) {
-                return new Outcome.Failed("the program raised " + Signals.name(signal)
-                        + " with a handler installed; ScratchVM does not run guest signal handlers");
-            }
-            config.trace().event("KILLED by " + Signals.name(signal));
-            return new Outcome.Killed(signal, "the program was killed by " + Signals.name(signal));
+        return deliverSignals();
+    }
+
+    /** Delivers pending signals; an outcome only when one ends the program. */
+    private Outcome deliverSignals() {
+        int signal;
+        try {
+            signal = kernel.deliverSignals();
+        } catch (RuntimeException e) {
+            return new Outcome.Failed("internal error delivering a signal: " + e.getMessage());
         }
-        return null;
+        if (signal == 0) return null;
+        config.trace().event("KILLED by " + Signals.name(signal));
+        return new Outcome.Killed(signal, "the program was killed by " + Signals.name(signal));
     }
 
     /**
@@ -466,14 +521,19 @@ public final class Machine implements AutoCloseable {
      * every exit, so each return stays free of ioctls.
      */
     private void complete(long result) {
+        backToUser();
+        regs.set(RAX, result);
+        regs.set(RIP, regs.get(RCX));
+        regs.set(RFLAGS, regs.get(R11));
+    }
+
+    /** Where SYSCALL entered ring 0, puts CS/SS back at ring 3 as SYSRET would (the registers are the caller's). */
+    private void backToUser() {
         if (syscallEntersRing0 == null) {
             syscallEntersRing0 = !LongMode.isUserCode(regs.sregs().cs().selector());
             if (syscallEntersRing0) regs.syncSpecialRegisters(true);
         }
         if (syscallEntersRing0) regs.setSregs(LongMode.backToRing3(regs.sregs()));
-        regs.set(RAX, result);
-        regs.set(RIP, regs.get(RCX));
-        regs.set(RFLAGS, regs.get(R11));
     }
 
     /**
@@ -510,8 +570,62 @@ public final class Machine implements AutoCloseable {
         return new MachineState(cpu, new MemoryState(memory.size(), GuestMemory.PAGE_SIZE), kernel.capture());
     }
 
-    /** FS/GS base access for arch_prctl, through the one register owner. */
+    /** The program's registers and FPU state for the system call layer, through the one register owner. */
     private final class Cpu implements CpuAccess {
+        private long xcr0 = -1;
+        private int xsaveSize;
+
+        @Override
+        public Registers registers() {
+            return regs.regs();
+        }
+
+        @Override
+        public void setRegisters(Registers r) {
+            regs.setRegs(r);
+        }
+
+        @Override
+        public byte[] fpuState() {
+            return vcpu.getXsave();
+        }
+
+        @Override
+        public void setFpuState(byte[] xsave) {
+            vcpu.setXsave(xsave);
+        }
+
+        @Override
+        public int fpuStateSize() {
+            fpuFeatures();
+            return xsaveSize;
+        }
+
+        @Override
+        public long fpuFeatures() {
+            if (xcr0 < 0) {
+                xcr0 = 3;
+                for (Xcr x : vcpu.getXcrs()) if (x.index() == 0) xcr0 = x.value();
+                xsaveSize = Math.min(CpuFeatures.xsaveSize(cpuid, xcr0), 4096);
+            }
+            return xcr0;
+        }
+
+        @Override
+        public void interruptGuest() {
+            Machine.this.interruptGuest();
+        }
+
+        @Override
+        public int userCodeSelector() {
+            return BootLayout.USER_CS;
+        }
+
+        @Override
+        public int userStackSelector() {
+            return BootLayout.USER_DS;
+        }
+
         @Override
         public long fsBase() {
             return regs.sregs().fs().base();

@@ -69,7 +69,13 @@ public final class Snapshots {
         BitSet dirty = collectDirty(machine);
         long captured = System.nanoTime();
         PageFilter pages = kind == Kind.DIFF ? PageFilter.of(dirty) : touchedPages(machine);
-        ImageWriter.Result result = ImageWriter.write(image, new Snapshot(state, machine.memory().segment(), pages), ref);
+        ImageWriter.Result result;
+        try {
+            result = ImageWriter.write(image, new Snapshot(state, machine.memory().segment(), pages), ref);
+        } catch (IllegalArgumentException unencodable) {
+            // e.g. more unread pipe bytes than a STATE holds: encoding fails before any file is created
+            throw new ImageException(image + ": not saved: " + unencodable.getMessage());
+        }
         // Durable: only now may these pages stop being pending.
         machine.memory().dirtyPages().clear(dirty);
         List<Path> chain = new ArrayList<>();

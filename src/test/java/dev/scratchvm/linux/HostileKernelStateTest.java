@@ -86,25 +86,6 @@ class HostileKernelStateTest {
         }
     }
 
-    private static final class NoCpu implements CpuAccess {
-        @Override
-        public long fsBase() {
-            return 0;
-        }
-
-        @Override
-        public void setFsBase(long base) {
-        }
-
-        @Override
-        public long gsBase() {
-            return 0;
-        }
-
-        @Override
-        public void setGsBase(long base) {
-        }
-    }
 
     /** The result a plain call returns to the guest. */
     private static long value(Control control) {

@@ -32,10 +32,9 @@ class LiveMigrationTest {
     Path dir;
 
     @Test
-    @Tag(KvmTest.HARDWARE_PATH)
     void aComputeLoopMovesMidwayAndPrintsTheChecksumOfAnUninterruptedRun() throws Exception {
-        String expected = LiveVms.nativeOutput(dir, "steer", null, "compute", "60000000");
-        try (LiveVms vms = new LiveVms(dir, MEMORY); Machine m = vms.boot("steer", MEMORY, "compute", "60000000");
+        String expected = LiveVms.nativeOutput(dir, "steer", null, "compute", "600000000");
+        try (LiveVms vms = new LiveVms(dir, MEMORY); Machine m = vms.boot("steer", MEMORY, "compute", "600000000");
              Controller c = Controller.of(m, x -> false).start()) {
             Thread.sleep(100);
             MigrationClient.Result r = c.migrate(vms.client(), DEFAULT, null);

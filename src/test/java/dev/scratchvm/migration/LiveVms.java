@@ -35,6 +35,7 @@ final class LiveVms implements AutoCloseable {
     final Side source, destination;
     final Handoffs handoffs;
     final MigrationServer server;
+    private final TlsSettings clientTls;
     final List<String> serverLog = new ArrayList<>();
     /** How the VM that arrived ended (completes only if one arrived). */
     final CompletableFuture<Controller.Ending> arrivedEnding = new CompletableFuture<>();
@@ -78,6 +79,12 @@ final class LiveVms implements AutoCloseable {
     }
 
     LiveVms(Path dir, long memory) throws Exception {
+        this(dir, memory, null, null);
+    }
+
+    /** With {@code serverTls} and {@code clientTls} (both null for plaintext): the connection is TLS. */
+    LiveVms(Path dir, long memory, TlsSettings serverTls, TlsSettings clientTls) throws Exception {
+        this.clientTls = clientTls;
         root = Files.createDirectories(dir.resolve("root"));
         source = new Side(dir, "source");
         destination = new Side(dir, "destination");
@@ -87,7 +94,7 @@ final class LiveVms implements AutoCloseable {
             synchronized (serverLog) {
                 serverLog.add(line);
             }
-        }));
+        }, serverTls));
         serving = Thread.ofPlatform().daemon().name("test-server").start(() -> {
             try {
                 MigrationServer.Arrival a = server.next();
@@ -134,7 +141,7 @@ final class LiveVms implements AutoCloseable {
     }
 
     MigrationClient client(Endpoint to) {
-        return new MigrationClient(to, KEY, TIMEOUTS, line -> { });
+        return new MigrationClient(to, KEY, clientTls, TIMEOUTS, line -> { });
     }
 
     List<String> serverLog() {

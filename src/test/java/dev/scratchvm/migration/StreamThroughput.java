@@ -13,7 +13,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * loopback TCP inside one JVM into freshly mapped guest memory (as a server does), several rounds,
  * so that cold (first round) and warm throughput show.
  * Run: java --enable-native-access=ALL-UNNAMED -cp target/classes:target/test-classes
- *      dev.scratchvm.migration.StreamThroughput [MiB] [rounds]
+ *      dev.scratchvm.migration.StreamThroughput [MiB] [rounds] [TLS-DIR]
+ * With a TLS directory (holding both sides' files), the stream goes through TLS 1.3.
  */
 public final class StreamThroughput {
     public static void main(String[] args) throws Exception {
@@ -24,13 +25,16 @@ public final class StreamThroughput {
         MemorySegment src = arena.allocate(size, 4096);
         for (long i = 0; i < size / 8; i++) src.setAtIndex(JAVA_LONG, i, i * 0x9E3779B97F4A7C15L + 1);
         Timeouts t = Timeouts.DEFAULT;
+        TlsSettings serverTls = args.length > 2 ? TlsSettings.server(java.nio.file.Path.of(args[2])) : null;
+        TlsSettings clientTls = args.length > 2 ? TlsSettings.client(java.nio.file.Path.of(args[2])) : null;
         try (ServerSocketChannel server = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0))) {
             Endpoint at = new Endpoint("127.0.0.1", ((InetSocketAddress) server.getLocalAddress()).getPort());
             for (int r = 0; r < rounds; r++) {
                 dev.scratchvm.memory.GuestMemory fresh = dev.scratchvm.memory.GuestMemory.allocate(size, 0x200000);
                 MemorySegment dst = fresh.segment();
                 CompletableFuture<Long> receiver = CompletableFuture.supplyAsync(() -> {
-                    try (SocketTransport tr = SocketTransport.accepted(server.accept(), t)) {
+                    try (SocketTransport raw = SocketTransport.accepted(server.accept(), t);
+                         Transport tr = serverTls == null ? raw : TlsTransport.server(raw, serverTls)) {
                         FrameReader in = new FrameReader(tr);
                         long s = System.nanoTime();
                         MemoryStream.receive(in, dst);
@@ -40,7 +44,7 @@ public final class StreamThroughput {
                     }
                 });
                 long start = System.nanoTime();
-                try (SocketTransport tr = SocketTransport.connect(at, t)) {
+                try (Transport tr = TlsTransport.connect(at, clientTls, t)) {
                     FrameWriter out = new FrameWriter(tr);
                     MemoryStream.Stats st = MemoryStream.send(out, src, p -> true);
                     out.send(MessageType.END, new Messages.End(0, st.runs(), st.pages(), out.transcript()).encode());

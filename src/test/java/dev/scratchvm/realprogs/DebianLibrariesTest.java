@@ -32,6 +32,21 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class DebianLibrariesTest {
     private static final long MEMORY = 128L << 20;
 
+    /** One invocation: argv (argv[0] names the program) and the fixture file that is its stdin. */
+    record Run(String stdin, List<String> argv) {
+        String label() {
+            return String.join(" ", argv) + (stdin.equals("empty") ? "" : " <" + stdin);
+        }
+    }
+
+    static final List<Run> RUNS = List.of(
+            new Run("empty", List.of("minigzip", "-c", "big.txt")),
+            new Run("big.txt", List.of("minigzip")),
+            new Run("empty", List.of("minigzip", "-9", "big.txt")),
+            new Run("empty", List.of("minigzip", "-d", "big.gz")),
+            new Run("empty", List.of("sqlite_driver", "delete")),
+            new Run("empty", List.of("sqlite_driver", "wal")));
+
     static final Map<String, String> KNOWN_FAILING = knownFailing();
 
     private static Map<String, String> knownFailing() {
@@ -56,23 +71,15 @@ class DebianLibrariesTest {
         Files.writeString(template.resolve("empty"), "");
         Files.write(template.resolve("big.gz"), gzipNatively(minigzip, template.resolve("big.txt")));
 
-        record Run(Path program, String stdin, List<String> argv) {
-        }
-        List<Run> programs = List.of(
-                new Run(minigzip, "empty", List.of("minigzip", "-c", "big.txt")),
-                new Run(minigzip, "big.txt", List.of("minigzip")),
-                new Run(minigzip, "empty", List.of("minigzip", "-9", "big.txt")),
-                new Run(minigzip, "empty", List.of("minigzip", "-d", "big.gz")),
-                new Run(sqlite, "empty", List.of("sqlite_driver", "delete")),
-                new Run(sqlite, "empty", List.of("sqlite_driver", "wal")));
         List<String> table = new ArrayList<>(), wrong = new ArrayList<>();
         int index = 0;
-        for (Run r : programs) {
-            List<String> nativeCmd = new ArrayList<>(List.of(r.program().toString()));
+        for (Run r : RUNS) {
+            Path program = r.argv().getFirst().equals("minigzip") ? minigzip : sqlite;
+            List<String> nativeCmd = new ArrayList<>(List.of(program.toString()));
             nativeCmd.addAll(r.argv().subList(1, r.argv().size()));
-            Differential d = Differential.run(r.program(), template, r.argv(), nativeCmd, r.stdin(), work.resolve("case" + index++),
+            Differential d = Differential.run(program, template, r.argv(), nativeCmd, r.stdin(), work.resolve("case" + index++),
                     MEMORY);
-            String label = String.join(" ", r.argv()) + (r.stdin().equals("empty") ? "" : " <" + r.stdin());
+            String label = r.label();
             String cause = d.cause(Set.of()), known = KNOWN_FAILING.get(label);
             table.add(String.format("%-4s %-30s %s", cause == null ? "ok" : "FAIL", label, cause == null ? "" : cause));
             if (cause == null && known != null) wrong.add(label + ": passes now; remove it from KNOWN_FAILING");

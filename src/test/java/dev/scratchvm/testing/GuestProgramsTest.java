@@ -121,6 +121,17 @@ class GuestProgramsTest {
                     leavesDirEmpty(lastLineIs("metadata: all ok (0 failures)"))));
             case "sysinfo" -> List.of(new Case("all checks", List.of(), 0, lastLineIs("sysinfo ok")));
             case "mapshared" -> List.of(new Case("all checks", List.of(), 0, lastLineIs("mapshared: all ok (0 failures)")));
+            case "signals" -> List.of(new Case("all checks", List.of(), 0, lastLineIs("signals ok")),
+                    new Case("faults", List.of("segv"), 0, lastLineIs("signals ok")),
+                    new Case("state for a save", List.of("save"), 0, lastLineIs("signals ok")),
+                    new Case("default action", List.of("die"), 128 + 15, stdoutIs("")),
+                    new Case("hostile frame", List.of("badframe"), 128 + 11,
+                            stdoutIs("ok   a frame with privileged flags set returns to the program unharmed\n")));
+            case "fdwait" -> List.of(
+                    new Case("all checks", List.of(), 0, leavesDirEmpty(lastLineIs("fdwait: all ok (0 failures)"))),
+                    new Case("pause", List.of("pause"), 0, stdoutIs("waiting\npoll: 0 after about 1200 ms\n"
+                            + "epoll_wait: 1 event(s), data 7, after about 1000 ms\nexpirations: 1\n"
+                            + "select: 0 after about 800 ms\ntimerfd read: 1 after about 700 ms\n")));
             // Faults on purpose; only the VM tests run it.
             case "crash" -> List.of();
             default -> List.of();

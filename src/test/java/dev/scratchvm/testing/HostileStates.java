@@ -1,6 +1,8 @@
 package dev.scratchvm.testing;
 
 import dev.scratchvm.state.KernelState;
+import dev.scratchvm.state.KernelState.SignalState;
+import dev.scratchvm.state.KernelState.TimerState;
 import dev.scratchvm.state.KernelState.FdState;
 import dev.scratchvm.state.KernelState.FileFingerprint;
 import dev.scratchvm.state.KernelState.FileKind;
@@ -69,6 +71,9 @@ public final class HostileStates {
         h.msrs();
         h.events();
         h.randomOnes(new Random(20261202));
+        if (good.kernel().files().stream().anyMatch(f -> f.kind() == FileKind.REGULAR)) {
+            h.cases.addAll(WaitObjectStates.hostile(good));
+        }
         return List.copyOf(h.cases);
     }
 
@@ -106,6 +111,39 @@ public final class HostileStates {
         kernel("kernel.signal_actions", "a handler for SIGSTOP", x -> signals(x, List.of(new SignalAction(19, 0x201000, 0, 0, 0))));
         kernel("kernel.signal_actions", "SIGUSR1 twice", x -> signals(x,
                 List.of(new SignalAction(10, 1, 0, 0, 0), new SignalAction(10, 0x201000, 0, 0, 0))));
+        signalState();
+    }
+
+    private void signalState() {
+        KernelState.PendingSignal usr1 = new KernelState.PendingSignal(10, 0, 1, 0, 0, 0);
+        kernel("kernel.blocked_signals", "SIGKILL blocked", x -> signalState(x, new SignalState(1L << 8, List.of(), null, List.of())));
+        kernel("kernel.blocked_signals", "SIGSTOP blocked", x -> signalState(x, new SignalState(1L << 18, List.of(), null, List.of())));
+        for (int signal : new int[]{0, 65, -1, Integer.MIN_VALUE}) {
+            kernel("kernel.pending_signals", "pending signal " + signal, x -> signalState(x, new SignalState(0,
+                    List.of(new KernelState.PendingSignal(signal, 0, 1, 0, 0, 0)), null, List.of())));
+        }
+        kernel("kernel.pending_signals", "SIGUSR1 pending twice", x -> signalState(x, new SignalState(0,
+                List.of(usr1, usr1), null, List.of())));
+        for (long size : new long[]{0, 2047, -1}) {
+            kernel("kernel.signal_alt_stack", "an alternate stack of " + size + " bytes", x -> signalState(x,
+                    new SignalState(0, List.of(), new KernelState.AltStack(0x300000, size, 0), List.of())));
+        }
+        kernel("kernel.signal_alt_stack", "alternate stack flags SS_ONSTACK", x -> signalState(x,
+                new SignalState(0, List.of(), new KernelState.AltStack(0x300000, 8192, 1), List.of())));
+        List<TimerState> bad = List.of(new TimerState(-2, 1, 14, 0, 1, 0, 0), new TimerState(1024, 1, 14, 0, 1, 0, 0),
+                new TimerState(0, 2, 14, 0, 1, 0, 0), new TimerState(0, 1, 65, 0, 1, 0, 0),
+                new TimerState(0, 1, 14, 0, -1, 0, 0), new TimerState(0, 1, 14, 0, 1, -1, 0),
+                new TimerState(0, 1, 14, 0, 1, 0, -1));
+        for (TimerState t : bad) {
+            kernel("kernel.timers", "timer " + t, x -> signalState(x, new SignalState(0, List.of(), null, List.of(t))));
+        }
+        TimerState ok = new TimerState(3, 1, 14, 0, 1, 0, 0);
+        kernel("kernel.timers", "timer id 3 twice", x -> signalState(x, new SignalState(0, List.of(), null, List.of(ok, ok))));
+    }
+
+    private static KernelState signalState(KernelState x, SignalState s) {
+        return new KernelState(x.brkStart(), x.brk(), x.mmapBase(), x.mmapTop(), x.mappings(), x.cwd(), x.clearChildTid(),
+                x.robustList(), x.files(), x.fds(), x.signalActions(), x.umask(), x.restart(), x.processName(), x.dumpable(), s);
     }
 
     private void mappings() {
