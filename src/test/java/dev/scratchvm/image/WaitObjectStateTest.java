@@ -59,11 +59,11 @@ class WaitObjectStateTest {
     }
 
     @Test
-    void aFileKindBeyondTenIsRefusedOnTheWire() {
+    void aFileKindBeyondTheLastIsRefusedOnTheWire() {
         StateProto.State.Builder b = wire(GOOD);
-        b.getKernelBuilder().getFilesBuilder(0).setKind(11);
+        b.getKernelBuilder().getFilesBuilder(0).setKind(12);
         assertThatThrownBy(() -> StateCodec.decode(b.build().toByteArray())).isInstanceOf(ImageException.class)
-                .hasMessageContaining("unknown file kind 11");
+                .hasMessageContaining("unknown file kind 12");
     }
 
     @Test

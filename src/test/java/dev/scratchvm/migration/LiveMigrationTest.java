@@ -47,10 +47,10 @@ class LiveMigrationTest {
 
     @Test
     void aGuestRewritingItsMemoryKeepsEveryPageThroughManyRounds() throws Exception {
-        String expected = LiveVms.nativeOutput(dir, "live", null, "churn", "24", "40");
-        try (LiveVms vms = new LiveVms(dir, MEMORY); Machine m = vms.boot("live", MEMORY, "churn", "24", "40");
+        String expected = LiveVms.nativeOutput(dir, "live", null, "churn", "24", "400");
+        try (LiveVms vms = new LiveVms(dir, MEMORY); Machine m = vms.boot("live", MEMORY, "churn", "24", "400");
              Controller c = Controller.of(m, x -> false).start()) {
-            Thread.sleep(300);
+            Thread.sleep(100);
             // A budget the busy guest cannot meet at once: several rounds, then a stop and copy.
             LiveOptions options = new LiveOptions(Duration.ofMillis(3), Duration.ofMillis(800), LiveOptions.OnTimeout.STOP_AND_COPY, false);
             MigrationClient.Result r = c.migrate(vms.client(), options, null);

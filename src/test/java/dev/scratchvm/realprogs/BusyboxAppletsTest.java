@@ -124,7 +124,7 @@ class BusyboxAppletsTest {
         // a symlink into /proc; a symlink in the root is resolved by the host, not the VM's /proc)
         m.put("df .", "exit 1 (exit 1), natively 0; stderr: df: .: can't find mount point");
         // pipes and child processes
-        m.put("zcat in.txt.gz", "missing pipe2");
+        m.put("zcat in.txt.gz", "missing clone");
         m.put("xargs cat <list.txt", "missing vfork");
         m.put("find . -name nums.txt -exec cat {} ;", "missing vfork");
         m.put("time true", "missing vfork");
