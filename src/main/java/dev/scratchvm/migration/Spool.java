@@ -10,8 +10,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 
@@ -35,7 +33,6 @@ final class Spool implements Rounds.Sink, AutoCloseable {
     private final MemorySegment guest;
     /** Runs ({@code long[]{first, count, zero}}) to copy, and flushes ({@code CompletableFuture}) to make durable. */
     private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
-    private final List<long[]> round = new ArrayList<>();
     private final Thread writer;
     private volatile IOException failure;
 
@@ -58,9 +55,10 @@ final class Spool implements Rounds.Sink, AutoCloseable {
         this.writer = Thread.ofPlatform().name("migration-spool").daemon().start(this::loop);
     }
 
+    /** Queued at once: the writer copies it while the next runs arrive (disk and network overlap). */
     @Override
     public void run(long first, long count, boolean zero) {
-        round.add(new long[]{first, count, zero ? 1 : 0});
+        queue.add(new long[]{first, count, zero ? 1 : 0});
     }
 
     /**
@@ -80,8 +78,6 @@ final class Spool implements Rounds.Sink, AutoCloseable {
     }
 
     private CompletableFuture<Void> flush() {
-        queue.addAll(round);
-        round.clear();
         CompletableFuture<Void> done = new CompletableFuture<>();
         queue.add(done);
         return done;
