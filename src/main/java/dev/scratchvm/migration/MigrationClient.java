@@ -200,7 +200,9 @@ public final class MigrationClient {
     public final class Link implements AutoCloseable {
         private final ClientSession s;
         private final byte[] id;
-        private final long start, handshakeNanos, rttNanos, memoryBytes;
+        private final long handshakeNanos, rttNanos, memoryBytes;
+        /** Where the migration's elapsed time counts from: the connection, or a cold migration's start. */
+        private long begin;
         private int rounds;
         private long runs, pages;
         private boolean done;
@@ -210,7 +212,7 @@ public final class MigrationClient {
         private Link(ClientSession s, byte[] id, long start, long handshakeNanos, long rttNanos, long memoryBytes) {
             this.s = s;
             this.id = id;
-            this.start = start;
+            this.begin = start;
             this.handshakeNanos = handshakeNanos;
             this.rttNanos = rttNanos;
             this.memoryBytes = memoryBytes;
@@ -218,6 +220,8 @@ public final class MigrationClient {
 
         /** Migrates the VM, stopped already, in one round. */
         public Result cold(MachineState state, MemorySegment guest, PageFilter filter, Path fileRoot, BeforeCommit beforeCommit) {
+            // A link opened early waited for the guest's SAVE: the migration itself starts now.
+            begin = System.nanoTime();
             long[] phases = new long[6];
             phases[0] = handshakeNanos;
             long mark = System.nanoTime();
@@ -374,7 +378,7 @@ public final class MigrationClient {
                 return fail(e);
             }
             done = true;
-            return commit(s, id, new MemoryStream.Stats(runs, pages), wanted.size(), start, phases, mark, beforeCommit);
+            return commit(s, id, new MemoryStream.Stats(runs, pages), wanted.size(), begin, phases, mark, beforeCommit);
         }
 
         private Result fail(MigrationException e) {

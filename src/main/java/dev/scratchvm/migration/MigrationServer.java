@@ -275,15 +275,26 @@ public final class MigrationServer implements AutoCloseable {
             config.log().accept("receiving a VM from " + peer + " (" + (state.memory().size() >> 20) + " MiB of memory, "
                     + state.kernel().files().size() + " open files" + (wanted.isEmpty() ? "" : ", " + wanted.size() + " sent along") + ")");
             for (int i : wanted) s.receiveFile(files, i);
+            java.util.concurrent.CompletableFuture<Void> durable = null;
             if (rounds != null) {
                 s.receiveEnd(rounds);
                 prefaulter.close();
                 memory[0] = new MemoryStream.Stats(rounds.runs(), rounds.pages());
+                // The spool's last flush and the restore go on at once: one is the disk's work, the other the CPU's.
+                Spool last = spool;
+                durable = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                    try {
+                        last.finish(state);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }, r -> Thread.ofVirtual().name("migration-spool-finish").start(r));
                 Machine.Shell filled = early;
                 early = null;   // the machine owns it now, also if the restore fails
                 try {
                     machine = Machine.restore(config.machine(), state, filled);
                 } catch (Machine.RestoreException e) {
+                    durable.handle((v, x) -> null).join();
                     throw MigrationException.rejected("cannot restore the VM here: " + e.getMessage());
                 }
             } else try {
@@ -301,8 +312,12 @@ public final class MigrationServer implements AutoCloseable {
             }
             // Durable before READY: once COMMIT is recorded, a killed server still has the VM.
             try {
-                if (spool != null) {
-                    spool.finish(state);
+                if (durable != null) {
+                    try {
+                        durable.join();
+                    } catch (java.util.concurrent.CompletionException e) {
+                        throw e.getCause() instanceof java.io.UncheckedIOException u ? u.getCause() : new IOException(e.getCause());
+                    }
                     spool.close();
                 } else {
                     config.handoffs().prepare(in.outcome().id(), state, machine.memory().segment(), Snapshots.touchedPages(machine));

@@ -31,6 +31,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class LiveFaultTest {
     private static final long MEMORY = 32L << 20;
     private static final String[] WRITER = {"writer", "200", "lines.txt", "1000000"};
+    /** Busy for seconds: long enough that a migration is surely under way when the server dies. */
+    private static final String[] LONG_WRITER = {"writer", "200", "lines.txt", "8000000"};
     /** A budget no stop can meet, and a short timeout: several rounds, then stop and copy. */
     private static final LiveOptions ROUNDS = new LiveOptions(Duration.ofMillis(1), Duration.ofMillis(300),
             LiveOptions.OnTimeout.STOP_AND_COPY, false);
@@ -89,16 +91,16 @@ class LiveFaultTest {
 
     @Test
     void aServerKilledMidRoundLeavesTheGuestRunningHere() throws Exception {
-        String expectedFile = nativeFile();
+        String expectedFile = nativeFile(LONG_WRITER);
         Path serverRoot = Files.createDirectories(dir.resolve("server-root"));
         Path key = Lab.key(dir, new String(LiveVms.KEY_BYTES));
-        try (LiveVms vms = new LiveVms(dir, MEMORY); Machine m = vms.boot("steer", MEMORY, WRITER);
+        try (LiveVms vms = new LiveVms(dir, MEMORY); Machine m = vms.boot("steer", MEMORY, LONG_WRITER);
              Controller c = Controller.of(m, x -> false).start();
              Lab.Server server = Lab.server(serverRoot, key, "--state-dir", dir.resolve("killed-state").toString())) {
             Thread.sleep(100);
             Thread.ofVirtual().start(() -> {
                 try {
-                    Thread.sleep(150);   // rounds are under way: with a 1 ms budget they go on until the timeout
+                    Thread.sleep(300);   // rounds are under way: with a 1 ms budget they go on until the timeout
                     server.process().kill();
                 } catch (InterruptedException ignored) {
                     // test ends
@@ -169,7 +171,11 @@ class LiveFaultTest {
     }
 
     private String nativeFile() throws Exception {
-        LiveVms.nativeOutput(dir, "steer", null, WRITER);
+        return nativeFile(WRITER);
+    }
+
+    private String nativeFile(String[] writer) throws Exception {
+        LiveVms.nativeOutput(dir, "steer", null, writer);
         return Files.readString(dir.resolve("native").resolve("lines.txt"));
     }
 }

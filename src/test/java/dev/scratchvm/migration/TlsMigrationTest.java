@@ -40,7 +40,6 @@ class TlsMigrationTest {
         tls = TlsCerts.make(certs.resolve("work"));
     }
 
-    @Tag(KvmTest.HARDWARE_PATH)
     @Test
     void theLabProgramMovesOverTlsAndFinishesOnTheServer() {
         Lab.install(dir);

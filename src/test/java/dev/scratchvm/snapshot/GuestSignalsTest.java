@@ -33,9 +33,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * restore in a new VMM.
  */
 @KvmTest
-@Tag(KvmTest.HARDWARE_PATH)
 class GuestSignalsTest {
 
+    @Tag(KvmTest.HARDWARE_PATH) // SYSCALL and faults enter ring 0 on VMX/SVM: the frame must be the same there
     @ParameterizedTest(name = "{0}")
     @EnumSource(Libc.class)
     void handlersMasksTimersAndTheAltStackBehaveAsNatively(Libc libc, @TempDir Path dir) throws Exception {
@@ -49,6 +49,7 @@ class GuestSignalsTest {
         assertThat(vm.stdout()).isEqualTo(natively.stdout());
     }
 
+    @Tag(KvmTest.HARDWARE_PATH) // SYSCALL and faults enter ring 0 on VMX/SVM: the frame must be the same there
     @ParameterizedTest(name = "{0}")
     @EnumSource(Libc.class)
     void faultsGoToTheProgramsHandlersAndSiglongjmpLeavesThem(Libc libc, @TempDir Path dir) throws Exception {

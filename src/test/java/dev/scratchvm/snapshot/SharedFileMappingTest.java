@@ -35,7 +35,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * image leaves them out.
  */
 @KvmTest
-@Tag(KvmTest.HARDWARE_PATH) // KVM must see the host's MAP_FIXED replacement inside its memory slot (MMU notifier)
 class SharedFileMappingTest {
     private static final long PAGE = 4096;
 
@@ -95,6 +94,7 @@ class SharedFileMappingTest {
         assertThat(r.stderr()).contains("shared.dat").contains("changed since the VM was saved");
     }
 
+    @Tag(KvmTest.HARDWARE_PATH) // KVM must see the host's MAP_FIXED replacement inside its memory slot (MMU notifier)
     @Test
     void anotherProcessSeesTheGuestsStoresAndTheGuestSeesItsWrites(@TempDir Path dir) throws Exception {
         Path binary = GuestPrograms.build("mapshared", Libc.MUSL);
