@@ -9,6 +9,7 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,6 +29,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @KvmTest
 @DisplayName("Live migration under faults")
+@Tag(KvmTest.TIMING) // the guest must still be at work when the cut or the kill lands: wall-clock bound
 class LiveFaultTest {
     private static final long MEMORY = 32L << 20;
     private static final String[] WRITER = {"writer", "200", "lines.txt", "1000000"};

@@ -24,6 +24,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @KvmTest
 @DisplayName("Live migration")
+@Tag(KvmTest.TIMING) // the guest must still be at work when the migration starts and stops: wall-clock bound
 class LiveMigrationTest {
     private static final long MEMORY = 64L << 20;
     private static final LiveOptions DEFAULT = LiveOptions.DEFAULT;
