@@ -71,6 +71,10 @@ final class DemoCommand implements Command {
         if (!noSteering) {
             rc = steer(work);
             if (rc != 0) return rc;
+            if (!noMigration) {
+                rc = live(work);
+                if (rc != 0) return rc;
+            }
         }
         say("demo complete: the program's output file was written once, across two VMM processes");
         return 0;
@@ -105,6 +109,26 @@ final class DemoCommand implements Command {
         if (rc != 0) return fail("restore of the diff ended with status " + rc);
         long n = lines(work);
         say("   the file holds " + n + " lines");
+        return n == LINES ? 0 : fail("expected " + LINES + " lines");
+    }
+
+    /** A VM writing a file moves live to a server while it writes: only its last pages wait for the stop. */
+    private static int live(Path work) throws IOException, InterruptedException {
+        step(8, "live migration: scratchvm ctl vm.sock migrate HOST:PORT   (the same writer moves to a serve while it runs)");
+        for (String f : List.of("steer.txt", "vm.sock")) Files.deleteIfExists(work.resolve(f));
+        int rc = MigrationDemo.withServer(work, address -> {
+            Process vm = new ProcessBuilder(SelfProcess.command("run", "--trace=none", "--api-sock", "vm.sock", "./steer", "writer",
+                    Integer.toString(LINES), "steer.txt", "300000")).directory(work.toFile()).inheritIO().start();
+            for (int i = 0; i < 600 && !Files.exists(work.resolve("vm.sock")); i++) Thread.sleep(20);
+            Thread.sleep(300);   // let it write a while
+            say("   $ scratchvm ctl vm.sock migrate " + address);
+            int status = vmm(work, "ctl", "vm.sock", "migrate", address);
+            if (vm.waitFor() != 0) return fail("the migrated VM ended here with status " + vm.exitValue());
+            return status;
+        }, "serve", "--once", "--trace=none", "--listen", "127.0.0.1:0");
+        if (rc != 0) return fail("the live migration ended with status " + rc);
+        long n = lines(work);
+        say("   the file holds " + n + " lines, written by the guest on both sides of the move");
         return n == LINES ? 0 : fail("expected " + LINES + " lines");
     }
 

@@ -21,8 +21,21 @@ final class MigrationDemo {
     private MigrationDemo() {
     }
 
+    /** What the demo does with the server once it listens at {@code address}; returns the client's status. */
+    @FunctionalInterface
+    interface Client {
+        int run(String address) throws IOException, InterruptedException;
+    }
+
+    /** The cold migration: {@code run --migrate-to} of the lab program. */
     static int run(Path work) throws IOException, InterruptedException {
-        Process server = new ProcessBuilder(SelfProcess.command("serve", "--once", "--listen", "127.0.0.1:0"))
+        return withServer(work, address -> DemoCommand.vmm(work, "run", "--migrate-to", address, "./app"), "serve", "--once",
+                "--listen", "127.0.0.1:0");
+    }
+
+    /** Starts {@code serve ARGS} in {@code work}, waits until it listens, runs {@code client}, and waits for the server. */
+    static int withServer(Path work, Client client, String... serve) throws IOException, InterruptedException {
+        Process server = new ProcessBuilder(SelfProcess.command(serve))
                 .directory(work.toFile()).redirectOutput(ProcessBuilder.Redirect.INHERIT).start();
         try {
             BufferedReader lines = new BufferedReader(new InputStreamReader(server.getErrorStream(), StandardCharsets.UTF_8));
@@ -35,10 +48,10 @@ final class MigrationDemo {
             if (address == null) return server.waitFor();
             // Keep relaying the server's lines while the client runs.
             CompletableFuture<Void> relay = CompletableFuture.runAsync(() -> lines.lines().forEach(System.err::println));
-            int client = DemoCommand.vmm(work, "run", "--migrate-to", address, "./app");
+            int status = client.run(address);
             if (!server.waitFor(60, TimeUnit.SECONDS)) throw new IllegalStateException("the server did not finish");
             relay.join();
-            return client != 0 ? client : server.exitValue();
+            return status != 0 ? status : server.exitValue();
         } finally {
             server.destroy();
         }
