@@ -1,7 +1,6 @@
 package dev.scratchvm.migration;
 
 import dev.scratchvm.image.PageFilter;
-import dev.scratchvm.image.PageMap;
 import dev.scratchvm.image.PageRuns;
 import dev.scratchvm.migration.Messages.MemoryRun;
 
@@ -66,18 +65,8 @@ final class MemoryStream {
                 }
                 return new Stats(runs, received);
             }
-            if (in.remaining() < MemoryRun.BYTES) throw MigrationException.protocol("MEMORY message too short");
-            head.clear();
-            in.read(head);
-            MemoryRun run = MemoryRun.decode(head);
+            MemoryRun run = MemoryRun.read(in, head, end, pages);
             long first = run.firstPage(), count = run.pageCount();
-            if (count < 1 || count > PageMap.MAX_RUN_PAGES) {
-                throw MigrationException.protocol("MEMORY run of " + count + " pages (must be 1 to " + PageMap.MAX_RUN_PAGES + ")");
-            }
-            if (first < end || first >= pages || count > pages - first) {
-                throw MigrationException.protocol("MEMORY run at page 0x" + Long.toHexString(first) + " of " + count
-                        + " pages overlaps an earlier run or lies outside guest memory of " + pages + " pages");
-            }
             if (in.remaining() != count * Messages.PAGE) throw MigrationException.protocol("MEMORY message length does not match its page count");
             in.read(guest.asSlice(first * Messages.PAGE, count * Messages.PAGE).asByteBuffer());
             in.end();

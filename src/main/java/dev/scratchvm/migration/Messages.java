@@ -182,6 +182,27 @@ final class Messages {
         static MemoryRun decode(ByteBuffer b) {
             return new MemoryRun(b.getLong(0), b.getInt(8));
         }
+
+        /**
+         * Reads a MEMORY or ZERO header into {@code head} and checks it before any page is
+         * read: 1 to 512 pages, inside guest memory of {@code guestPages}, at or after {@code end}.
+         */
+        static MemoryRun read(FrameReader in, ByteBuffer head, long end, long guestPages) throws MigrationException {
+            if (in.remaining() < BYTES) throw MigrationException.protocol("MEMORY message too short");
+            head.clear();
+            in.read(head);
+            MemoryRun run = decode(head);
+            long first = run.firstPage(), count = run.pageCount();
+            if (count < 1 || count > dev.scratchvm.image.PageMap.MAX_RUN_PAGES) {
+                throw MigrationException.protocol("MEMORY run of " + count + " pages (must be 1 to "
+                        + dev.scratchvm.image.PageMap.MAX_RUN_PAGES + ")");
+            }
+            if (first < end || first >= guestPages || count > guestPages - first) {
+                throw MigrationException.protocol("MEMORY run at page 0x" + Long.toHexString(first) + " of " + count
+                        + " pages overlaps an earlier run or lies outside guest memory of " + guestPages + " pages");
+            }
+            return run;
+        }
     }
 
     /** Closes the client's stream: counts, and the transcript checksum of every frame since STATE. */

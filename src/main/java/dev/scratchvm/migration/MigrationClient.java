@@ -369,11 +369,7 @@ public final class MigrationClient {
                 }
                 s.awaitReady(timeouts.ready());
                 mark = lap(phases, 4, mark);
-                try {
-                    beforeCommit.committing(id);
-                } catch (IOException e) {
-                    throw MigrationException.local("cannot record the migration before COMMIT: " + e.getMessage());
-                }
+                committing(beforeCommit, id);
             } catch (MigrationException e) {
                 return fail(e);
             }
@@ -421,11 +417,7 @@ public final class MigrationClient {
             mark = lap(phases, 3, mark);
             s.awaitReady(timeouts.ready());
             mark = lap(phases, 4, mark);
-            try {
-                beforeCommit.committing(id);
-            } catch (IOException e) {
-                throw MigrationException.local("cannot record the migration before COMMIT: " + e.getMessage());
-            }
+            committing(beforeCommit, id);
         } catch (MigrationException e) {
             if (s != null) {
                 if (!e.fromPeer()) s.abort(e.code(), e.getMessage());
@@ -457,6 +449,15 @@ public final class MigrationClient {
             }
             log.accept("connection lost after COMMIT (" + e.getMessage() + "); asking " + to + " whether it took the VM");
             return resolve(id, e.getMessage(), s.transport().bytesWritten(), memory, files, start, phases, mark);
+        }
+    }
+
+    /** Tells the sender's own record that COMMIT is about to go out; a failure aborts instead. */
+    private static void committing(BeforeCommit beforeCommit, byte[] id) throws MigrationException {
+        try {
+            beforeCommit.committing(id);
+        } catch (IOException e) {
+            throw MigrationException.local("cannot record the migration before COMMIT: " + e.getMessage());
         }
     }
 

@@ -160,18 +160,8 @@ final class Rounds {
         }
 
         private void run(FrameReader in, boolean zero) throws MigrationException {
-            if (in.remaining() < MemoryRun.BYTES) throw MigrationException.protocol("MEMORY message too short");
-            head.clear();
-            in.read(head);
-            MemoryRun run = MemoryRun.decode(head);
+            MemoryRun run = MemoryRun.read(in, head, end, guestPages);
             long first = run.firstPage(), count = run.pageCount();
-            if (count < 1 || count > PageMap.MAX_RUN_PAGES) {
-                throw MigrationException.protocol("run of " + count + " pages (must be 1 to " + PageMap.MAX_RUN_PAGES + ")");
-            }
-            if (first < end || first >= guestPages || count > guestPages - first) {
-                throw MigrationException.protocol("run at page 0x" + Long.toHexString(first) + " of " + count
-                        + " pages overlaps an earlier run of its round or lies outside guest memory of " + guestPages + " pages");
-            }
             MemorySegment dst = guest.asSlice(first * Messages.PAGE, count * Messages.PAGE);
             if (zero) {
                 if (in.remaining() != 0) throw MigrationException.protocol("ZERO message carries page bytes");
