@@ -242,16 +242,12 @@ public final class Controller implements AutoCloseable {
         LiveVm vm = new LiveVm(this, machine);
         try {
             MigrationClient.Link link;
-            var profile = call(() -> new Object[]{machine.cpuid(), machine.xcrs()});
+            // The XCRs are the vCPU's (read on its thread); the CPUID table is fixed at boot.
+            var xcrs = call(machine::xcrs);
             try {
-                @SuppressWarnings("unchecked")
-                var cpuid = (List<dev.scratchvm.x86.CpuidEntry>) profile[0];
-                @SuppressWarnings("unchecked")
-                var xcrs = (List<dev.scratchvm.x86.Xcr>) profile[1];
-                link = client.prepare(machine.memory().size(), cpuid, xcrs);
+                link = client.prepare(machine.memory().size(), machine.cpuid(), xcrs);
             } catch (MigrationException e) {
-                MigrationClient.Result r = new MigrationClient.Result.Failed(
-                        e.fromPeer() ? "the server refused: " + e.getMessage() : e.getMessage(), e.errno());
+                MigrationClient.Result r = MigrationClient.Result.Failed.of(e);
                 emit(new Event.MigrationEnded(r));
                 return r;
             }
@@ -288,9 +284,9 @@ public final class Controller implements AutoCloseable {
     }
 
     /** On the vCPU thread, after a migration that stopped the guest: ends the VM (committed) or lets it go on. */
-    void afterMigration(boolean committed, boolean resume, String message) {
+    void afterMigration(boolean committed, boolean resume) {
         if (committed) {
-            end(new Ending(0, message));
+            end(new Ending(0, null));
         } else if (resume) {
             state = State.RUNNING;
         }

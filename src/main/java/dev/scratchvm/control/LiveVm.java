@@ -89,9 +89,9 @@ final class LiveVm implements LiveSource, AutoCloseable {
         try {
             controller.onVcpu(() -> {
                 switch (r) {
-                    case MigrationClient.Result.Committed c -> controller.afterMigration(true, false, null);
-                    case MigrationClient.Result.Failed f -> controller.afterMigration(false, wasRunning, null);
-                    case MigrationClient.Result.InDoubt d -> controller.afterMigration(false, false, null);
+                    case MigrationClient.Result.Committed c -> controller.afterMigration(true, false);
+                    case MigrationClient.Result.Failed f -> controller.afterMigration(false, wasRunning);
+                    case MigrationClient.Result.InDoubt d -> controller.afterMigration(false, false);
                 }
                 return null;
             });

@@ -88,6 +88,10 @@ public final class MigrationClient {
 
         /** The server does not have the VM; it continues here. {@code errno} is for the guest's SAVE. */
         record Failed(String reason, int errno) implements Result {
+            /** The failure an exception describes; a refusal the server sent says so. */
+            public static Failed of(MigrationException e) {
+                return new Failed(e.fromPeer() ? "the server refused: " + e.getMessage() : e.getMessage(), e.errno());
+            }
         }
 
         /** COMMIT was sent and the outcome could not be learned: run the VM on neither side automatically. */
@@ -169,7 +173,7 @@ public final class MigrationClient {
         try {
             link = prepare(state.memory().size(), state.vcpu().cpuid(), state.vcpu().xcrs());
         } catch (MigrationException e) {
-            return new Result.Failed(e.fromPeer() ? "the server refused: " + e.getMessage() : e.getMessage(), e.errno());
+            return Result.Failed.of(e);
         }
         return link.cold(state, guest, filter, fileRoot, beforeCommit);
     }
@@ -381,7 +385,7 @@ public final class MigrationClient {
             done = true;
             if (!e.fromPeer()) s.abort(e.code(), e.getMessage());
             s.close();
-            return new Result.Failed(e.fromPeer() ? "the server refused: " + e.getMessage() : e.getMessage(), e.errno());
+            return Result.Failed.of(e);
         }
 
         /** Gives the migration up if it has not ended: the server discards what it received. */
@@ -423,7 +427,7 @@ public final class MigrationClient {
                 if (!e.fromPeer()) s.abort(e.code(), e.getMessage());
                 s.close();
             }
-            return new Result.Failed(e.fromPeer() ? "the server refused: " + e.getMessage() : e.getMessage(), e.errno());
+            return Result.Failed.of(e);
         }
         return commit(s, id, memory, wanted.size(), start, phases, mark, beforeCommit);
     }
