@@ -78,6 +78,8 @@ public final class Machine implements AutoCloseable {
     private DirtyLog dirtyLog;
     /** The image this machine's memory equals apart from its dirty pages: a diff's parent (vmm.Snapshots). */
     private SnapshotParent snapshotParent;
+    /** Picks the completed system calls after which {@link #run} stops; null: never. Only the vCPU thread uses it. */
+    private java.util.function.Predicate<Call> stopAfter;
 
     private Machine(Kvm kvm, Vm vm, Vcpu vcpu, GuestMemory memory, MachineConfig config, List<CpuidEntry> cpuid) {
         this.kvm = kvm;
@@ -459,6 +461,17 @@ public final class Machine implements AutoCloseable {
         vcpu.completePendingExit();
     }
 
+    /**
+     * Makes {@link #run} return {@link Outcome.Interrupted} right after each system call that
+     * completed and that {@code when} accepts (asked on the vCPU thread, in call order), with
+     * the guest as a kick landing just then leaves it: back in the program, the call's result
+     * in rax. A deterministic place to pause or snapshot a program in the middle of its work,
+     * where a kick lands wherever the guest happens to be. Null stops nowhere.
+     */
+    public void stopAfter(java.util.function.Predicate<Call> when) {
+        this.stopAfter = when;
+    }
+
     /** How many system calls the guest has made in this VMM. */
     public long syscallCount() {
         return syscalls;
@@ -498,7 +511,9 @@ public final class Machine implements AutoCloseable {
                 return new Outcome.SaveRequested();
             }
         }
-        return deliverSignals();
+        Outcome o = deliverSignals();
+        if (o == null && stopAfter != null && stopAfter.test(call)) return new Outcome.Interrupted();
+        return o;
     }
 
     /** Delivers pending signals; an outcome only when one ends the program. */

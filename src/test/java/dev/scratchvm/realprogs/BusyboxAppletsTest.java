@@ -36,9 +36,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 class BusyboxAppletsTest {
     /** Tests that run programs from Debian's packages: {@code -Dgroups=real-programs}. */
     static final String TAG = "real-programs";
-    private static final long MEMORY = 64L << 20;
+    static final long MEMORY = 64L << 20;
     /** Every fixture file's time: old, so a time a program sets shows apart from "now". */
-    private static final FileTime FIXTURE_TIME = FileTime.from(Instant.parse("2021-01-01T00:00:00Z"));
+    static final FileTime FIXTURE_TIME = FileTime.from(Instant.parse("2021-01-01T00:00:00Z"));
 
     // Left out because the two runs differ by design, not by a fault: pwd and realpath print the
     // host's path natively and the guest's in the VM; mktemp's names are random; cpio -o writes

@@ -30,7 +30,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 @KvmTest
 @Tag(BusyboxAppletsTest.TAG)
 class DebianLibrariesTest {
-    private static final long MEMORY = 128L << 20;
+    static final long MEMORY = 128L << 20;
 
     /** One invocation: argv (argv[0] names the program) and the fixture file that is its stdin. */
     record Run(String stdin, List<String> argv) {
@@ -57,24 +57,13 @@ class DebianLibrariesTest {
     @Test
     @Timeout(value = 10, unit = TimeUnit.MINUTES)
     void minigzipAndSqliteBehaveInTheVmAsNatively(@TempDir Path work) throws Exception {
-        DebianPackages.require("zlib1g-dev", "libsqlite3-dev");
-        Path root = DebianPackages.root(), lib = root.resolve("usr/lib/x86_64-linux-gnu");
-        Path minigzip = build("minigzip", root.resolve("usr/share/doc/zlib1g-dev/examples/minigzip.c"), lib.resolve("libz.a"));
-        Path sqlite = build("sqlite_driver", GuestPrograms.repoRoot().resolve("guest/realprogs/sqlite_driver.c"),
-                lib.resolve("libsqlite3.a"), "-lm");
-
-        Path template = work.resolve("template");
-        Files.createDirectories(template);
-        StringBuilder text = new StringBuilder();
-        for (int i = 0; i < 20000; i++) text.append("line ").append(i).append(": ").append(Integer.toHexString(i * 7919)).append('\n');
-        Files.writeString(template.resolve("big.txt"), text);
-        Files.writeString(template.resolve("empty"), "");
-        Files.write(template.resolve("big.gz"), gzipNatively(minigzip, template.resolve("big.txt")));
+        Programs programs = Programs.build();
+        Path template = programs.template(work.resolve("template"));
 
         List<String> table = new ArrayList<>(), wrong = new ArrayList<>();
         int index = 0;
         for (Run r : RUNS) {
-            Path program = r.argv().getFirst().equals("minigzip") ? minigzip : sqlite;
+            Path program = programs.of(r);
             List<String> nativeCmd = new ArrayList<>(List.of(program.toString()));
             nativeCmd.addAll(r.argv().subList(1, r.argv().size()));
             Differential d = Differential.run(program, template, r.argv(), nativeCmd, r.stdin(), work.resolve("case" + index++),
@@ -92,6 +81,35 @@ class DebianLibrariesTest {
         Files.createDirectories(report.getParent());
         Files.write(report, table);
         assertThat(wrong).as("results that differ from KNOWN_FAILING (full table: %s)", report).isEmpty();
+    }
+
+    /** minigzip and the SQLite driver, built from Debian's packages. */
+    record Programs(Path minigzip, Path sqlite) {
+        /** Fetches the packages and builds both; skips the calling test when that cannot be done here. */
+        static Programs build() throws Exception {
+            DebianPackages.require("zlib1g-dev", "libsqlite3-dev");
+            Path root = DebianPackages.root(), lib = root.resolve("usr/lib/x86_64-linux-gnu");
+            Path minigzip = DebianLibrariesTest.build("minigzip", root.resolve("usr/share/doc/zlib1g-dev/examples/minigzip.c"),
+                    lib.resolve("libz.a"));
+            Path sqlite = DebianLibrariesTest.build("sqlite_driver", GuestPrograms.repoRoot().resolve("guest/realprogs/sqlite_driver.c"),
+                    lib.resolve("libsqlite3.a"), "-lm");
+            return new Programs(minigzip, sqlite);
+        }
+
+        Path of(Run r) {
+            return r.argv().getFirst().equals("minigzip") ? minigzip : sqlite;
+        }
+
+        /** The directory every run starts from: 20000 lines of text, and the same gzipped by minigzip. */
+        Path template(Path template) throws Exception {
+            Files.createDirectories(template);
+            StringBuilder text = new StringBuilder();
+            for (int i = 0; i < 20000; i++) text.append("line ").append(i).append(": ").append(Integer.toHexString(i * 7919)).append('\n');
+            Files.writeString(template.resolve("big.txt"), text);
+            Files.writeString(template.resolve("empty"), "");
+            Files.write(template.resolve("big.gz"), gzipNatively(minigzip, template.resolve("big.txt")));
+            return template;
+        }
     }
 
     /** gcc -static against a Debian static library, into target/realprogs/bin; skips without gcc. */

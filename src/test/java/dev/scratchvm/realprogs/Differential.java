@@ -25,6 +25,12 @@ record Differential(GuestRun expected, GuestRun actual, String files) {
      */
     static Differential run(Path program, Path template, List<String> vmArgv, List<String> nativeCmd, String stdin,
                             Path caseDir, long memory) throws Exception {
+        return run(program, template, vmArgv, nativeCmd, stdin, caseDir, memory, false);
+    }
+
+    /** As above; when {@code interrupted}, the VM's run is saved and restored on the way ({@link GuestRun#inVm}). */
+    static Differential run(Path program, Path template, List<String> vmArgv, List<String> nativeCmd, String stdin,
+                            Path caseDir, long memory, boolean interrupted) throws Exception {
         Path vmRoot = caseDir.resolve("vm"), nativeDir = caseDir.resolve("native"), io = caseDir.resolve("io");
         Files.createDirectories(io);
         FileTree.copy(template, vmRoot);
@@ -33,7 +39,7 @@ record Differential(GuestRun expected, GuestRun actual, String files) {
         FileTime recent = FileTime.from(Instant.now().minusSeconds(3600));
         List<String> env = ENV.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).sorted().toList();
         GuestRun expected = GuestRun.natively(nativeCmd, nativeDir, ENV, in, io);
-        GuestRun actual = GuestRun.inVm(program, vmRoot, vmArgv, env, in, io, memory);
+        GuestRun actual = GuestRun.inVm(program, vmRoot, vmArgv, env, in, io, memory, interrupted);
         String files = FileTree.firstDifference(FileTree.describe(nativeDir, recent), FileTree.describe(vmRoot, recent));
         deleteTree(caseDir);
         return new Differential(expected, actual, files);

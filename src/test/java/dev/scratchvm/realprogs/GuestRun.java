@@ -2,12 +2,16 @@ package dev.scratchvm.realprogs;
 
 import dev.scratchvm.boot.ElfException;
 import dev.scratchvm.boot.ElfImage;
+import dev.scratchvm.image.ImageException;
+import dev.scratchvm.image.ImageReader;
+import dev.scratchvm.linux.KernelRestoreException;
 import dev.scratchvm.linux.Stdio;
 import dev.scratchvm.linux.Trace;
 import dev.scratchvm.sys.Libc;
 import dev.scratchvm.vmm.Machine;
 import dev.scratchvm.vmm.MachineConfig;
 import dev.scratchvm.vmm.Outcome;
+import dev.scratchvm.vmm.Snapshots;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -28,11 +32,20 @@ import java.util.regex.Pattern;
  * @param missingCalls the system calls the VMM answered ENOSYS, by name, first use first (none natively)
  * @param firstEinval  the first call the VMM answered EINVAL, as traced (an argument it does not
  *                     support, such as a lock command), or null
+ * @param savedAt      the completed system calls (numbered from the program's start) after which
+ *                     the VM was saved to an image, closed and restored; empty for a run in one piece
+ * @param calls        the system calls the program completed, in all its VMs (0 natively)
  */
-record GuestRun(int exit, byte[] stdout, String stderr, List<String> missingCalls, String firstEinval, String ended) {
+record GuestRun(int exit, byte[] stdout, String stderr, List<String> missingCalls, String firstEinval, String ended,
+                List<Long> savedAt, long calls) {
     private static final Pattern EINVAL = Pattern.compile("(?m)^(.*) - return -22$");
 
     private static final Pattern NOT_IMPLEMENTED = Pattern.compile("SYSCALL (\\d+) \\(not implemented\\)");
+
+    /** Where an interrupted run stops: after the completed system calls numbered 1, 2, 4, 8, ... */
+    static boolean stopsAfter(long call) {
+        return Long.bitCount(call) == 1;
+    }
 
     /**
      * Runs {@code program} in a VM whose root is {@code root} (the guest's cwd is "/"), with the
@@ -40,18 +53,66 @@ record GuestRun(int exit, byte[] stdout, String stderr, List<String> missingCall
      */
     static GuestRun inVm(Path program, Path root, List<String> argv, List<String> env, Path stdin, Path io, long memory)
             throws IOException, ElfException {
-        Path out = io.resolve("vm.stdout"), err = io.resolve("vm.stderr");
+        return inVm(program, root, argv, env, stdin, io, memory, false);
+    }
+
+    /**
+     * As above; when {@code interrupted}, the run is cut into pieces after the completed system
+     * calls {@link #stopsAfter} picks (1, 2, 4, 8, ..., so for any length at least one stop
+     * falls in the second half of the program's calls). At each, the VM is saved as an
+     * external snapshot is (Snapshots.save after the vCPU settled) to an image file, closed,
+     * and restored from that file in a fresh Machine (Snapshots.restore, as {@code restore}
+     * does; copying and mapping the memory by turns), which runs on. Each piece writes its
+     * own stdout and stderr files, joined at the end; stdin is one open file read on by every
+     * piece, as by {@code { scratchvm run ...; scratchvm restore; } < file}.
+     */
+    static GuestRun inVm(Path program, Path root, List<String> argv, List<String> env, Path stdin, Path io, long memory,
+                         boolean interrupted) throws IOException, ElfException {
         int in = Libc.open(stdin.toString(), Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
-        int o = Libc.open(out.toString(), Libc.O_WRONLY | Libc.O_CREAT | Libc.O_TRUNC | Libc.O_CLOEXEC, 0644);
-        int e = Libc.open(err.toString(), Libc.O_WRONLY | Libc.O_CREAT | Libc.O_TRUNC | Libc.O_CLOEXEC, 0644);
         ByteArrayOutputStream trace = new ByteArrayOutputStream();
+        ByteArrayOutputStream stdout = new ByteArrayOutputStream(), stderr = new ByteArrayOutputStream();
+        List<Long> savedAt = new ArrayList<>();
+        long[] calls = {0};
+        boolean[] stopHere = {false};
+        Path image = io.resolve("vm.img");
         try (PrintStream traceOut = new PrintStream(trace, true, StandardCharsets.UTF_8)) {
-            MachineConfig config = new MachineConfig(memory, root, new Trace(Trace.Level.ALL, traceOut, ""), false,
-                    new Stdio(in, o, e));
+            Trace tracer = new Trace(Trace.Level.ALL, traceOut, "");
             ElfImage elf = ElfImage.parse(Files.readAllBytes(program), program.toString());
-            Outcome outcome;
-            try (Machine m = Machine.boot(config, elf, argv, env, program.toString(), new byte[16])) {
-                outcome = runWithDeadline(m);
+            Outcome outcome = null;
+            Piece piece = Piece.open(io, 0);
+            Machine m = null;
+            try {
+                m = Machine.boot(new MachineConfig(memory, root, tracer, false, piece.stdio(in)), elf, argv, env,
+                        program.toString(), new byte[16]);
+                while (outcome == null) {
+                    m.stopAfter(call -> stopHere[0] = stopsAfter(++calls[0]) && interrupted);
+                    Outcome o = runWithDeadline(m, () -> stopHere[0]);
+                    if (!(o instanceof Outcome.Interrupted)) {
+                        outcome = o;
+                        break;
+                    }
+                    stopHere[0] = false;
+                    savedAt.add(calls[0]);
+                    m.settle();
+                    try {
+                        Snapshots.save(m, image);
+                    } catch (ImageException | KernelRestoreException e) {
+                        outcome = new Outcome.Failed("save after call " + calls[0] + " failed: " + e.getMessage());
+                        break;
+                    }
+                    m.close();
+                    m = null;
+                    piece = piece.next(io, stdout, stderr);
+                    ImageReader.Mode mode = savedAt.size() % 2 == 1 ? ImageReader.Mode.COPY : ImageReader.Mode.MAP;
+                    try {
+                        m = Snapshots.restore(image, new MachineConfig(memory, root, tracer, false, piece.stdio(in)), mode);
+                    } catch (ImageException | Machine.RestoreException e) {
+                        outcome = new Outcome.Failed("restore after call " + calls[0] + " failed: " + e.getMessage());
+                    }
+                }
+            } finally {
+                if (m != null) m.close();
+                piece.close(stdout, stderr);
             }
             int exit;
             String ended;
@@ -74,16 +135,47 @@ record GuestRun(int exit, byte[] stdout, String stderr, List<String> missingCall
             while (mm.find()) missing.add(SyscallNames.of(Integer.parseInt(mm.group(1))));
             Matcher einval = EINVAL.matcher(trace.toString(StandardCharsets.UTF_8));
             String refused = einval.find() ? einval.group(1) : null;
-            return new GuestRun(exit, Files.readAllBytes(out), Files.readString(err), List.copyOf(missing), refused, ended);
+            return new GuestRun(exit, stdout.toByteArray(), stderr.toString(StandardCharsets.UTF_8), List.copyOf(missing), refused,
+                    ended, List.copyOf(savedAt), calls[0]);
         } finally {
             Libc.close(in);
-            Libc.close(o);
-            Libc.close(e);
         }
     }
 
-    /** Runs the guest; one that is still running after a minute is taken out of the guest and reported. */
-    private static Outcome runWithDeadline(Machine m) {
+    /** One VM's share of a run: its own stdout and stderr files (the VMM's stdio in that piece). */
+    private record Piece(int index, Path out, Path err, int o, int e) {
+        static Piece open(Path io, int index) {
+            Path out = io.resolve("vm.stdout." + index), err = io.resolve("vm.stderr." + index);
+            int o = Libc.open(out.toString(), Libc.O_WRONLY | Libc.O_CREAT | Libc.O_TRUNC | Libc.O_CLOEXEC, 0644);
+            int e = Libc.open(err.toString(), Libc.O_WRONLY | Libc.O_CREAT | Libc.O_TRUNC | Libc.O_CLOEXEC, 0644);
+            return new Piece(index, out, err, o, e);
+        }
+
+        Stdio stdio(int in) {
+            return new Stdio(in, o, e);
+        }
+
+        /** Closes this piece, appends what it wrote, and opens the next. */
+        Piece next(Path io, ByteArrayOutputStream stdout, ByteArrayOutputStream stderr) throws IOException {
+            close(stdout, stderr);
+            return open(io, index + 1);
+        }
+
+        void close(ByteArrayOutputStream stdout, ByteArrayOutputStream stderr) throws IOException {
+            Libc.close(o);
+            Libc.close(e);
+            stdout.write(Files.readAllBytes(out));
+            stderr.write(Files.readAllBytes(err));
+            Files.delete(out);
+            Files.delete(err);
+        }
+    }
+
+    /**
+     * Runs the guest until it ends or {@code stop} says the stop it was asked for came; one
+     * that is still running after a minute is taken out of the guest and reported.
+     */
+    private static Outcome runWithDeadline(Machine m, java.util.function.BooleanSupplier stop) {
         java.util.concurrent.atomic.AtomicBoolean late = new java.util.concurrent.atomic.AtomicBoolean();
         Thread watchdog = Thread.ofVirtual().start(() -> {
             try {
@@ -97,7 +189,7 @@ record GuestRun(int exit, byte[] stdout, String stderr, List<String> missingCall
         try {
             while (true) {
                 Outcome o = m.run();
-                if (!(o instanceof Outcome.Interrupted)) return o;
+                if (!(o instanceof Outcome.Interrupted) || stop.getAsBoolean()) return o;
                 if (late.get()) return new Outcome.Failed("still running after 60 s (stopped)");
             }
         } finally {
@@ -116,9 +208,10 @@ record GuestRun(int exit, byte[] stdout, String stderr, List<String> missingCall
         Process p = pb.start();
         if (!p.waitFor(60, TimeUnit.SECONDS)) {
             p.destroyForcibly();
-            return new GuestRun(-1, Files.readAllBytes(out), Files.readString(err), List.of(), null, "native run timed out");
+            return new GuestRun(-1, Files.readAllBytes(out), Files.readString(err), List.of(), null, "native run timed out", List.of(), 0);
         }
-        return new GuestRun(p.exitValue(), Files.readAllBytes(out), Files.readString(err), List.of(), null, "exit " + p.exitValue());
+        return new GuestRun(p.exitValue(), Files.readAllBytes(out), Files.readString(err), List.of(), null, "exit " + p.exitValue(),
+                List.of(), 0);
     }
 
 }
