@@ -172,6 +172,7 @@ public final class LinuxKernel implements AutoCloseable {
                 yield new OpenFile(hostFd, s.kind(), s.path(), s.flags(), s.mode());
             }
             case REGULAR, DIRECTORY, DEVICE -> {
+                if (s.deletedWhileOpen()) yield new OpenFile(DeletedFiles.recreate(root, s), s.kind(), s.path(), s.flags(), s.mode());
                 // Never repeat the open's side effects: no O_CREAT, O_EXCL or O_TRUNC the second time.
                 int flags = s.flags() & ~(Libc.O_CREAT | Libc.O_EXCL | Libc.O_TRUNC);
                 int hostFd = root.open(s.path(), flags, 0);
@@ -349,6 +350,9 @@ public final class LinuxKernel implements AutoCloseable {
             return new OpenFileState(id, f.kind, f.path, f.flags, f.mode, offset, FileFingerprint.NONE, ProcFs.readAll(f.hostFd));
         }
         String path = f.kind == FileKind.DEVICE ? f.path : root.guestPathOf(f.hostFd);
+        if (path == null && f.kind == FileKind.REGULAR && (f.flags & Libc.O_PATH) == 0 && DeletedFiles.isDeleted(f.hostFd)) {
+            return DeletedFiles.describe(id, who(fd), f, locks);
+        }
         if (path == null) {
             throw new KernelRestoreException(who(fd) + " (" + f.path + ") was deleted or moved outside the root while open");
         }

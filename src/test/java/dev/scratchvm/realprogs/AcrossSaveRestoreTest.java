@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -23,9 +24,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The real programs of {@link BusyboxAppletsTest} and {@link DebianLibrariesTest}, stopped in
  * the middle of their work, saved to an image file, the VM closed, and restored from that file
  * in a fresh Machine that runs them to the end, several times per run: after the completed
- * system calls 1, 2, 4, 8, ... ({@link GuestRun#inVm}). Their stdout (every piece's, joined), exit
- * status and resulting files must equal those of an uninterrupted native run, as in the tests
- * that run them in one piece; for SQLite that includes the dump of the whole database, with a
+ * system calls 1, 4, 16, 64, ... and after every unlink ({@link GuestRun#inVm}). Their stdout
+ * (every piece's, joined), exit status and resulting files must equal those of an uninterrupted
+ * native run, as in the tests that run them in one piece; for SQLite that includes the dump of the whole database, with a
  * rollback journal and with WAL, and the database file itself.
  *
  * <p>The busybox applets are a selection that does real work on a larger file (20000 lines),
@@ -49,6 +50,14 @@ class AcrossSaveRestoreTest {
 
     /** What cannot run across a save and restore yet, and why: kept true by the tests. */
     static final Map<String, String> KNOWN_FAILING = new LinkedHashMap<>();
+
+    /**
+     * Runs where the VMM refuses some of the saves, and why (every refusal's reason contains it);
+     * the guest goes on in the same VM then, and the run must still end as natively. (A file the
+     * program deleted while open, as gunzip's input and SQLite's sorter files are at the stop
+     * after their unlink, is saved with its bytes up to 1 MiB; a larger one would be refused.)
+     */
+    static final Map<String, String> KNOWN_REFUSALS = new TreeMap<>();
 
     @Test
     @Timeout(value = 10, unit = TimeUnit.MINUTES)
@@ -95,22 +104,29 @@ class AcrossSaveRestoreTest {
 
     /**
      * One result into the table, and into {@code wrong} where it disagrees with KNOWN_FAILING or
-     * where the run was not cut where it should have been: at least twice, and once in the second
-     * half of its system calls (which the stops at powers of two guarantee for any length).
+     * where the run was not cut where it should have been: at least twice, and once past the first
+     * quarter of its system calls (which the stops at powers of four guarantee for any length).
      */
     private static void check(String label, Differential d, List<String> table, List<String> wrong) {
         GuestRun vm = d.actual();
         String cause = d.cause(Set.of()), known = KNOWN_FAILING.get(label);
-        table.add(String.format("%-4s %-45s %5d calls, saved after %s %s", cause == null ? "ok" : "FAIL", label, vm.calls(),
-                vm.savedAt(), cause == null ? "" : cause));
+        table.add(String.format("%-4s %-45s %5d calls, %.2f s saving and restoring after %s%s %s", cause == null ? "ok" : "FAIL", label, vm.calls(),
+                vm.pausedNanos() / 1e9,
+                vm.savedAt(), vm.refusedSaves().isEmpty() ? "" : ", refused after " + vm.refusedSaves(), cause == null ? "" : cause));
+        String refusal = KNOWN_REFUSALS.get(label);
+        if (refusal == null && !vm.refusedSaves().isEmpty()) wrong.add(label + ": saves refused: " + vm.refusedSaves());
+        if (refusal != null && vm.refusedSaves().isEmpty()) wrong.add(label + ": no save refused now; remove it from KNOWN_REFUSALS");
+        if (refusal != null && !vm.refusedSaves().stream().allMatch(r -> r.contains(refusal))) {
+            wrong.add(label + ": saves refused for another reason: " + vm.refusedSaves());
+        }
         if (cause == null && known != null) wrong.add(label + ": passes now; remove it from KNOWN_FAILING");
         if (cause != null && known == null) wrong.add(label + ": fails: " + cause);
         if (cause != null && known != null && !cause.startsWith(known)) {
             wrong.add(label + ": fails for another reason now: " + cause + " (listed: " + known + ")");
         }
         if (cause == null) {
-            long last = vm.savedAt().isEmpty() ? 0 : vm.savedAt().getLast();
-            if (vm.savedAt().size() < 2 || 2 * last <= vm.calls()) {
+            long last = vm.savedAt().stream().filter(n -> Long.bitCount(n) == 1).mapToLong(Long::longValue).max().orElse(0);
+            if (vm.savedAt().size() < 2 || 4 * last <= vm.calls()) {
                 wrong.add(label + ": saved after calls " + vm.savedAt() + " of " + vm.calls() + ", not in the middle of its work");
             }
         }

@@ -4,6 +4,7 @@ import dev.scratchvm.boot.ElfException;
 import dev.scratchvm.boot.ElfImage;
 import dev.scratchvm.image.ImageException;
 import dev.scratchvm.image.ImageReader;
+import dev.scratchvm.linux.Call;
 import dev.scratchvm.linux.KernelRestoreException;
 import dev.scratchvm.linux.Stdio;
 import dev.scratchvm.linux.Trace;
@@ -35,16 +36,25 @@ import java.util.regex.Pattern;
  * @param savedAt      the completed system calls (numbered from the program's start) after which
  *                     the VM was saved to an image, closed and restored; empty for a run in one piece
  * @param calls        the system calls the program completed, in all its VMs (0 natively)
+ * @param refusedSaves  the stops where the VMM refused to save (the call, and why); the guest went
+ *                     on in the same VM then, as after a refused external snapshot
+ * @param pausedNanos  the time spent saving, closing and restoring (0 for a run in one piece)
  */
 record GuestRun(int exit, byte[] stdout, String stderr, List<String> missingCalls, String firstEinval, String ended,
-                List<Long> savedAt, long calls) {
+                List<Long> savedAt, long calls, List<String> refusedSaves, long pausedNanos) {
     private static final Pattern EINVAL = Pattern.compile("(?m)^(.*) - return -22$");
 
     private static final Pattern NOT_IMPLEMENTED = Pattern.compile("SYSCALL (\\d+) \\(not implemented\\)");
 
-    /** Where an interrupted run stops: after the completed system calls numbered 1, 2, 4, 8, ... */
-    static boolean stopsAfter(long call) {
-        return Long.bitCount(call) == 1;
+    private static final long UNLINK = 87, UNLINKAT = 263;
+
+    /**
+     * Where an interrupted run stops: after the completed system calls numbered 1, 4, 16, 64, ...
+     * (powers of 4), and after every unlink, where a program may keep a file it deleted open.
+     */
+    static boolean stopsAfter(long number, Call call) {
+        boolean powerOfFour = Long.bitCount(number) == 1 && Long.numberOfTrailingZeros(number) % 2 == 0;
+        return powerOfFour || call.nr() == UNLINK || call.nr() == UNLINKAT;
     }
 
     /**
@@ -58,11 +68,12 @@ record GuestRun(int exit, byte[] stdout, String stderr, List<String> missingCall
 
     /**
      * As above; when {@code interrupted}, the run is cut into pieces after the completed system
-     * calls {@link #stopsAfter} picks (1, 2, 4, 8, ..., so for any length at least one stop
-     * falls in the second half of the program's calls). At each, the VM is saved as an
+     * calls {@link #stopsAfter} picks (1, 4, 16, 64, ..., so for any length the last of these falls
+     * past the first quarter of the program's calls; and every unlink). At each, the VM is saved as an
      * external snapshot is (Snapshots.save after the vCPU settled) to an image file, closed,
      * and restored from that file in a fresh Machine (Snapshots.restore, as {@code restore}
-     * does; copying and mapping the memory by turns), which runs on. Each piece writes its
+     * does; copying and mapping the memory by turns), which runs on. Where the VMM refuses to
+     * save, the guest goes on in the same VM (recorded in {@link #refusedSaves}). Each piece writes its
      * own stdout and stderr files, joined at the end; stdin is one open file read on by every
      * piece, as by {@code { scratchvm run ...; scratchvm restore; } < file}.
      */
@@ -72,6 +83,8 @@ record GuestRun(int exit, byte[] stdout, String stderr, List<String> missingCall
         ByteArrayOutputStream trace = new ByteArrayOutputStream();
         ByteArrayOutputStream stdout = new ByteArrayOutputStream(), stderr = new ByteArrayOutputStream();
         List<Long> savedAt = new ArrayList<>();
+        List<String> refusedSaves = new ArrayList<>();
+        long paused = 0;
         long[] calls = {0};
         boolean[] stopHere = {false};
         Path image = io.resolve("vm.img");
@@ -85,21 +98,24 @@ record GuestRun(int exit, byte[] stdout, String stderr, List<String> missingCall
                 m = Machine.boot(new MachineConfig(memory, root, tracer, false, piece.stdio(in)), elf, argv, env,
                         program.toString(), new byte[16]);
                 while (outcome == null) {
-                    m.stopAfter(call -> stopHere[0] = stopsAfter(++calls[0]) && interrupted);
+                    m.stopAfter(call -> stopHere[0] = stopsAfter(++calls[0], call) && interrupted);
                     Outcome o = runWithDeadline(m, () -> stopHere[0]);
                     if (!(o instanceof Outcome.Interrupted)) {
                         outcome = o;
                         break;
                     }
                     stopHere[0] = false;
-                    savedAt.add(calls[0]);
+                    long pausedAt = System.nanoTime();
                     m.settle();
                     try {
                         Snapshots.save(m, image);
                     } catch (ImageException | KernelRestoreException e) {
-                        outcome = new Outcome.Failed("save after call " + calls[0] + " failed: " + e.getMessage());
-                        break;
+                        // Nothing changed: the guest goes on here, as after a snapshot the controller could not take.
+                        refusedSaves.add(calls[0] + ": " + e.getMessage());
+                        paused += System.nanoTime() - pausedAt;
+                        continue;
                     }
+                    savedAt.add(calls[0]);
                     m.close();
                     m = null;
                     piece = piece.next(io, stdout, stderr);
@@ -109,6 +125,7 @@ record GuestRun(int exit, byte[] stdout, String stderr, List<String> missingCall
                     } catch (ImageException | Machine.RestoreException e) {
                         outcome = new Outcome.Failed("restore after call " + calls[0] + " failed: " + e.getMessage());
                     }
+                    paused += System.nanoTime() - pausedAt;
                 }
             } finally {
                 if (m != null) m.close();
@@ -136,7 +153,7 @@ record GuestRun(int exit, byte[] stdout, String stderr, List<String> missingCall
             Matcher einval = EINVAL.matcher(trace.toString(StandardCharsets.UTF_8));
             String refused = einval.find() ? einval.group(1) : null;
             return new GuestRun(exit, stdout.toByteArray(), stderr.toString(StandardCharsets.UTF_8), List.copyOf(missing), refused,
-                    ended, List.copyOf(savedAt), calls[0]);
+                    ended, List.copyOf(savedAt), calls[0], List.copyOf(refusedSaves), paused);
         } finally {
             Libc.close(in);
         }
@@ -208,10 +225,10 @@ record GuestRun(int exit, byte[] stdout, String stderr, List<String> missingCall
         Process p = pb.start();
         if (!p.waitFor(60, TimeUnit.SECONDS)) {
             p.destroyForcibly();
-            return new GuestRun(-1, Files.readAllBytes(out), Files.readString(err), List.of(), null, "native run timed out", List.of(), 0);
+            return new GuestRun(-1, Files.readAllBytes(out), Files.readString(err), List.of(), null, "native run timed out", List.of(), 0, List.of(), 0);
         }
         return new GuestRun(p.exitValue(), Files.readAllBytes(out), Files.readString(err), List.of(), null, "exit " + p.exitValue(),
-                List.of(), 0);
+                List.of(), 0, List.of(), 0);
     }
 
 }
