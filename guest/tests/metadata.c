@@ -305,6 +305,22 @@ int main(int argc, char **argv)
     check(fails(rmdir("a"), ENOTDIR), "rmdir a file: ENOTDIR");
     check(unlink("sym") == 0 && access("a", F_OK) == 0, "unlink a symlink leaves its target");
 
+    /* mknod: FIFOs and regular files */
+    check(mknod("fifo", S_IFIFO | 0600, 0) == 0 && lstat("fifo", &st) == 0 && S_ISFIFO(st.st_mode)
+          && (st.st_mode & 0777) == 0600, "mknod a FIFO");
+    errno = 0;
+    check(fails(mknod("fifo", S_IFIFO | 0600, 0), EEXIST), "mknod over an existing name: EEXIST");
+    check(mknodat(AT_FDCWD, "plain", 0600, 0) == 0 && lstat("plain", &st) == 0 && S_ISREG(st.st_mode)
+          && st.st_size == 0, "mknodat type 0: an empty regular file");
+    check(mknod("plain2", S_IFREG | 0600, 0) == 0 && lstat("plain2", &st) == 0 && S_ISREG(st.st_mode), "mknod S_IFREG");
+    errno = 0;
+    check(fails(mknod("dir", S_IFDIR | 0700, 0), EPERM), "mknod a directory: EPERM");
+    errno = 0;
+    check(fails(mknod("bad", S_IFMT | 0600, 0), EINVAL), "mknod of an unknown type: EINVAL");
+    errno = 0;
+    check(fails(mknod("missing/x", S_IFIFO | 0600, 0), ENOENT), "mknod in a missing directory: ENOENT");
+    check(unlink("fifo") == 0 && unlink("plain") == 0 && unlink("plain2") == 0, "unlink the nodes");
+
     close(fd);
     check(chdir("..") == 0, "chdir ..");
     clean();

@@ -22,7 +22,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
  */
 final class FileCalls {
     private static final int IOV_MAX = 1024, STAT_SIZE = 144, STATX_SIZE = 256;
-    private static final int S_IFMT = 0170000, S_IFDIR = 0040000, S_IFCHR = 0020000, S_IFIFO = 0010000;
+    private static final int S_IFMT = 0170000, S_IFDIR = 0040000, S_IFCHR = 0020000, S_IFIFO = 0010000, S_IFREG = 0100000,
+            S_IFBLK = 0060000, S_IFSOCK = 0140000;
     private static final int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = Libc.F_GETFL, F_SETFL = Libc.F_SETFL,
             F_DUPFD_CLOEXEC = 1030;
     private static final int FD_CLOEXEC = 1;
@@ -100,6 +101,8 @@ final class FileCalls {
         t.registerTraced(Nr.RMDIR, "rmdir", c -> unlinkAt(Libc.AT_FDCWD, c.a0(), Libc.AT_REMOVEDIR));
         t.registerTraced(Nr.MKDIR, "mkdir", c -> mkdirAt(Libc.AT_FDCWD, c.a0(), (int) c.a1()));
         t.registerTraced(Nr.MKDIRAT, "mkdirat", c -> mkdirAt((int) c.a0(), c.a1(), (int) c.a2()));
+        t.registerTraced(Nr.MKNOD, "mknod", c -> mknodAt(Libc.AT_FDCWD, c.a0(), (int) c.a1()));
+        t.registerTraced(Nr.MKNODAT, "mknodat", c -> mknodAt((int) c.a0(), c.a1(), (int) c.a2()));
         t.registerTraced(Nr.RENAME, "rename", c -> renameAt(Libc.AT_FDCWD, c.a0(), Libc.AT_FDCWD, c.a1(), 0));
         t.registerTraced(Nr.RENAMEAT, "renameat", c -> renameAt((int) c.a0(), c.a1(), (int) c.a2(), c.a3(), 0));
         t.registerTraced(Nr.RENAMEAT2, "renameat2", c -> renameAt((int) c.a0(), c.a1(), (int) c.a2(), c.a3(), (int) c.a4()));
@@ -630,6 +633,23 @@ final class FileCalls {
         String path = args.path(pathAddr);
         return withParent(dirfd, path, "MKDIR " + path + " " + mode,
                 (dir, name) -> (long) Libc.mkdirat(dir, name, mode & ~umask & 07777));
+    }
+
+    /**
+     * mknod for what an unprivileged process makes: a FIFO, or an empty regular file (type 0
+     * means S_IFREG), under the root with the guest's umask. Devices need CAP_MKNOD, which the
+     * guest does not have (EPERM, whoever runs the VMM); sockets too, as the VM has no unix
+     * sockets to bind one; a directory EPERM and an unknown type EINVAL, as Linux's may_mknod.
+     */
+    private long mknodAt(int dirfd, long pathAddr, int mode) {
+        String path = args.path(pathAddr);
+        String label = "MKNOD " + path + " " + Integer.toOctalString(mode);
+        int type = mode & S_IFMT;
+        if (type == S_IFDIR || type == S_IFCHR || type == S_IFBLK || type == S_IFSOCK) return traced(label, -EPERM);
+        if (type != 0 && type != S_IFREG && type != S_IFIFO) return traced(label, -EINVAL);
+        if (ProcFs.contains(root.absolute(pathAt(dirfd, path)))) return traced(label, -EACCES);
+        int made = (type == 0 ? S_IFREG : type) | (mode & ~umask & 07777);
+        return withParent(dirfd, path, label, (dir, name) -> (long) Libc.mknodat(dir, name, made, 0));
     }
 
     private long renameAt(int olddirfd, long oldAddr, int newdirfd, long newAddr, int flags) {

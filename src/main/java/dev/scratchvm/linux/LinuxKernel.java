@@ -375,7 +375,8 @@ public final class LinuxKernel implements AutoCloseable {
         Map<String, Integer> out = new java.util.LinkedHashMap<>();
         for (int fd : fds.openFds()) {
             OpenFile f = fds.file(fd);
-            if (f.kind == FileKind.REGULAR) out.putIfAbsent(f.path, f.hostFd);
+            // A deleted file has no path to ship it to: its bytes travel in the state (DeletedFiles).
+            if (f.kind == FileKind.REGULAR && !DeletedFiles.isDeleted(f.hostFd)) out.putIfAbsent(f.path, f.hostFd);
         }
         return out;
     }

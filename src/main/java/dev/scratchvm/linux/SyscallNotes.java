@@ -17,6 +17,8 @@ final class SyscallNotes {
                     + " processes); of other files (devices, memfd) ENODEV; a store into a read-only shared mapping"
                     + " kills with SIGBUS, not SIGSEGV"),
             Map.entry("msync", "flushes shared file mappings (host msync); does not check that the range is mapped"),
+            Map.entry("mknod", "FIFOs and regular files; devices and sockets EPERM (no CAP_MKNOD, no unix sockets)"),
+            Map.entry("mknodat", "FIFOs and regular files; devices and sockets EPERM (no CAP_MKNOD, no unix sockets)"),
             Map.entry("mremap", "MREMAP_FIXED and MREMAP_DONTUNMAP give EINVAL"),
             Map.entry("madvise", "only MADV_DONTNEED acts (discards the pages); other advice is accepted and ignored"),
             Map.entry("ioctl", "terminal TCGETS, TIOCGWINSZ and TIOCGPGRP only, on standard I/O and devices; others ENOTTY"),

@@ -113,7 +113,7 @@ public final class Libc {
                 WRITE = fixed("write"), PREAD = fixed("pread64"), PWRITE = fixed("pwrite64"), READV = fixed("readv"),
                 WRITEV = fixed("writev"), LSEEK = fixed("lseek64"), FSYNC = fixed("fsync"), FDATASYNC = fixed("fdatasync"),
                 FTRUNCATE = fixed("ftruncate64"), FSTAT = fixed("fstat64"), FSTATAT = fixed("fstatat64"),
-                STATX = fixed("statx"), DUP = fixed("dup"), UNLINKAT = fixed("unlinkat"), MKDIRAT = fixed("mkdirat"),
+                STATX = fixed("statx"), DUP = fixed("dup"), UNLINKAT = fixed("unlinkat"), MKDIRAT = fixed("mkdirat"), MKNODAT = fixed("mknodat"),
                 RENAMEAT = fixed("renameat"), FACCESSAT = fixed("faccessat"), READLINKAT = fixed("readlinkat"),
                 GETDENTS64 = fixed("getdents64"), IOCTL = variadic("ioctl"), FCNTL = variadic("fcntl"),
                 SYSCALL = variadic("syscall"), PWRITEV2 = fixed("pwritev2");
@@ -224,6 +224,10 @@ public final class Libc {
 
     public static int mkdirat(int dirfd, MemorySegment path, int mode) {
         return asInt(call(Files.MKDIRAT, dirfd, a(path), mode, 0, 0, 0));
+    }
+
+    public static int mknodat(int dirfd, MemorySegment path, int mode, long dev) {
+        return asInt(call(Files.MKNODAT, dirfd, a(path), mode, dev, 0, 0));
     }
 
     public static int renameat(int olddirfd, MemorySegment oldpath, int newdirfd, MemorySegment newpath) {

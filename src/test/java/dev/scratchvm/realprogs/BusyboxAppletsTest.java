@@ -118,8 +118,6 @@ class BusyboxAppletsTest {
 
     private static Map<String, String> knownFailing() {
         Map<String, String> m = new LinkedHashMap<>();
-        // file metadata
-        m.put("mkfifo fifo", "missing mknodat");
         // df looks for "." in /etc/mtab, which the guest root lacks (natively it reads the host's,
         // a symlink into /proc; a symlink in the root is resolved by the host, not the VM's /proc)
         m.put("df .", "exit 1 (exit 1), natively 0; stderr: df: .: can't find mount point");
