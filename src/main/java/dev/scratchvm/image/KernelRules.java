@@ -158,8 +158,8 @@ final class KernelRules {
             if (f.kind() == FileKind.PROC && !f.path().equals("/proc") && !f.path().startsWith("/proc/")) {
                 return field + ".path " + f.path() + " of a /proc file is not under /proc";
             }
-            if (f.kind() != FileKind.PROC && f.kind() != FileKind.MEMFD && !f.deletedWhileOpen() && f.content().length > 0) {
-                return field + ".content is only for /proc files, memfds and regular files deleted while open";
+            if (f.kind() != FileKind.PROC && f.kind() != FileKind.MEMFD && f.content().length > 0) {
+                return field + ".content is only for /proc files and memfds";
             }
             if (f.fingerprint().size() < -1) return field + ".fingerprint.size " + f.fingerprint().size() + " is negative";
             // Locks are taken again on the re-opened file: the VMM's own streams and O_PATH descriptors hold none.

@@ -172,7 +172,6 @@ public final class LinuxKernel implements AutoCloseable {
                 yield new OpenFile(hostFd, s.kind(), s.path(), s.flags(), s.mode());
             }
             case REGULAR, DIRECTORY, DEVICE -> {
-                if (s.deletedWhileOpen()) yield new OpenFile(DeletedFiles.recreate(root, s), s.kind(), s.path(), s.flags(), s.mode());
                 // Never repeat the open's side effects: no O_CREAT, O_EXCL or O_TRUNC the second time.
                 int flags = s.flags() & ~(Libc.O_CREAT | Libc.O_EXCL | Libc.O_TRUNC);
                 int hostFd = root.open(s.path(), flags, 0);
@@ -350,9 +349,6 @@ public final class LinuxKernel implements AutoCloseable {
             return new OpenFileState(id, f.kind, f.path, f.flags, f.mode, offset, FileFingerprint.NONE, ProcFs.readAll(f.hostFd));
         }
         String path = f.kind == FileKind.DEVICE ? f.path : root.guestPathOf(f.hostFd);
-        if (path == null && f.kind == FileKind.REGULAR && (f.flags & Libc.O_PATH) == 0 && DeletedFiles.isDeleted(f.hostFd)) {
-            return DeletedFiles.describe(id, who(fd), f, locks);
-        }
         if (path == null) {
             throw new KernelRestoreException(who(fd) + " (" + f.path + ") was deleted or moved outside the root while open");
         }
@@ -375,8 +371,7 @@ public final class LinuxKernel implements AutoCloseable {
         Map<String, Integer> out = new java.util.LinkedHashMap<>();
         for (int fd : fds.openFds()) {
             OpenFile f = fds.file(fd);
-            // A deleted file has no path to ship it to: its bytes travel in the state (DeletedFiles).
-            if (f.kind == FileKind.REGULAR && !DeletedFiles.isDeleted(f.hostFd)) out.putIfAbsent(f.path, f.hostFd);
+            if (f.kind == FileKind.REGULAR) out.putIfAbsent(f.path, f.hostFd);
         }
         return out;
     }

@@ -324,8 +324,7 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
      * @param offset      current file offset
      * @param fingerprint what the file looked like when the state was captured
      * @param locks       the locks held through this open file description, taken again on restore
-     * @param content     a /proc file's bytes as generated at open, a memfd's bytes, a regular file's that
-     *                    was deleted while open (empty for every other kind)
+     * @param content     a /proc file's bytes as generated at open, a memfd's bytes (empty for every other kind)
      */
     public record OpenFileState(int id, FileKind kind, String path, int flags, int mode, long offset,
                                 FileFingerprint fingerprint, List<FileLock> locks, byte[] content) {
@@ -356,16 +355,6 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
         public byte[] content() {
             return content.clone();
         }
-
-        /**
-         * A regular file the guest deleted while it had it open: no fingerprint (every other
-         * regular file opened for I/O has one), its bytes in {@link #content}.
-         */
-        public boolean deletedWhileOpen() {
-            return kind == FileKind.REGULAR && (flags & O_PATH) == 0 && fingerprint.equals(FileFingerprint.NONE);
-        }
-
-        private static final int O_PATH = 010000000;
 
         /** Value equality, the content compared byte for byte. */
         @Override
