@@ -322,6 +322,28 @@ public final class StateCodec {
         };
     }
 
+    /**
+     * The format minor version an image holding {@code encoded} (the encoding of {@code state})
+     * must declare: the newest version among the fields that differ from their defaults and the
+     * file kinds used, so that an older ScratchVM refuses it instead of restoring the VM without
+     * state it cannot see, and still reads a VM that uses nothing newer.
+     */
+    static int formatMinor(MachineState state, byte[] encoded) {
+        try {
+            return Math.max(StateWire.check(encoded), kindsMinor(state.kernel()));
+        } catch (ImageException e) {
+            throw new IllegalArgumentException("cannot encode state: " + e.getMessage(), e);
+        }
+    }
+
+    /** File kinds 6 (pipe end) and up came with format 1.2. */
+    private static int kindsMinor(KernelState k) {
+        for (OpenFileState f : k.files()) {
+            if (kindCode(f.kind()) >= 6) return 2;
+        }
+        return 0;
+    }
+
     // ---- decode ---------------------------------------------------------------------------------
 
     /** Decodes bytes made by {@link #encode}; any malformed or out-of-limit input throws {@link ImageException}. */
@@ -330,6 +352,8 @@ public final class StateCodec {
             throw ImageException.corruptState("encoded size " + bytes.length + " bytes exceeds the limit of "
                     + StateLimits.MAX_ENCODED_BYTES);
         }
+        // Not held against the header's minor version: writers before 1.2 labelled some images
+        // lower than the fields they held, and those images must still restore.
         StateWire.check(bytes);
         StateProto.State m;
         try {
