@@ -319,6 +319,8 @@ public final class StateCodec {
             case EPOLL -> 9;
             case PROC -> 10;
             case MEMFD -> 11;
+            case GHOST -> 12;
+            case SIGNALFD -> 13;
         };
     }
 
@@ -522,6 +524,8 @@ public final class StateCodec {
             case 9 -> FileKind.EPOLL;
             case 10 -> FileKind.PROC;
             case 11 -> FileKind.MEMFD;
+            case 12 -> FileKind.GHOST;
+            case 13 -> FileKind.SIGNALFD;
             default -> throw StateWire.error(where, "unknown file kind " + code);
         };
     }

@@ -162,8 +162,15 @@ public final class LinuxKernel implements AutoCloseable {
             case STDIN -> OpenFile.stdio(0, stdio);
             case STDOUT -> OpenFile.stdio(1, stdio);
             case STDERR -> OpenFile.stdio(2, stdio);
-            case PIPE, EVENTFD, TIMERFD, EPOLL -> throw new KernelRestoreException("open file " + s.id() + " is a " + s.kind()
+            case PIPE, EVENTFD, TIMERFD, EPOLL, SIGNALFD -> throw new KernelRestoreException("open file " + s.id() + " is a " + s.kind()
                     + " with no record describing it");
+            case GHOST -> {
+                // Unlinked again, and a regular file to the guest as before.
+                int hostFd = GhostFiles.recreate(root, s);
+                if (hostFd < 0) throw new KernelRestoreException("cannot re-create the deleted file " + s.path() + ": "
+                        + Libc.strerror(-hostFd));
+                yield new OpenFile(hostFd, FileKind.REGULAR, s.path(), s.flags(), s.mode());
+            }
             case PROC, MEMFD -> {
                 // /proc: the bytes generated at open, not a new generation: a read goes on where it was.
                 // memfd: the bytes it held, in a new in-memory file.
@@ -286,6 +293,7 @@ public final class LinuxKernel implements AutoCloseable {
         }
         List<OpenFileState> files = new ArrayList<>();
         List<FdState> fdStates = new ArrayList<>();
+        Map<List<Long>, Integer> ghosts = new java.util.HashMap<>(); // deleted files by {st_dev, st_ino}: the guest fd
         for (int fd : fds.openFds()) {
             FdTable.Slot slot = fds.get(fd);
             OpenFile f = slot.file();
@@ -293,7 +301,7 @@ public final class LinuxKernel implements AutoCloseable {
             if (id == null) {
                 id = ids.size();
                 ids.put(f, id);
-                files.add(describe(id, fd, f, locks.getOrDefault(f, List.of())));
+                files.add(describe(id, fd, f, locks.getOrDefault(f, List.of()), ghosts));
             }
             fdStates.add(new FdState(fd, id, slot.closeOnExec()));
         }
@@ -306,7 +314,7 @@ public final class LinuxKernel implements AutoCloseable {
                 if (id == null) {
                     id = ids.size();
                     ids.put(f, id);
-                    files.add(describe(id, -1, f, locks.getOrDefault(f, List.of())));
+                    files.add(describe(id, -1, f, locks.getOrDefault(f, List.of()), ghosts));
                 }
                 m = new Mapping(m.start(), m.length(), m.prot(), id, m.fileOffset(), true);
             }
@@ -331,7 +339,8 @@ public final class LinuxKernel implements AutoCloseable {
         return fd < 0 ? "a file mapped shared" : "guest fd " + fd;
     }
 
-    private OpenFileState describe(int id, int fd, OpenFile f, List<FileLock> locks) throws KernelRestoreException {
+    private OpenFileState describe(int id, int fd, OpenFile f, List<FileLock> locks, Map<List<Long>, Integer> ghosts)
+            throws KernelRestoreException {
         if (f.isStdio() || f.virtual != null) return new OpenFileState(id, f.kind, "", f.flags, 0, 0, FileFingerprint.NONE);
         if (f.kind == FileKind.PROC) {
             long offset = Libc.lseek(f.hostFd, 0, Libc.SEEK_CUR);
@@ -349,6 +358,18 @@ public final class LinuxKernel implements AutoCloseable {
             return new OpenFileState(id, f.kind, f.path, f.flags, f.mode, offset, FileFingerprint.NONE, ProcFs.readAll(f.hostFd));
         }
         String path = f.kind == FileKind.DEVICE ? f.path : root.guestPathOf(f.hostFd);
+        if (path == null && f.kind == FileKind.REGULAR && (f.flags & Libc.O_PATH) == 0) {
+            long[] st = GhostFiles.stat(f.hostFd);
+            if (st != null && st[0] == 0) {
+                // Each saved one becomes a file of its own: two descriptions of one would come back apart.
+                Integer other = ghosts.putIfAbsent(List.of(st[3], st[4]), fd);
+                if (other != null) {
+                    throw new KernelRestoreException(who(fd) + " (" + f.path + ") and " + who(other) + " are two opens of one "
+                            + "deleted file; a deleted file can be saved through one open file description only");
+                }
+                return ghost(id, fd, f, locks, st);
+            }
+        }
         if (path == null) {
             throw new KernelRestoreException(who(fd) + " (" + f.path + ") was deleted or moved outside the root while open");
         }
@@ -364,6 +385,16 @@ public final class LinuxKernel implements AutoCloseable {
                     + e.getMessage());
         }
         return new OpenFileState(id, f.kind, path, f.flags, f.mode, offset, fp, locks);
+    }
+
+    /** A regular file deleted while open: saved with its bytes and permission bits, under the path it was opened by. */
+    private static OpenFileState ghost(int id, int fd, OpenFile f, List<FileLock> locks, long[] st) throws KernelRestoreException {
+        String what = who(fd) + " (" + f.path + ")";
+        long offset = Libc.lseek(f.hostFd, 0, Libc.SEEK_CUR);
+        if (offset < 0) throw new KernelRestoreException(what + ": cannot read its offset");
+        byte[] content = GhostFiles.content(f.hostFd, what);
+        return new OpenFileState(id, FileKind.GHOST, f.path, f.flags, (int) st[2] & 07777, offset, FileFingerprint.NONE,
+                locks, content);
     }
 
     /** Host fds of the open regular files, by guest path (for shipping file contents on migration). */

@@ -417,7 +417,7 @@ final class ProcFs {
     }
 
     /** Writes all of {@code bytes} at the start of the file; -errno on failure. */
-    private static long writeFully(int fd, byte[] bytes) {
+    static long writeFully(int fd, byte[] bytes) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buf = arena.allocate(Math.max(1, bytes.length));
             MemorySegment.copy(bytes, 0, buf, JAVA_BYTE, 0, bytes.length);

@@ -242,7 +242,11 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
         /** A timerfd; see {@link TimerFdState}. */
         TIMERFD,
         /** An epoll instance; see {@link EpollState}. */
-        EPOLL
+        EPOLL,
+        /** A regular file deleted while open: its bytes are saved and a new unlinked file re-created. */
+        GHOST,
+        /** A signalfd; see {@link SignalFdState}. */
+        SIGNALFD
     }
 
     /**
@@ -324,7 +328,7 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
      * @param offset      current file offset
      * @param fingerprint what the file looked like when the state was captured
      * @param locks       the locks held through this open file description, taken again on restore
-     * @param content     a /proc file's bytes as generated at open, a memfd's bytes (empty for every other kind)
+     * @param content     a /proc file's bytes as generated at open, a memfd's or a deleted file's bytes (empty for every other kind)
      */
     public record OpenFileState(int id, FileKind kind, String path, int flags, int mode, long offset,
                                 FileFingerprint fingerprint, List<FileLock> locks, byte[] content) {
