@@ -198,6 +198,7 @@ final class KernelRules {
     private static final int MAX_TIMER_ID = 1023, MIN_ALT_STACK = 2048, SS_AUTODISARM = 1 << 31;
     private static final long UNBLOCKABLE = (1L << (SIGKILL - 1)) | (1L << (SIGSTOP - 1));
     private static final Set<Integer> CLOCKS = Set.of(0, 1, 7);
+    private static final int SIGVTALRM = 26, SIGPROF = 27;
 
     private static String signalState(SignalState s) {
         if ((s.blocked() & UNBLOCKABLE) != 0) return "kernel.blocked_signals: SIGKILL and SIGSTOP cannot be blocked";
@@ -218,9 +219,15 @@ final class KernelRules {
         Set<Integer> ids = new HashSet<>();
         for (TimerState t : s.timers()) {
             String f = "kernel.timers[" + t.id() + "]";
-            if (t.id() != TimerState.ITIMER_REAL && (t.id() < 0 || t.id() > MAX_TIMER_ID)) return f + ": id out of range";
+            boolean onCpu = t.id() == TimerState.ITIMER_VIRTUAL || t.id() == TimerState.ITIMER_PROF;
+            if (t.id() != TimerState.ITIMER_REAL && !onCpu && (t.id() < 0 || t.id() > MAX_TIMER_ID)) return f + ": id out of range";
             if (!ids.add(t.id())) return "kernel.timers: id " + t.id() + " appears twice";
-            if (!CLOCKS.contains(t.clock())) return f + ": clock " + t.clock() + " unknown";
+            if (onCpu ? t.clock() != TimerState.CPU_CLOCK : !CLOCKS.contains(t.clock())) {
+                return f + ": clock " + t.clock() + " unknown" + (onCpu ? " (ITIMER_VIRTUAL and ITIMER_PROF count CPU time: 2)" : "");
+            }
+            if (onCpu && t.signal() != (t.id() == TimerState.ITIMER_VIRTUAL ? SIGVTALRM : SIGPROF)) {
+                return f + ": signal " + t.signal() + " is not the one its itimer sends";
+            }
             if (t.signal() < 0 || t.signal() > 64) return f + ": signal " + t.signal() + " out of range";
             if (t.remainingNanos() < 0 || t.intervalNanos() < 0 || t.overrun() < 0) return f + ": negative time or overrun";
         }

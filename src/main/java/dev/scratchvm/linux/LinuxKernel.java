@@ -34,6 +34,7 @@ public final class LinuxKernel implements AutoCloseable {
     private final SyscallTable table = new SyscallTable();
     private final Signals signals;
     private final Timers timers;
+    private final GuestCpuClock cpuClock = new GuestCpuClock();
     private final SignalDelivery delivery;
     private final FileCalls files;
     private final TimeCalls time;
@@ -51,7 +52,7 @@ public final class LinuxKernel implements AutoCloseable {
         this.timers = new Timers(() -> {
             cpu.interruptGuest();
             wakeup.wake();
-        }, signalState.timers());
+        }, cpuClock, signalState.timers());
         this.args = new GuestArgs(memory);
         this.root = root;
         this.trace = trace;
@@ -420,7 +421,18 @@ public final class LinuxKernel implements AutoCloseable {
      * so the time the restore took does not count against them.
      */
     public void startTimers() {
+        cpuClock.bindToCurrentThread();
         timers.start();
+    }
+
+    /** The vCPU enters the guest (KVM_RUN): the guest's user time runs. Cheap unless ITIMER_VIRTUAL was armed. */
+    public void guestEnters() {
+        cpuClock.enter();
+    }
+
+    /** The vCPU is back from the guest. */
+    public void guestLeaves() {
+        cpuClock.leave();
     }
 
     /**

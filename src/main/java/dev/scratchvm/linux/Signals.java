@@ -19,7 +19,7 @@ import java.util.TreeMap;
  */
 public final class Signals {
     public static final int SIGILL = 4, SIGTRAP = 5, SIGABRT = 6, SIGBUS = 7, SIGFPE = 8, SIGKILL = 9,
-            SIGSEGV = 11, SIGPIPE = 13, SIGALRM = 14, SIGSTOP = 19;
+            SIGSEGV = 11, SIGPIPE = 13, SIGALRM = 14, SIGSTOP = 19, SIGVTALRM = 26, SIGPROF = 27;
     static final long SIG_DFL = 0, SIG_IGN = 1;
     static final long SA_SIGINFO = 4, SA_ONSTACK = 0x08000000, SA_RESTART = 0x10000000, SA_NODEFER = 0x40000000,
             SA_RESETHAND = 0x80000000L, SA_RESTORER = 0x04000000;
@@ -185,6 +185,8 @@ public final class Signals {
             case 12 -> "SIGUSR2";
             case SIGPIPE -> "SIGPIPE";
             case SIGALRM -> "SIGALRM";
+            case SIGVTALRM -> "SIGVTALRM";
+            case SIGPROF -> "SIGPROF";
             case 15 -> "SIGTERM";
             default -> "signal " + signal;
         };

@@ -179,8 +179,8 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
      * A timer and what it sends. Times are relative to the moment of capture, so a timer
      * keeps its remaining time on a host whose clocks differ.
      *
-     * @param id             timer_create's id; {@link #ITIMER_REAL} for alarm and setitimer's timer
-     * @param clock          CLOCK_REALTIME or CLOCK_MONOTONIC
+     * @param id             timer_create's id; {@link #ITIMER_REAL}, {@link #ITIMER_VIRTUAL}, {@link #ITIMER_PROF} for setitimer's
+     * @param clock          CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME; {@link #CPU_CLOCK} for ITIMER_VIRTUAL and ITIMER_PROF
      * @param signal         the signal it sends (0 for SIGEV_NONE)
      * @param value          sigev_value, passed in si_value
      * @param remainingNanos time to the next expiry; 0 when disarmed
@@ -189,7 +189,9 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
      */
     public record TimerState(int id, int clock, int signal, long value, long remainingNanos, long intervalNanos,
                              int overrun) {
-        public static final int ITIMER_REAL = -1;
+        public static final int ITIMER_REAL = -1, ITIMER_VIRTUAL = -2, ITIMER_PROF = -3;
+        /** The clock of ITIMER_VIRTUAL and ITIMER_PROF: the guest's CPU time (Linux's CLOCK_PROCESS_CPUTIME_ID). */
+        public static final int CPU_CLOCK = 2;
     }
 
     /** A struct rlimit for one resource; values compare unsigned, -1 is RLIM_INFINITY. */
