@@ -197,7 +197,7 @@ public final class ImageInspector {
             case STDIN -> "stdin";
             case STDOUT -> "stdout";
             case STDERR -> "stderr";
-            case PIPE, EVENTFD, TIMERFD, EPOLL -> {
+            case PIPE, EVENTFD, TIMERFD, EPOLL, SIGNALFD -> {
                 String object = VmmFileSummary.of(k, f.id());
                 yield object + " flags=" + OpenFlags.describe(f.flags());
             }

@@ -77,6 +77,7 @@ public final class LinuxKernel implements AutoCloseable {
         this.delivery = new SignalDelivery(signals, timers, new SignalFrames(args, cpu, space.mmapTop()), cpu, time, trace);
         new SignalCalls(args, cpu, signals, delivery, wakeup).register(table);
         new TimerCalls(args, timers, signals).register(table);
+        new SignalFdCalls(args, fds, files, signals, delivery, trace).register(table);
         new ChannelCalls(args, fds, files, trace, pipes).register(table);
         new WaitCalls(args, fds, files, time, waits).register(table);
         table.registerControl(Nr.EXIT, "exit", this::exit);
@@ -118,7 +119,7 @@ public final class LinuxKernel implements AutoCloseable {
         Map<Integer, OpenFile> files = new java.util.HashMap<>();
         try {
             kernel.limits.restore(state.resourceLimits());
-            Map<Integer, VirtualFile> objects = VirtualFiles.rebuild(state, kernel.pipes);
+            Map<Integer, VirtualFile> objects = VirtualFiles.rebuild(state, kernel.pipes, kernel.signals, kernel.delivery);
             for (OpenFileState f : state.files()) {
                 VirtualFile v = objects.get(f.id());
                 files.put(f.id(), v != null ? new OpenFile(v, f.kind(), f.flags()) : reopen(root, stdio, f));
@@ -332,7 +333,7 @@ public final class LinuxKernel implements AutoCloseable {
                 this.files.umask, time.restart, new String(process.name, StandardCharsets.ISO_8859_1), process.dumpable,
                 signals.capture(timers.capture()), limits.changed(), new String(uts.hostname, StandardCharsets.ISO_8859_1),
                 new String(uts.domainname, StandardCharsets.ISO_8859_1), objects.pipes(), objects.eventFds(), objects.timerFds(),
-                objects.epolls());
+                objects.epolls(), objects.signalFds());
     }
 
     /** Names what holds a file in a refusal: a guest fd, or (fd -1) only a shared mapping. */

@@ -179,6 +179,7 @@ final class ProcFs {
                 case EventFd e -> "anon_inode:[eventfd]";
                 case TimerFd t -> "anon_inode:[timerfd]";
                 case Epoll e -> "anon_inode:[eventpoll]";
+                case SignalFd s -> "anon_inode:[signalfd]";
             };
         }
         if (f.kind == FileKind.PROC) return f.path.replaceFirst("^/proc/self", "/proc/" + Libc.getpid());

@@ -39,6 +39,8 @@ public final class Signals {
     private final TreeMap<Integer, SignalAction> actions = new TreeMap<>();
     private final List<PendingSignal> pending = new ArrayList<>();
     private long pendingMask;
+    /** How many signals were queued so far: the edges a signalfd reports to edge-triggered epoll. */
+    private long queued;
     private long blocked;
     private AltStack altStack;
 
@@ -116,6 +118,11 @@ public final class Signals {
         if (pending.size() >= MAX_PENDING) return;
         pending.add(info);
         pendingMask |= b;
+        queued++;
+    }
+
+    long queued() {
+        return queued;
     }
 
     /** The process sends itself {@code signal} with kill(2) (or the kernel on its behalf, as with SIGPIPE). */

@@ -30,13 +30,15 @@ import java.util.List;
  * @param eventFds      eventfd counters
  * @param timerFds      timerfds, with the time to their next expiry
  * @param epolls        epoll instances and their interest lists
+ * @param signalFds     signalfds and the signals they read
  */
 public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings,
                           String cwd, long clearChildTid, long robustList,
                           List<OpenFileState> files, List<FdState> fds, List<SignalAction> signalActions,
                           int umask, Restart restart, String processName, boolean dumpable, SignalState signals,
                           List<ResourceLimit> resourceLimits, String hostname, String domainname, List<PipeState> pipes,
-                          List<EventFdState> eventFds, List<TimerFdState> timerFds, List<EpollState> epolls) {
+                          List<EventFdState> eventFds, List<TimerFdState> timerFds, List<EpollState> epolls,
+                          List<SignalFdState> signalFds) {
     /** Linux's default mask for a new process. */
     public static final int DEFAULT_UMASK = 022;
     /** The longest process name: Linux's comm is 16 bytes with its NUL. */
@@ -59,6 +61,19 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
         eventFds = List.copyOf(eventFds);
         timerFds = List.copyOf(timerFds);
         epolls = List.copyOf(epolls);
+        signalFds = List.copyOf(signalFds);
+    }
+
+    /** A process holding no signalfd. */
+    public KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings,
+                       String cwd, long clearChildTid, long robustList,
+                       List<OpenFileState> files, List<FdState> fds, List<SignalAction> signalActions,
+                       int umask, Restart restart, String processName, boolean dumpable, SignalState signals,
+                       List<ResourceLimit> resourceLimits, String hostname, String domainname, List<PipeState> pipes,
+                       List<EventFdState> eventFds, List<TimerFdState> timerFds, List<EpollState> epolls) {
+        this(brkStart, brk, mmapBase, mmapTop, mappings, cwd, clearChildTid, robustList, files, fds, signalActions, umask,
+                restart, processName, dumpable, signals, resourceLimits, hostname, domainname, pipes, eventFds, timerFds,
+                epolls, List.of());
     }
 
     /** A process holding no pipe, eventfd, timerfd or epoll instance. */
@@ -285,6 +300,15 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
     }
 
     /** An eventfd: its counter (an unsigned 64-bit value below 2^64 - 1) and whether it counts as a semaphore. */
+    /**
+     * A signalfd: reading it takes the pending signals of its mask.
+     *
+     * @param file id of its open file
+     * @param mask bit n-1 for signal n; never SIGKILL or SIGSTOP
+     */
+    public record SignalFdState(int file, long mask) {
+    }
+
     public record EventFdState(int file, long count, boolean semaphore) {
     }
 
