@@ -38,6 +38,17 @@ class FailedSaveTest {
     }
 
     @Test
+    void aDeletedFileOpenedTwiceIsRefusedAndTheProgramCarriesOn(@TempDir Path dir) throws Exception {
+        String prog = Guest.install("unlinked_save", Libc.MUSL, dir);
+
+        Result r = Steps.vmm(dir, "run", prog, "twice.tmp", "100", "twice");
+
+        assertThat(r.exit()).as("%s", r).isZero();
+        assertThat(r.stdout()).isEqualTo("save refused: -9\nunlinked file still usable\n");
+        assertOneMessage(r, "cannot save", "twice.tmp", "guest fd 3", "guest fd 4", "two opens of one deleted file");
+    }
+
+    @Test
     void anImageThatCannotBeWrittenLetsTheProgramFinish(@TempDir Path dir) {
         String app = Guest.installLabApp(Libc.MUSL, dir);
 
