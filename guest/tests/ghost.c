@@ -77,6 +77,9 @@ int main(void) {
     if (write(ap, "two", 3) != 3) printf("append failed: errno %d\n", errno);
     stat_fd("append after", ap);
     printf("append offset: %lld\n", (long long)lseek(ap, 0, SEEK_CUR));
+    struct stat here, ghost;
+    printf("on the directory's file system: %s\n",
+           stat(".", &here) == 0 && fstat(rw, &ghost) == 0 && here.st_dev == ghost.st_dev ? "yes" : "NO");
     printf("names gone: %s\n", access("ghost-rw.dat", F_OK) != 0 && access("ghost-ro.dat", F_OK) != 0 ? "yes" : "NO");
     munmap(map, 8192);
     close(rw);
