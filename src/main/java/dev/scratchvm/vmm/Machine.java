@@ -358,7 +358,9 @@ public final class Machine implements AutoCloseable {
                 Outcome o = deliverSignals();
                 if (o != null) return o;
             }
+            kernel.guestEnters();
             VmExit exit = vcpu.run();
+            kernel.guestLeaves();
             switch (exit) {
                 case VmExit.Io io when io.port() == BootLayout.SYSCALL_PORT && fromSyscallStub() -> {
                     Outcome o = syscall();
