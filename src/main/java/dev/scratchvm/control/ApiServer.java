@@ -1,7 +1,5 @@
 package dev.scratchvm.control;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import dev.scratchvm.migration.LiveOptions;
 import dev.scratchvm.migration.MigrationClient;
 import dev.scratchvm.util.FlatJson;
@@ -25,6 +23,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
 import java.time.Duration;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -188,33 +187,16 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private Http.Response snapshot(byte[] body) throws ControlException, IOException {
-        String path = null;
-        boolean diff = false, leaveRunning = false;
-        try (JsonParser p = FlatJson.parser(body)) {
-            if (p.nextToken() != JsonToken.START_OBJECT) return badRequest("the body must be a JSON object");
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                String field = p.currentName();
-                JsonToken value = p.nextToken();
-                switch (field) {
-                    case "path" -> {
-                        if (value != JsonToken.VALUE_STRING) return badRequest("\"path\" must be a string");
-                        path = p.getText();
-                    }
-                    case "diff", "leave_running" -> {
-                        if (!value.isBoolean()) return badRequest("\"" + field + "\" must be true or false");
-                        if (field.equals("diff")) diff = p.getBooleanValue();
-                        else leaveRunning = p.getBooleanValue();
-                    }
-                    default -> {
-                        return badRequest("unknown field \"" + printable(field) + "\"");
-                    }
-                }
-            }
-            if (p.currentToken() != JsonToken.END_OBJECT || p.nextToken() != null) return badRequest("malformed JSON body");
-        } catch (com.fasterxml.jackson.core.JacksonException e) {
-            return badRequest("malformed JSON body: " + e.getOriginalMessage());
+        String path;
+        boolean diff, leaveRunning;
+        try {
+            RequestBody r = RequestBody.parse(body, Set.of("path", "diff", "leave_running"));
+            path = r.string("path", null);
+            diff = r.bool("diff", false);
+            leaveRunning = r.bool("leave_running", false);
+        } catch (RequestBody.Refused e) {
+            return badRequest(e.getMessage());
         }
-        if (path == null) return badRequest("\"path\" is required");
         if (path.isEmpty() || path.indexOf('\0') >= 0 || !Path.of(path).isAbsolute()) {
             return badRequest("\"path\" must be an absolute file name");
         }
@@ -234,42 +216,21 @@ public final class ApiServer implements AutoCloseable {
 
     private Http.Response migrate(byte[] body) throws ControlException, IOException {
         if (migrator == null) return new Http.Response(404, error("this VMM does not offer migration"));
-        String to = null, onTimeout = "abort";
-        long downtimeMs = LiveOptions.DEFAULT.downtime().toMillis(), timeoutS = LiveOptions.DEFAULT.timeout().toSeconds();
-        boolean autoConverge = false, withFiles = false;
-        try (JsonParser p = FlatJson.parser(body)) {
-            if (p.nextToken() != JsonToken.START_OBJECT) return badRequest("the body must be a JSON object");
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                String field = p.currentName();
-                JsonToken value = p.nextToken();
-                switch (field) {
-                    case "to", "on_timeout" -> {
-                        if (value != JsonToken.VALUE_STRING) return badRequest("\"" + field + "\" must be a string");
-                        if (field.equals("to")) to = p.getText();
-                        else onTimeout = p.getText();
-                    }
-                    case "downtime_ms", "timeout_s" -> {
-                        if (value != JsonToken.VALUE_NUMBER_INT || p.getLongValue() < 1 || p.getLongValue() > 86_400_000) {
-                            return badRequest("\"" + field + "\" must be a whole number from 1 to 86400000");
-                        }
-                        if (field.equals("downtime_ms")) downtimeMs = p.getLongValue();
-                        else timeoutS = p.getLongValue();
-                    }
-                    case "auto_converge", "with_files" -> {
-                        if (!value.isBoolean()) return badRequest("\"" + field + "\" must be true or false");
-                        if (field.equals("auto_converge")) autoConverge = p.getBooleanValue();
-                        else withFiles = p.getBooleanValue();
-                    }
-                    default -> {
-                        return badRequest("unknown field \"" + printable(field) + "\"");
-                    }
-                }
-            }
-            if (p.currentToken() != JsonToken.END_OBJECT || p.nextToken() != null) return badRequest("malformed JSON body");
-        } catch (com.fasterxml.jackson.core.JacksonException e) {
-            return badRequest("malformed JSON body: " + e.getOriginalMessage());
+        String to, onTimeout;
+        long downtimeMs, timeoutS;
+        boolean autoConverge, withFiles;
+        try {
+            RequestBody r = RequestBody.parse(body,
+                    Set.of("to", "on_timeout", "downtime_ms", "timeout_s", "auto_converge", "with_files"));
+            to = r.string("to", null);
+            onTimeout = r.string("on_timeout", "abort");
+            downtimeMs = r.number("downtime_ms", LiveOptions.DEFAULT.downtime().toMillis(), 1, 86_400_000);
+            timeoutS = r.number("timeout_s", LiveOptions.DEFAULT.timeout().toSeconds(), 1, 86_400_000);
+            autoConverge = r.bool("auto_converge", false);
+            withFiles = r.bool("with_files", false);
+        } catch (RequestBody.Refused e) {
+            return badRequest(e.getMessage());
         }
-        if (to == null) return badRequest("\"to\" is required");
         LiveOptions.OnTimeout policy = switch (onTimeout) {
             case "abort" -> LiveOptions.OnTimeout.ABORT;
             case "stop-and-copy" -> LiveOptions.OnTimeout.STOP_AND_COPY;
@@ -326,7 +287,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     /** Echoed names are cut short and stripped of control characters: error lines stay one line. */
-    private static String printable(String s) {
+    static String printable(String s) {
         String cut = s.length() > 64 ? s.substring(0, 64) + "..." : s;
         return cut.replaceAll("\\p{Cntrl}", "?");
     }

@@ -362,11 +362,12 @@ public final class Controller implements AutoCloseable {
                         continue;
                     }
                 }
-                Outcome outcome = machine.run();
                 if (!started) {
+                    // Announced as it starts, not at its first exit, which may be the end.
                     started = true;
-                    emit(new Event.Started(machine.firstEntryEpochNanos()));
+                    emit(new Event.Started(machine.start()));
                 }
+                Outcome outcome = machine.run();
                 Ending end = after(outcome);
                 if (end != null) end(end);
             }

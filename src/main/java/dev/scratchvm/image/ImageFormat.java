@@ -65,11 +65,12 @@ final class ImageFormat {
 
     /**
      * The header page for {@code layout}, with the lowest minor version whose features the
-     * image uses: 1.1 for a diff ({@code parent} set), 1.2 for signal state, 1.0 otherwise,
-     * so that older readers still restore what they can restore correctly.
+     * image uses: at least 1.1 for a diff ({@code parent} set), and at least {@code stateMinor},
+     * what its STATE holds, so that older readers restore what they can restore correctly and
+     * refuse the rest.
      */
-    static ByteBuffer header(Layout layout, int stateCrc, int pageMapCrc, ParentRef parent, boolean signalState) {
-        int minor = signalState ? 2 : parent != null ? 1 : 0;
+    static ByteBuffer header(Layout layout, int stateCrc, int pageMapCrc, ParentRef parent, int stateMinor) {
+        int minor = Math.max(stateMinor, parent != null ? 1 : 0);
         ByteBuffer b = ByteBuffer.allocateDirect(HEADER_BYTES).order(LE);
         b.put(MAGIC).putShort((short) MAJOR).putShort((short) minor).putInt(HEADER_BYTES)
                 .putInt(SECTION_COUNT).putInt(parent == null ? 0 : FLAG_DIFF).putLong(layout.fileLength());

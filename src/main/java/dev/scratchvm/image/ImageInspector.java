@@ -94,8 +94,14 @@ public final class ImageInspector {
             StringBuilder timers = new StringBuilder();
             for (KernelState.TimerState t : sig.timers()) {
                 timers.append(timers.isEmpty() ? "" : ", ")
-                        .append(t.id() == KernelState.TimerState.ITIMER_REAL ? "itimer" : "timer " + t.id())
-                        .append(t.remainingNanos() > 0 ? String.format(" %.3f s left", t.remainingNanos() / 1e9) : " disarmed");
+                        .append(switch (t.id()) {
+                            case KernelState.TimerState.ITIMER_REAL -> "itimer";
+                            case KernelState.TimerState.ITIMER_VIRTUAL -> "itimer virtual";
+                            case KernelState.TimerState.ITIMER_PROF -> "itimer prof";
+                            default -> "timer " + t.id();
+                        })
+                        .append(t.remainingNanos() > 0 ? String.format(" %.3f s%s left", t.remainingNanos() / 1e9,
+                                t.clock() == KernelState.TimerState.CPU_CLOCK ? " of CPU" : "") : " disarmed");
             }
             row(b, "signals", "blocked " + hex(sig.blocked()) + ", " + sig.pending().size() + " pending"
                     + (sig.altStack() != null ? ", alternate stack at " + hex(sig.altStack().sp()) : "")
@@ -191,7 +197,7 @@ public final class ImageInspector {
             case STDIN -> "stdin";
             case STDOUT -> "stdout";
             case STDERR -> "stderr";
-            case PIPE, EVENTFD, TIMERFD, EPOLL -> {
+            case PIPE, EVENTFD, TIMERFD, EPOLL, SIGNALFD -> {
                 String object = VmmFileSummary.of(k, f.id());
                 yield object + " flags=" + OpenFlags.describe(f.flags());
             }

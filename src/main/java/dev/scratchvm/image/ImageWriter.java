@@ -1,7 +1,6 @@
 package dev.scratchvm.image;
 
 import dev.scratchvm.image.ImageFormat.Layout;
-import dev.scratchvm.state.KernelState.SignalState;
 import dev.scratchvm.state.MachineState;
 import dev.scratchvm.sys.Libc;
 
@@ -102,7 +101,7 @@ public final class ImageWriter {
                 stateCrc.update(stateBytes);
                 mapCrc.update(map);
                 writeFully(ch, ImageFormat.header(layout, (int) stateCrc.getValue(), (int) mapCrc.getValue(), parent,
-                        !snapshot.state().kernel().signals().equals(SignalState.NONE)), 0);
+                        StateCodec.formatMinor(snapshot.state(), stateBytes)), 0);
                 long syncStart = System.nanoTime();
                 ch.force(true);
                 syncNanos = System.nanoTime() - syncStart;

@@ -35,7 +35,7 @@ final class KernelRules {
     /** Every flag Linux's open(2) knows on x86-64; the access mode may be 0-3. */
     private static final int OPEN_FLAGS = 03 | 0100 | 0200 | 0400 | 01000 | 02000 | 04000 | 010000 | 020000
             | 040000 | 0100000 | 0200000 | 0400000 | 01000000 | 02000000 | 04000000 | 010000000 | 020000000;
-    private static final int O_PATH = 010000000;
+    private static final int O_PATH = 010000000, O_DIRECTORY = 0200000;
     private static final int SIGKILL = 9, SIGSTOP = 19;
 
     private KernelRules() {
@@ -123,7 +123,8 @@ final class KernelRules {
             String field = "kernel.mappings[" + i + "].file_id " + m.fileId();
             OpenFileState f = byId.get(m.fileId());
             if (f == null) return field + " names no file of kernel.files";
-            if (f.kind() != FileKind.REGULAR || (f.flags() & O_PATH) != 0 || (f.flags() & 3) == 1) {
+            boolean regular = f.kind() == FileKind.REGULAR || f.kind() == FileKind.GHOST;
+            if (!regular || (f.flags() & O_PATH) != 0 || (f.flags() & 3) == 1) {
                 return field + " is not a regular file open for reading";
             }
         }
@@ -158,8 +159,11 @@ final class KernelRules {
             if (f.kind() == FileKind.PROC && !f.path().equals("/proc") && !f.path().startsWith("/proc/")) {
                 return field + ".path " + f.path() + " of a /proc file is not under /proc";
             }
-            if (f.kind() != FileKind.PROC && f.kind() != FileKind.MEMFD && f.content().length > 0) {
-                return field + ".content is only for /proc files and memfds";
+            if (f.kind() != FileKind.PROC && f.kind() != FileKind.MEMFD && f.kind() != FileKind.GHOST && f.content().length > 0) {
+                return field + ".content is only for /proc files, memfds and deleted files";
+            }
+            if (f.kind() == FileKind.GHOST && ((f.flags() & (O_PATH | O_DIRECTORY)) != 0 || (f.flags() & 3) == 3)) {
+                return field + ".flags " + hex(f.flags()) + " of a deleted file must open it for reading or writing";
             }
             if (f.fingerprint().size() < -1) return field + ".fingerprint.size " + f.fingerprint().size() + " is negative";
             // Locks are taken again on the re-opened file: the VMM's own streams and O_PATH descriptors hold none.
@@ -194,6 +198,7 @@ final class KernelRules {
     private static final int MAX_TIMER_ID = 1023, MIN_ALT_STACK = 2048, SS_AUTODISARM = 1 << 31;
     private static final long UNBLOCKABLE = (1L << (SIGKILL - 1)) | (1L << (SIGSTOP - 1));
     private static final Set<Integer> CLOCKS = Set.of(0, 1, 7);
+    private static final int SIGVTALRM = 26, SIGPROF = 27;
 
     private static String signalState(SignalState s) {
         if ((s.blocked() & UNBLOCKABLE) != 0) return "kernel.blocked_signals: SIGKILL and SIGSTOP cannot be blocked";
@@ -214,9 +219,15 @@ final class KernelRules {
         Set<Integer> ids = new HashSet<>();
         for (TimerState t : s.timers()) {
             String f = "kernel.timers[" + t.id() + "]";
-            if (t.id() != TimerState.ITIMER_REAL && (t.id() < 0 || t.id() > MAX_TIMER_ID)) return f + ": id out of range";
+            boolean onCpu = t.id() == TimerState.ITIMER_VIRTUAL || t.id() == TimerState.ITIMER_PROF;
+            if (t.id() != TimerState.ITIMER_REAL && !onCpu && (t.id() < 0 || t.id() > MAX_TIMER_ID)) return f + ": id out of range";
             if (!ids.add(t.id())) return "kernel.timers: id " + t.id() + " appears twice";
-            if (!CLOCKS.contains(t.clock())) return f + ": clock " + t.clock() + " unknown";
+            if (onCpu ? t.clock() != TimerState.CPU_CLOCK : !CLOCKS.contains(t.clock())) {
+                return f + ": clock " + t.clock() + " unknown" + (onCpu ? " (ITIMER_VIRTUAL and ITIMER_PROF count CPU time: 2)" : "");
+            }
+            if (onCpu && t.signal() != (t.id() == TimerState.ITIMER_VIRTUAL ? SIGVTALRM : SIGPROF)) {
+                return f + ": signal " + t.signal() + " is not the one its itimer sends";
+            }
             if (t.signal() < 0 || t.signal() > 64) return f + ": signal " + t.signal() + " out of range";
             if (t.remainingNanos() < 0 || t.intervalNanos() < 0 || t.overrun() < 0) return f + ": negative time or overrun";
         }

@@ -19,6 +19,7 @@ import dev.scratchvm.state.KernelState.TimerState;
 import dev.scratchvm.state.KernelState.EpollEntry;
 import dev.scratchvm.state.KernelState.EpollState;
 import dev.scratchvm.state.KernelState.EventFdState;
+import dev.scratchvm.state.KernelState.SignalFdState;
 import dev.scratchvm.state.KernelState.PipeBuffer;
 import dev.scratchvm.state.KernelState.PipeState;
 import dev.scratchvm.state.KernelState.TimerFdState;
@@ -252,6 +253,7 @@ public final class StateCodec {
             }
             b.addPipes(pb);
         }
+        for (SignalFdState f : k.signalFds()) b.addSignalFds(StateProto.SignalFd.newBuilder().setFile(f.file()).setMask(f.mask()));
         for (EventFdState e : k.eventFds()) {
             b.addEventFds(StateProto.EventFd.newBuilder().setFile(e.file()).setCount(e.count()).setSemaphore(e.semaphore()));
         }
@@ -319,7 +321,31 @@ public final class StateCodec {
             case EPOLL -> 9;
             case PROC -> 10;
             case MEMFD -> 11;
+            case GHOST -> 12;
+            case SIGNALFD -> 13;
         };
+    }
+
+    /**
+     * The format minor version an image holding {@code encoded} (the encoding of {@code state})
+     * must declare: the newest version among the fields that differ from their defaults and the
+     * file kinds used, so that an older ScratchVM refuses it instead of restoring the VM without
+     * state it cannot see, and still reads a VM that uses nothing newer.
+     */
+    static int formatMinor(MachineState state, byte[] encoded) {
+        try {
+            return Math.max(StateWire.check(encoded), kindsMinor(state.kernel()));
+        } catch (ImageException e) {
+            throw new IllegalArgumentException("cannot encode state: " + e.getMessage(), e);
+        }
+    }
+
+    /** File kinds 6 (pipe end) and up came with format 1.2. */
+    private static int kindsMinor(KernelState k) {
+        for (OpenFileState f : k.files()) {
+            if (kindCode(f.kind()) >= 6) return 2;
+        }
+        return 0;
     }
 
     // ---- decode ---------------------------------------------------------------------------------
@@ -330,6 +356,8 @@ public final class StateCodec {
             throw ImageException.corruptState("encoded size " + bytes.length + " bytes exceeds the limit of "
                     + StateLimits.MAX_ENCODED_BYTES);
         }
+        // Not held against the header's minor version: writers before 1.2 labelled some images
+        // lower than the fields they held, and those images must still restore.
         StateWire.check(bytes);
         StateProto.State m;
         try {
@@ -454,6 +482,8 @@ public final class StateCodec {
             }
             pipes.add(new PipeState(p.getReadFile(), p.getWriteFile(), buffers, p.getPages()));
         }
+        List<SignalFdState> signalFds = new ArrayList<>(k.getSignalFdsCount());
+        for (StateProto.SignalFd f : k.getSignalFdsList()) signalFds.add(new SignalFdState(f.getFile(), f.getMask()));
         List<EventFdState> eventFds = new ArrayList<>(k.getEventFdsCount());
         for (StateProto.EventFd e : k.getEventFdsList()) eventFds.add(new EventFdState(e.getFile(), e.getCount(), e.getSemaphore()));
         List<TimerFdState> timerFds = new ArrayList<>(k.getTimerFdsCount());
@@ -486,7 +516,7 @@ public final class StateCodec {
         }
         return new KernelState(k.getBrkStart(), k.getBrk(), k.getMmapBase(), k.getMmapTop(), mappings, k.getCwd(),
                 k.getClearChildTid(), k.getRobustList(), files, fds, signals, umask, restart, name, k.getDumpable(),
-                signalState(k), limits, hostname, domainname, pipes, eventFds, timerFds, epolls);
+                signalState(k), limits, hostname, domainname, pipes, eventFds, timerFds, epolls, signalFds);
     }
 
     /** Blocked and pending signals, the alternate stack and the timers; images before 1.2 have none of them. */
@@ -522,6 +552,8 @@ public final class StateCodec {
             case 9 -> FileKind.EPOLL;
             case 10 -> FileKind.PROC;
             case 11 -> FileKind.MEMFD;
+            case 12 -> FileKind.GHOST;
+            case 13 -> FileKind.SIGNALFD;
             default -> throw StateWire.error(where, "unknown file kind " + code);
         };
     }

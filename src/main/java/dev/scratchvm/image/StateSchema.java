@@ -31,6 +31,12 @@ public final class StateSchema {
         return f.getOptions().getExtension(StateProto.since);
     }
 
+    /** The minor part of {@link #since}: 0 for "1.0", 2 for "1.2". */
+    static int sinceMinor(FieldDescriptor f) {
+        String v = since(f);
+        return Integer.parseInt(v.substring(v.indexOf('.') + 1));
+    }
+
     /** What a value must be, for the docs; empty if nothing is said. */
     public static String note(FieldDescriptor f) {
         return f.getOptions().getExtension(StateProto.note);

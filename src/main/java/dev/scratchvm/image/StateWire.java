@@ -1,10 +1,12 @@
 package dev.scratchvm.image;
 
+import com.google.protobuf.ByteString;
 import com.google.protobuf.Descriptors.Descriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import dev.scratchvm.image.schema.StateProto;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
@@ -26,14 +28,22 @@ final class StateWire {
     private static final int MAX_TAG = (1 << 29) - 1;
 
     private final byte[] buf;
+    /** The newest format minor version among the fields present, from their (since) option. */
+    private int newestMinor;
 
     private StateWire(byte[] buf) {
         this.buf = buf;
     }
 
-    /** Checks a whole encoded {@code State}. */
-    static void check(byte[] bytes) throws ImageException {
-        new StateWire(bytes).message(StateProto.State.getDescriptor(), 0, bytes.length, "state");
+    /**
+     * Checks a whole encoded {@code State} and returns the newest format minor version among
+     * the fields it holds: an image must say at least that version, or a reader of an older
+     * one would restore it without state it cannot see.
+     */
+    static int check(byte[] bytes) throws ImageException {
+        StateWire w = new StateWire(bytes);
+        w.message(StateProto.State.getDescriptor(), 0, bytes.length, "state");
+        return w.newestMinor;
     }
 
     /**
@@ -71,7 +81,7 @@ final class StateWire {
                 }
                 case I64 -> {
                     if (end - pos < 8) throw error(where, "field " + tag + " needs 8 bytes, " + (end - pos) + " remain");
-                    v = 0;
+                    v = ByteBuffer.wrap(buf, pos, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
                     pos += 8;
                 }
                 case LEN -> {
@@ -108,8 +118,27 @@ final class StateWire {
                         : describe(f) + " has more than " + maxCount + " entries");
             }
             count[tag]++;
+            if (!atDefault(f, v)) newestMinor = Math.max(newestMinor, StateSchema.sinceMinor(f));
             value(f, v, where);
         }
+    }
+
+    /**
+     * Whether a single scalar field holds its default: what a reader that does not know the
+     * field assumes, so it needs no newer version to be read right.
+     */
+    private boolean atDefault(FieldDescriptor f, long raw) {
+        if (f.isRepeated() || f.getType() == FieldDescriptor.Type.MESSAGE) return false;
+        Object d = f.getDefaultValue();
+        return switch (f.getType()) {
+            case SINT32 -> ((raw >>> 1) ^ -(raw & 1)) == (Integer) d;
+            case BOOL -> (raw != 0) == (Boolean) d;
+            case FIXED64 -> raw == (Long) d;
+            case BYTES -> ((ByteString) d).equals(
+                    ByteString.copyFrom(buf, (int) (raw >>> 32), (int) raw));
+            case STRING -> ((String) d).equals(new String(buf, (int) (raw >>> 32), (int) raw, StandardCharsets.UTF_8));
+            default -> false;
+        };
     }
 
     /** The checks of one value that need no recursion. */

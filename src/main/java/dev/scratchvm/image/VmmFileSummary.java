@@ -26,6 +26,9 @@ final class VmmFileSummary {
                 return end + " (" + bytes + " bytes unread in " + p.buffers().size() + " pages" + other + ")";
             }
         }
+        for (KernelState.SignalFdState f : k.signalFds()) {
+            if (f.file() == id) return "signalfd (mask " + KernelRules.hex(f.mask()) + ")";
+        }
         for (EventFdState e : k.eventFds()) {
             if (e.file() == id) return "eventfd (count " + Long.toUnsignedString(e.count()) + (e.semaphore() ? ", semaphore)" : ")");
         }

@@ -9,6 +9,7 @@ import dev.scratchvm.state.KernelState.FileKind;
 import dev.scratchvm.state.KernelState.OpenFileState;
 import dev.scratchvm.state.KernelState.PipeBuffer;
 import dev.scratchvm.state.KernelState.PipeState;
+import dev.scratchvm.state.KernelState.SignalFdState;
 import dev.scratchvm.state.KernelState.TimerFdState;
 
 import java.util.HashMap;
@@ -19,7 +20,7 @@ import java.util.Set;
 
 /**
  * The rules for the objects the VMM holds for the guest itself (pipes, eventfds, timerfds,
- * epoll instances): each open file of those kinds has exactly one record and each record
+ * epoll instances, signalfds): each open file of those kinds has exactly one record and each record
  * names an open file of its kind, and no value is one the VMM could not have reached (a pipe
  * holding more than its 16 pages, a counter at 2^64 - 1, an epoll entry naming a file that
  * is not open).
@@ -38,7 +39,8 @@ final class WaitObjectRules {
     }
 
     static boolean isVmmObject(FileKind kind) {
-        return kind == FileKind.PIPE || kind == FileKind.EVENTFD || kind == FileKind.TIMERFD || kind == FileKind.EPOLL;
+        return kind == FileKind.PIPE || kind == FileKind.EVENTFD || kind == FileKind.TIMERFD || kind == FileKind.EPOLL
+                || kind == FileKind.SIGNALFD;
     }
 
     /** The first broken rule, or null. */
@@ -49,6 +51,7 @@ final class WaitObjectRules {
         String p = pipes(k.pipes(), files, claimed);
         if (p == null) p = eventFds(k.eventFds(), files, claimed);
         if (p == null) p = timerFds(k.timerFds(), files, claimed);
+        if (p == null) p = signalFds(k.signalFds(), files, claimed);
         if (p == null) p = epolls(k, files, claimed);
         if (p != null) return p;
         for (OpenFileState f : k.files()) {
@@ -115,6 +118,21 @@ final class WaitObjectRules {
             if (p == null) p = readWrite(field, files.get(e.file()));
             if (p != null) return p;
             if (e.count() == -1L) return field + ".count is 2^64 - 1, which no write can reach";
+        }
+        return null;
+    }
+
+    /** SIGKILL and SIGSTOP: a signalfd never reads them (signalfd4 drops them from the mask). */
+    private static final long UNREADABLE = (1L << 8) | (1L << 18);
+
+    private static String signalFds(List<SignalFdState> signalFds, Map<Integer, OpenFileState> files, Set<Integer> claimed) {
+        for (int i = 0; i < signalFds.size(); i++) {
+            SignalFdState f = signalFds.get(i);
+            String field = "kernel.signal_fds[" + i + "]";
+            String p = claim(field + ".file", f.file(), FileKind.SIGNALFD, files, claimed);
+            if (p == null) p = readWrite(field, files.get(f.file()));
+            if (p != null) return p;
+            if ((f.mask() & UNREADABLE) != 0) return field + ".mask " + KernelRules.hex(f.mask()) + " has SIGKILL or SIGSTOP";
         }
         return null;
     }

@@ -34,6 +34,7 @@ public final class LinuxKernel implements AutoCloseable {
     private final SyscallTable table = new SyscallTable();
     private final Signals signals;
     private final Timers timers;
+    private final GuestCpuClock cpuClock = new GuestCpuClock();
     private final SignalDelivery delivery;
     private final FileCalls files;
     private final TimeCalls time;
@@ -51,7 +52,7 @@ public final class LinuxKernel implements AutoCloseable {
         this.timers = new Timers(() -> {
             cpu.interruptGuest();
             wakeup.wake();
-        }, signalState.timers());
+        }, cpuClock, signalState.timers());
         this.args = new GuestArgs(memory);
         this.root = root;
         this.trace = trace;
@@ -76,6 +77,7 @@ public final class LinuxKernel implements AutoCloseable {
         this.delivery = new SignalDelivery(signals, timers, new SignalFrames(args, cpu, space.mmapTop()), cpu, time, trace);
         new SignalCalls(args, cpu, signals, delivery, wakeup).register(table);
         new TimerCalls(args, timers, signals).register(table);
+        new SignalFdCalls(args, fds, files, signals, delivery, trace).register(table);
         new ChannelCalls(args, fds, files, trace, pipes).register(table);
         new WaitCalls(args, fds, files, time, waits).register(table);
         table.registerControl(Nr.EXIT, "exit", this::exit);
@@ -117,7 +119,7 @@ public final class LinuxKernel implements AutoCloseable {
         Map<Integer, OpenFile> files = new java.util.HashMap<>();
         try {
             kernel.limits.restore(state.resourceLimits());
-            Map<Integer, VirtualFile> objects = VirtualFiles.rebuild(state, kernel.pipes);
+            Map<Integer, VirtualFile> objects = VirtualFiles.rebuild(state, kernel.pipes, kernel.signals, kernel.delivery);
             for (OpenFileState f : state.files()) {
                 VirtualFile v = objects.get(f.id());
                 files.put(f.id(), v != null ? new OpenFile(v, f.kind(), f.flags()) : reopen(root, stdio, f));
@@ -162,8 +164,15 @@ public final class LinuxKernel implements AutoCloseable {
             case STDIN -> OpenFile.stdio(0, stdio);
             case STDOUT -> OpenFile.stdio(1, stdio);
             case STDERR -> OpenFile.stdio(2, stdio);
-            case PIPE, EVENTFD, TIMERFD, EPOLL -> throw new KernelRestoreException("open file " + s.id() + " is a " + s.kind()
+            case PIPE, EVENTFD, TIMERFD, EPOLL, SIGNALFD -> throw new KernelRestoreException("open file " + s.id() + " is a " + s.kind()
                     + " with no record describing it");
+            case GHOST -> {
+                // Unlinked again, and a regular file to the guest as before.
+                int hostFd = GhostFiles.recreate(root, s);
+                if (hostFd < 0) throw new KernelRestoreException("cannot re-create the deleted file " + s.path() + ": "
+                        + Libc.strerror(-hostFd));
+                yield new OpenFile(hostFd, FileKind.REGULAR, s.path(), s.flags(), s.mode());
+            }
             case PROC, MEMFD -> {
                 // /proc: the bytes generated at open, not a new generation: a read goes on where it was.
                 // memfd: the bytes it held, in a new in-memory file.
@@ -286,6 +295,7 @@ public final class LinuxKernel implements AutoCloseable {
         }
         List<OpenFileState> files = new ArrayList<>();
         List<FdState> fdStates = new ArrayList<>();
+        Map<List<Long>, Integer> ghosts = new java.util.HashMap<>(); // deleted files by {st_dev, st_ino}: the guest fd
         for (int fd : fds.openFds()) {
             FdTable.Slot slot = fds.get(fd);
             OpenFile f = slot.file();
@@ -293,7 +303,7 @@ public final class LinuxKernel implements AutoCloseable {
             if (id == null) {
                 id = ids.size();
                 ids.put(f, id);
-                files.add(describe(id, fd, f, locks.getOrDefault(f, List.of())));
+                files.add(describe(id, fd, f, locks.getOrDefault(f, List.of()), ghosts));
             }
             fdStates.add(new FdState(fd, id, slot.closeOnExec()));
         }
@@ -306,7 +316,7 @@ public final class LinuxKernel implements AutoCloseable {
                 if (id == null) {
                     id = ids.size();
                     ids.put(f, id);
-                    files.add(describe(id, -1, f, locks.getOrDefault(f, List.of())));
+                    files.add(describe(id, -1, f, locks.getOrDefault(f, List.of()), ghosts));
                 }
                 m = new Mapping(m.start(), m.length(), m.prot(), id, m.fileOffset(), true);
             }
@@ -323,7 +333,7 @@ public final class LinuxKernel implements AutoCloseable {
                 this.files.umask, time.restart, new String(process.name, StandardCharsets.ISO_8859_1), process.dumpable,
                 signals.capture(timers.capture()), limits.changed(), new String(uts.hostname, StandardCharsets.ISO_8859_1),
                 new String(uts.domainname, StandardCharsets.ISO_8859_1), objects.pipes(), objects.eventFds(), objects.timerFds(),
-                objects.epolls());
+                objects.epolls(), objects.signalFds());
     }
 
     /** Names what holds a file in a refusal: a guest fd, or (fd -1) only a shared mapping. */
@@ -331,7 +341,8 @@ public final class LinuxKernel implements AutoCloseable {
         return fd < 0 ? "a file mapped shared" : "guest fd " + fd;
     }
 
-    private OpenFileState describe(int id, int fd, OpenFile f, List<FileLock> locks) throws KernelRestoreException {
+    private OpenFileState describe(int id, int fd, OpenFile f, List<FileLock> locks, Map<List<Long>, Integer> ghosts)
+            throws KernelRestoreException {
         if (f.isStdio() || f.virtual != null) return new OpenFileState(id, f.kind, "", f.flags, 0, 0, FileFingerprint.NONE);
         if (f.kind == FileKind.PROC) {
             long offset = Libc.lseek(f.hostFd, 0, Libc.SEEK_CUR);
@@ -349,6 +360,18 @@ public final class LinuxKernel implements AutoCloseable {
             return new OpenFileState(id, f.kind, f.path, f.flags, f.mode, offset, FileFingerprint.NONE, ProcFs.readAll(f.hostFd));
         }
         String path = f.kind == FileKind.DEVICE ? f.path : root.guestPathOf(f.hostFd);
+        if (path == null && f.kind == FileKind.REGULAR && (f.flags & Libc.O_PATH) == 0) {
+            long[] st = GhostFiles.stat(f.hostFd);
+            if (st != null && st[0] == 0) {
+                // Each saved one becomes a file of its own: two descriptions of one would come back apart.
+                Integer other = ghosts.putIfAbsent(List.of(st[3], st[4]), fd);
+                if (other != null) {
+                    throw new KernelRestoreException(who(fd) + " (" + f.path + ") and " + who(other) + " are two opens of one "
+                            + "deleted file; a deleted file can be saved through one open file description only");
+                }
+                return ghost(id, fd, f, locks, st);
+            }
+        }
         if (path == null) {
             throw new KernelRestoreException(who(fd) + " (" + f.path + ") was deleted or moved outside the root while open");
         }
@@ -364,6 +387,16 @@ public final class LinuxKernel implements AutoCloseable {
                     + e.getMessage());
         }
         return new OpenFileState(id, f.kind, path, f.flags, f.mode, offset, fp, locks);
+    }
+
+    /** A regular file deleted while open: saved with its bytes and permission bits, under the path it was opened by. */
+    private static OpenFileState ghost(int id, int fd, OpenFile f, List<FileLock> locks, long[] st) throws KernelRestoreException {
+        String what = who(fd) + " (" + f.path + ")";
+        long offset = Libc.lseek(f.hostFd, 0, Libc.SEEK_CUR);
+        if (offset < 0) throw new KernelRestoreException(what + ": cannot read its offset");
+        byte[] content = GhostFiles.content(f.hostFd, what);
+        return new OpenFileState(id, FileKind.GHOST, f.path, f.flags, (int) st[2] & 07777, offset, FileFingerprint.NONE,
+                locks, content);
     }
 
     /** Host fds of the open regular files, by guest path (for shipping file contents on migration). */
@@ -389,7 +422,18 @@ public final class LinuxKernel implements AutoCloseable {
      * so the time the restore took does not count against them.
      */
     public void startTimers() {
+        cpuClock.bindToCurrentThread();
         timers.start();
+    }
+
+    /** The vCPU enters the guest (KVM_RUN): the guest's user time runs. Cheap unless ITIMER_VIRTUAL was armed. */
+    public void guestEnters() {
+        cpuClock.enter();
+    }
+
+    /** The vCPU is back from the guest. */
+    public void guestLeaves() {
+        cpuClock.leave();
     }
 
     /**

@@ -179,6 +179,7 @@ final class ProcFs {
                 case EventFd e -> "anon_inode:[eventfd]";
                 case TimerFd t -> "anon_inode:[timerfd]";
                 case Epoll e -> "anon_inode:[eventpoll]";
+                case SignalFd s -> "anon_inode:[signalfd]";
             };
         }
         if (f.kind == FileKind.PROC) return f.path.replaceFirst("^/proc/self", "/proc/" + Libc.getpid());
@@ -417,7 +418,7 @@ final class ProcFs {
     }
 
     /** Writes all of {@code bytes} at the start of the file; -errno on failure. */
-    private static long writeFully(int fd, byte[] bytes) {
+    static long writeFully(int fd, byte[] bytes) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buf = arena.allocate(Math.max(1, bytes.length));
             MemorySegment.copy(bytes, 0, buf, JAVA_BYTE, 0, bytes.length);

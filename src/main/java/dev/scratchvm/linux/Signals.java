@@ -19,7 +19,7 @@ import java.util.TreeMap;
  */
 public final class Signals {
     public static final int SIGILL = 4, SIGTRAP = 5, SIGABRT = 6, SIGBUS = 7, SIGFPE = 8, SIGKILL = 9,
-            SIGSEGV = 11, SIGPIPE = 13, SIGALRM = 14, SIGSTOP = 19;
+            SIGSEGV = 11, SIGPIPE = 13, SIGALRM = 14, SIGSTOP = 19, SIGVTALRM = 26, SIGPROF = 27;
     static final long SIG_DFL = 0, SIG_IGN = 1;
     static final long SA_SIGINFO = 4, SA_ONSTACK = 0x08000000, SA_RESTART = 0x10000000, SA_NODEFER = 0x40000000,
             SA_RESETHAND = 0x80000000L, SA_RESTORER = 0x04000000;
@@ -39,6 +39,8 @@ public final class Signals {
     private final TreeMap<Integer, SignalAction> actions = new TreeMap<>();
     private final List<PendingSignal> pending = new ArrayList<>();
     private long pendingMask;
+    /** How many signals were queued so far: the edges a signalfd reports to edge-triggered epoll. */
+    private long queued;
     private long blocked;
     private AltStack altStack;
 
@@ -116,6 +118,11 @@ public final class Signals {
         if (pending.size() >= MAX_PENDING) return;
         pending.add(info);
         pendingMask |= b;
+        queued++;
+    }
+
+    long queued() {
+        return queued;
     }
 
     /** The process sends itself {@code signal} with kill(2) (or the kernel on its behalf, as with SIGPIPE). */
@@ -185,6 +192,8 @@ public final class Signals {
             case 12 -> "SIGUSR2";
             case SIGPIPE -> "SIGPIPE";
             case SIGALRM -> "SIGALRM";
+            case SIGVTALRM -> "SIGVTALRM";
+            case SIGPROF -> "SIGPROF";
             case 15 -> "SIGTERM";
             default -> "signal " + signal;
         };

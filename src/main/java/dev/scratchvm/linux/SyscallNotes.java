@@ -32,12 +32,18 @@ final class SyscallNotes {
             Map.entry("kill", "only the process itself exists (its pid, 0 or -1); stop signals are dropped"),
             Map.entry("tkill", "as kill"),
             Map.entry("tgkill", "as kill"),
-            Map.entry("setitimer", "ITIMER_REAL only; ITIMER_VIRTUAL and ITIMER_PROF give ENOSYS"),
+            Map.entry("setitimer", "ITIMER_VIRTUAL counts the time the vCPU spends running the guest (inside KVM_RUN),"
+                    + " ITIMER_PROF the vCPU thread's CPU time (the guest's and the VMM's work on its calls); a CPU timer's"
+                    + " first expiry gets Linux's extra tick as on a HZ=250 kernel (4 ms)"),
             Map.entry("getitimer", "as setitimer"),
             Map.entry("getppid", "0: the VM has no parent process"),
             Map.entry("getrlimit", "RLIMIT_NOFILE is enforced; the other limits are kept, saved and reported but not enforced"),
             Map.entry("setrlimit", "as getrlimit"),
             Map.entry("prlimit64", "as getrlimit; only the process itself (pid 0 or its own)"),
+            Map.entry("signalfd", "as signalfd4"),
+            Map.entry("signalfd4", "one queue of pending signals: a signal sent with tgkill/raise is read in signal order"
+                    + " with those sent with kill, where Linux reads the thread's before the process's; ssi_utime, ssi_stime,"
+                    + " ssi_status and ssi_addr stay 0"),
             Map.entry("memfd_create", "MFD_HUGETLB gives EINVAL; MFD_ALLOW_SEALING is accepted but seals (F_ADD_SEALS) are not;"
                     + " a memfd over 1 MiB cannot be saved; MAP_SHARED of it gives ENODEV"));
 

@@ -12,15 +12,15 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
 /**
- * alarm, setitimer and getitimer (ITIMER_REAL only: the VMM does not account the guest's
- * CPU time for ITIMER_VIRTUAL and ITIMER_PROF), and the POSIX timers of timer_create on
+ * alarm, setitimer and getitimer (ITIMER_REAL on the time that passes, ITIMER_VIRTUAL and
+ * ITIMER_PROF on the guest's CPU time as {@link GuestCpuClock} counts it), and the POSIX timers of timer_create on
  * CLOCK_REALTIME, CLOCK_MONOTONIC and CLOCK_BOOTTIME that send a signal (SIGEV_SIGNAL,
  * SIGEV_THREAD_ID to the one thread) or nothing (SIGEV_NONE).
  */
 final class TimerCalls {
-    private static final int ITIMER_REAL = 0, CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1, CLOCK_BOOTTIME = 7;
+    private static final int ITIMER_REAL = 0, ITIMER_VIRTUAL = 1, ITIMER_PROF = 2, CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1, CLOCK_BOOTTIME = 7;
     private static final int SIGEV_SIGNAL = 0, SIGEV_NONE = 1, SIGEV_THREAD_ID = 4, TIMER_ABSTIME = 1;
-    private static final long NANOS = 1_000_000_000L, MICROS = 1_000_000L;
+    private static final long NANOS = 1_000_000_000L, MICROS = 1_000_000L, CPU_TICK_NANOS = 4_000_000L;
 
     private final GuestArgs args;
     private final Timers timers;
@@ -43,8 +43,8 @@ final class TimerCalls {
         });
         t.register(Nr.SETITIMER, "setitimer", this::setitimer);
         t.register(Nr.GETITIMER, "getitimer", c -> {
-            if (c.a0() != ITIMER_REAL) return (c.a0() >= 0 && c.a0() <= 2) ? -ENOSYS : -EINVAL;
-            writeTimeval(c.a1(), timers.get(TimerState.ITIMER_REAL));
+            int id = itimer(c.a0());
+            writeTimeval(c.a1(), timers.get(id));
             return 0;
         });
         t.register(Nr.TIMER_CREATE, "timer_create", this::create);
@@ -63,8 +63,18 @@ final class TimerCalls {
         });
     }
 
+    /** The timer setitimer's {@code which} names; EINVAL for another. */
+    private static int itimer(long which) {
+        return switch ((int) which) {
+            case ITIMER_REAL -> TimerState.ITIMER_REAL;
+            case ITIMER_VIRTUAL -> TimerState.ITIMER_VIRTUAL;
+            case ITIMER_PROF -> TimerState.ITIMER_PROF;
+            default -> throw new SyscallError(EINVAL);
+        };
+    }
+
     private long setitimer(Call c) {
-        if (c.a0() != ITIMER_REAL) return (c.a0() >= 0 && c.a0() <= 2) ? -ENOSYS : -EINVAL;
+        int id = itimer(c.a0());
         long interval = 0, value = 0;
         if (c.a1() != 0) {
             MemorySegment in = args.buffer(c.a1(), 32);
@@ -72,7 +82,9 @@ final class TimerCalls {
             value = timeval(in, 16);
         }
         if (c.a2() != 0) args.output(c.a2(), 32);
-        long[] old = timers.set(TimerState.ITIMER_REAL, value, interval);
+        // Linux's set_cpu_itimer adds a tick to the first expiry of a CPU timer (HZ 250 on Debian's kernels).
+        if (id != TimerState.ITIMER_REAL && value > 0) value = Math.min(Long.MAX_VALUE / 2, value + CPU_TICK_NANOS);
+        long[] old = timers.set(id, value, interval);
         if (c.a2() != 0) writeTimeval(c.a2(), old);
         return 0;
     }

@@ -8,7 +8,8 @@ import java.util.List;
 import java.util.TreeMap;
 
 /**
- * The process's timers (alarm/setitimer's ITIMER_REAL and timer_create's) and the one host
+ * The process's timers (alarm/setitimer's ITIMER_REAL, ITIMER_VIRTUAL and ITIMER_PROF, and
+ * timer_create's) and the one host
  * thread that watches their deadlines. That thread only says "one is due" (the notifier
  * kicks the vCPU out of the guest or out of a wait); the vCPU thread then {@link #collect}s
  * the expiries into signals between two guest runs, so timers and signals are only ever
@@ -16,6 +17,9 @@ import java.util.TreeMap;
  * <p>
  * Deadlines are on the host's monotonic clock; an absolute CLOCK_REALTIME setting is turned
  * into a relative one when it is made (a later change of the host's wall clock does not move it).
+ * ITIMER_VIRTUAL's and ITIMER_PROF's are on the guest's CPU clocks ({@link GuestCpuClock}),
+ * which advance no faster than the monotonic one: the watcher sleeps for the CPU time left
+ * and looks again.
  */
 final class Timers implements AutoCloseable {
     static final int MAX_TIMERS = 1024;
@@ -36,8 +40,11 @@ final class Timers implements AutoCloseable {
         }
     }
 
+    /** The watcher looks at a CPU timer at least this long apart while the guest does not compute. */
+    private static final long CPU_POLL_NANOS = 1_000_000;
     private final TreeMap<Integer, Timer> timers = new TreeMap<>();
     private final Runnable notifier;
+    private final GuestCpuClock cpu;
     /**
      * Restored timers wait for the guest to run: until {@link #start}, an armed timer's
      * {@code deadline} holds its remaining time, so the time a restore takes is not lost to it.
@@ -48,8 +55,9 @@ final class Timers implements AutoCloseable {
     private boolean closed;
 
     /** @param notifier called on the watcher thread when a deadline passes; must not block */
-    Timers(Runnable notifier, List<TimerState> restored) {
+    Timers(Runnable notifier, GuestCpuClock cpu, List<TimerState> restored) {
         this.notifier = notifier;
+        this.cpu = cpu;
         for (TimerState s : restored) {
             Timer t = new Timer(s.id(), s.clock(), s.signal(), s.value());
             t.interval = Math.min(s.intervalNanos(), Long.MAX_VALUE / 4);
@@ -59,19 +67,42 @@ final class Timers implements AutoCloseable {
                 t.deadline = Math.min(s.remainingNanos(), Long.MAX_VALUE / 4);
             }
             timers.put(t.id, t);
+            if (t.id == TimerState.ITIMER_VIRTUAL) cpu.countGuestTime();
         }
         frozen = true;
+    }
+
+    /** Whether the timer counts the guest's CPU time rather than the time that passes. */
+    private static boolean onCpu(Timer t) {
+        return t.id == TimerState.ITIMER_VIRTUAL || t.id == TimerState.ITIMER_PROF;
+    }
+
+    /** Now on the timer's clock. */
+    private long now(Timer t) {
+        return t.id == TimerState.ITIMER_VIRTUAL ? cpu.virt() : t.id == TimerState.ITIMER_PROF ? cpu.prof() : System.nanoTime();
+    }
+
+    /** A setitimer timer: its id, and the signal it sends. */
+    private static boolean isItimer(int id) {
+        return id == TimerState.ITIMER_REAL || id == TimerState.ITIMER_VIRTUAL || id == TimerState.ITIMER_PROF;
+    }
+
+    private static Timer newItimer(int id) {
+        return switch (id) {
+            case TimerState.ITIMER_VIRTUAL -> new Timer(id, TimerState.CPU_CLOCK, Signals.SIGVTALRM, 0);
+            case TimerState.ITIMER_PROF -> new Timer(id, TimerState.CPU_CLOCK, Signals.SIGPROF, 0);
+            default -> new Timer(id, 1, Signals.SIGALRM, 0);
+        };
     }
 
     /** The guest runs: restored timers start counting down from the time they had left. Cheap after the first call. */
     synchronized void start() {
         if (!frozen) return;
         frozen = false;
-        long now = System.nanoTime();
         boolean any = false;
         for (Timer t : timers.values()) {
             if (!t.armed) continue;
-            t.deadline += now;
+            t.deadline += now(t);
             any = true;
         }
         if (any) startWatcher();
@@ -86,9 +117,10 @@ final class Timers implements AutoCloseable {
     synchronized void collect(Signals signals) {
         due = false;
         if (frozen) return;
-        long now = System.nanoTime();
         for (Timer t : timers.values()) {
-            if (!t.armed || t.deadline - now > 0) continue;
+            if (!t.armed) continue;
+            long now = now(t);
+            if (t.deadline - now > 0) continue;
             int expiries = 1;
             if (t.interval > 0) {
                 long late = now - t.deadline;
@@ -98,7 +130,7 @@ final class Timers implements AutoCloseable {
                 t.armed = false;
             }
             if (t.signal == 0) continue;
-            if (t.id == TimerState.ITIMER_REAL) {
+            if (isItimer(t.id)) {
                 signals.generate(new PendingSignal(t.signal, Signals.SI_KERNEL, 0, 0, 0, 0));
             } else if (signals.timerSignalPending(t.id)) {
                 t.overrun = saturatedAdd(t.overrun, expiries);
@@ -153,14 +185,13 @@ final class Timers implements AutoCloseable {
     synchronized long[] get(int id) {
         Timer t = timers.get(id);
         if (t == null || !t.armed) return new long[]{0, t == null ? 0 : t.interval};
-        return new long[]{Math.max(1, frozen ? t.deadline : t.deadline - System.nanoTime()), t.interval};
+        return new long[]{Math.max(1, frozen ? t.deadline : t.deadline - now(t)), t.interval};
     }
 
     /** Arms (remaining > 0) or disarms a timer, creating ITIMER_REAL's on first use; returns the previous setting. */
     synchronized long[] set(int id, long remaining, long interval) {
-        if (id == TimerState.ITIMER_REAL && !timers.containsKey(id)) {
-            timers.put(id, new Timer(id, 1, Signals.SIGALRM, 0));
-        }
+        if (isItimer(id) && !timers.containsKey(id)) timers.put(id, newItimer(id));
+        if (id == TimerState.ITIMER_VIRTUAL && remaining > 0) cpu.countGuestTime();
         start();
         long[] old = get(id);
         Timer t = timers.get(id);
@@ -168,7 +199,7 @@ final class Timers implements AutoCloseable {
         t.armed = remaining > 0;
         t.overrun = 0;
         if (t.armed) {
-            t.deadline = System.nanoTime() + remaining;
+            t.deadline = now(t) + remaining;
             startWatcher();
         }
         notifyAll();
@@ -178,10 +209,9 @@ final class Timers implements AutoCloseable {
     /** Timers as saved state, with their remaining time relative to now. */
     synchronized List<TimerState> capture() {
         List<TimerState> out = new ArrayList<>();
-        long now = System.nanoTime();
         for (Timer t : timers.values()) {
-            if (t.id == TimerState.ITIMER_REAL && !t.armed) continue; // a disarmed itimer is no timer at all
-            long remaining = !t.armed ? 0 : Math.max(1, frozen ? t.deadline : t.deadline - now);
+            if (isItimer(t.id) && !t.armed) continue; // a disarmed itimer is no timer at all
+            long remaining = !t.armed ? 0 : Math.max(1, frozen ? t.deadline : t.deadline - now(t));
             out.add(new TimerState(t.id, t.clock, t.signal, t.value, remaining, t.interval, t.overrun));
         }
         return out;
@@ -195,8 +225,12 @@ final class Timers implements AutoCloseable {
     /** The watcher: sleeps until the earliest deadline, raises {@link #due}, waits for the vCPU to collect. */
     private synchronized void watch() {
         while (!closed) {
-            long now = System.nanoTime(), next = Long.MAX_VALUE;
-            for (Timer t : timers.values()) if (t.armed) next = Math.min(next, t.deadline - now);
+            long next = Long.MAX_VALUE;
+            for (Timer t : timers.values()) {
+                if (!t.armed) continue;
+                long left = t.deadline - now(t);
+                next = Math.min(next, onCpu(t) && left > 0 ? Math.max(left, CPU_POLL_NANOS) : left);
+            }
             try {
                 if (next == Long.MAX_VALUE || (next <= 0 && due)) {
                     wait();

@@ -4,11 +4,11 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * A file the VMM implements itself, with no host fd behind it: a pipe end, an eventfd, a
- * timerfd, an epoll instance. Its whole state lives in the VMM, so it is saved with the VM.
+ * timerfd, an epoll instance, a signalfd. Its whole state lives in the VMM, so it is saved with the VM.
  * Reads and writes never wait: they return -EAGAIN, and the caller waits (interruptibly)
  * when the file is in blocking mode.
  */
-sealed interface VirtualFile permits Pipe.End, EventFd, TimerFd, Epoll {
+sealed interface VirtualFile permits Pipe.End, EventFd, TimerFd, Epoll, SignalFd {
     /**
      * The poll events ready now (POLLIN, POLLOUT, POLLHUP, POLLERR...). A file whose
      * readiness changes by itself (a timer) tells {@code waits} when; {@code depth} counts

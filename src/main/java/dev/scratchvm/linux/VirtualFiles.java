@@ -5,6 +5,7 @@ import dev.scratchvm.state.KernelState.EpollEntry;
 import dev.scratchvm.state.KernelState.EpollState;
 import dev.scratchvm.state.KernelState.EventFdState;
 import dev.scratchvm.state.KernelState.PipeState;
+import dev.scratchvm.state.KernelState.SignalFdState;
 import dev.scratchvm.state.KernelState.TimerFdState;
 
 import java.util.ArrayList;
@@ -19,7 +20,7 @@ final class VirtualFiles {
     }
 
     record Captured(List<PipeState> pipes, List<EventFdState> eventFds, List<TimerFdState> timerFds,
-                    List<EpollState> epolls) {
+                    List<EpollState> epolls, List<SignalFdState> signalFds) {
     }
 
     /** The state of every VMM file among {@code ids} (open files by id, in id order). */
@@ -29,6 +30,7 @@ final class VirtualFiles {
         List<EventFdState> eventFds = new ArrayList<>();
         List<TimerFdState> timerFds = new ArrayList<>();
         List<EpollState> epolls = new ArrayList<>();
+        List<SignalFdState> signalFds = new ArrayList<>();
         for (Map.Entry<OpenFile, Integer> e : ids.entrySet()) {
             int id = e.getValue();
             switch (e.getKey().virtual) {
@@ -45,6 +47,7 @@ final class VirtualFiles {
                     timerFds.add(new TimerFdState(id, t.clock, times[0], times[1], t.expirations()));
                 }
                 case Epoll ep -> epolls.add(new EpollState(id, ep.describe(ids)));
+                case SignalFd s -> signalFds.add(new SignalFdState(id, s.mask()));
                 case null -> {
                 }
             }
@@ -54,11 +57,11 @@ final class VirtualFiles {
             int[] ends = pipes.get(p);
             pipeStates.add(new PipeState(ends[0], ends[1], p.buffers(), p.pages()));
         }
-        return new Captured(pipeStates, eventFds, timerFds, epolls);
+        return new Captured(pipeStates, eventFds, timerFds, epolls, signalFds);
     }
 
     /** The VMM files of a saved state, by open file id (epoll interest lists come later: {@link #restoreInterest}). */
-    static Map<Integer, VirtualFile> rebuild(KernelState state, PipeBudget budget) {
+    static Map<Integer, VirtualFile> rebuild(KernelState state, PipeBudget budget, Signals signals, SignalDelivery delivery) {
         Map<Integer, VirtualFile> out = new HashMap<>();
         for (PipeState p : state.pipes()) {
             Pipe pipe = Pipe.restore(budget, p.readFile() != -1, p.writeFile() != -1, p.buffers(), p.pages());
@@ -70,6 +73,7 @@ final class VirtualFiles {
             out.put(t.file(), TimerFd.restore(t.clock(), t.remainingNanos(), t.intervalNanos(), t.expirations()));
         }
         for (EpollState e : state.epolls()) out.put(e.file(), new Epoll());
+        for (SignalFdState s : state.signalFds()) out.put(s.file(), new SignalFd(signals, delivery, s.mask()));
         return out;
     }
 

@@ -30,13 +30,15 @@ import java.util.List;
  * @param eventFds      eventfd counters
  * @param timerFds      timerfds, with the time to their next expiry
  * @param epolls        epoll instances and their interest lists
+ * @param signalFds     signalfds and the signals they read
  */
 public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings,
                           String cwd, long clearChildTid, long robustList,
                           List<OpenFileState> files, List<FdState> fds, List<SignalAction> signalActions,
                           int umask, Restart restart, String processName, boolean dumpable, SignalState signals,
                           List<ResourceLimit> resourceLimits, String hostname, String domainname, List<PipeState> pipes,
-                          List<EventFdState> eventFds, List<TimerFdState> timerFds, List<EpollState> epolls) {
+                          List<EventFdState> eventFds, List<TimerFdState> timerFds, List<EpollState> epolls,
+                          List<SignalFdState> signalFds) {
     /** Linux's default mask for a new process. */
     public static final int DEFAULT_UMASK = 022;
     /** The longest process name: Linux's comm is 16 bytes with its NUL. */
@@ -59,6 +61,19 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
         eventFds = List.copyOf(eventFds);
         timerFds = List.copyOf(timerFds);
         epolls = List.copyOf(epolls);
+        signalFds = List.copyOf(signalFds);
+    }
+
+    /** A process holding no signalfd. */
+    public KernelState(long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> mappings,
+                       String cwd, long clearChildTid, long robustList,
+                       List<OpenFileState> files, List<FdState> fds, List<SignalAction> signalActions,
+                       int umask, Restart restart, String processName, boolean dumpable, SignalState signals,
+                       List<ResourceLimit> resourceLimits, String hostname, String domainname, List<PipeState> pipes,
+                       List<EventFdState> eventFds, List<TimerFdState> timerFds, List<EpollState> epolls) {
+        this(brkStart, brk, mmapBase, mmapTop, mappings, cwd, clearChildTid, robustList, files, fds, signalActions, umask,
+                restart, processName, dumpable, signals, resourceLimits, hostname, domainname, pipes, eventFds, timerFds,
+                epolls, List.of());
     }
 
     /** A process holding no pipe, eventfd, timerfd or epoll instance. */
@@ -179,8 +194,8 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
      * A timer and what it sends. Times are relative to the moment of capture, so a timer
      * keeps its remaining time on a host whose clocks differ.
      *
-     * @param id             timer_create's id; {@link #ITIMER_REAL} for alarm and setitimer's timer
-     * @param clock          CLOCK_REALTIME or CLOCK_MONOTONIC
+     * @param id             timer_create's id; {@link #ITIMER_REAL}, {@link #ITIMER_VIRTUAL}, {@link #ITIMER_PROF} for setitimer's
+     * @param clock          CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME; {@link #CPU_CLOCK} for ITIMER_VIRTUAL and ITIMER_PROF
      * @param signal         the signal it sends (0 for SIGEV_NONE)
      * @param value          sigev_value, passed in si_value
      * @param remainingNanos time to the next expiry; 0 when disarmed
@@ -189,7 +204,9 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
      */
     public record TimerState(int id, int clock, int signal, long value, long remainingNanos, long intervalNanos,
                              int overrun) {
-        public static final int ITIMER_REAL = -1;
+        public static final int ITIMER_REAL = -1, ITIMER_VIRTUAL = -2, ITIMER_PROF = -3;
+        /** The clock of ITIMER_VIRTUAL and ITIMER_PROF: the guest's CPU time (Linux's CLOCK_PROCESS_CPUTIME_ID). */
+        public static final int CPU_CLOCK = 2;
     }
 
     /** A struct rlimit for one resource; values compare unsigned, -1 is RLIM_INFINITY. */
@@ -242,7 +259,11 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
         /** A timerfd; see {@link TimerFdState}. */
         TIMERFD,
         /** An epoll instance; see {@link EpollState}. */
-        EPOLL
+        EPOLL,
+        /** A regular file deleted while open: its bytes are saved and a new unlinked file re-created. */
+        GHOST,
+        /** A signalfd; see {@link SignalFdState}. */
+        SIGNALFD
     }
 
     /**
@@ -279,6 +300,15 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
     }
 
     /** An eventfd: its counter (an unsigned 64-bit value below 2^64 - 1) and whether it counts as a semaphore. */
+    /**
+     * A signalfd: reading it takes the pending signals of its mask.
+     *
+     * @param file id of its open file
+     * @param mask bit n-1 for signal n; never SIGKILL or SIGSTOP
+     */
+    public record SignalFdState(int file, long mask) {
+    }
+
     public record EventFdState(int file, long count, boolean semaphore) {
     }
 
@@ -324,7 +354,7 @@ public record KernelState(long brkStart, long brk, long mmapBase, long mmapTop, 
      * @param offset      current file offset
      * @param fingerprint what the file looked like when the state was captured
      * @param locks       the locks held through this open file description, taken again on restore
-     * @param content     a /proc file's bytes as generated at open, a memfd's bytes (empty for every other kind)
+     * @param content     a /proc file's bytes as generated at open, a memfd's or a deleted file's bytes (empty for every other kind)
      */
     public record OpenFileState(int id, FileKind kind, String path, int flags, int mode, long offset,
                                 FileFingerprint fingerprint, List<FileLock> locks, byte[] content) {

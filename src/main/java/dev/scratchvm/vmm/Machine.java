@@ -302,6 +302,21 @@ public final class Machine implements AutoCloseable {
         return firstEntryEpochNanos;
     }
 
+    /**
+     * Starts the guest's clocks if they have not started, as the first {@link #run} does: a
+     * caller that must announce the start before the guest's first exit calls it just before.
+     *
+     * @return when the guest (first) started in this VMM, ns since the epoch
+     */
+    public long start() {
+        if (firstEntryEpochNanos == 0) {
+            java.time.Instant now = java.time.Instant.now();
+            firstEntryEpochNanos = now.getEpochSecond() * 1_000_000_000L + now.getNano();
+            kernel.startClocks();
+        }
+        return firstEntryEpochNanos;
+    }
+
     public GuestMemory memory() {
         return memory;
     }
@@ -323,11 +338,7 @@ public final class Machine implements AutoCloseable {
             KickSignal.prepare(vcpu);
             vcpuTid = tid;
         }
-        if (firstEntryEpochNanos == 0) {
-            java.time.Instant now = java.time.Instant.now();
-            firstEntryEpochNanos = now.getEpochSecond() * 1_000_000_000L + now.getNano();
-            kernel.startClocks();
-        }
+        start();
         kernel.startTimers();
         // What became deliverable while the guest was not running (restored pending signals, a
         // timer that expired during a pause) is delivered before it runs on.
@@ -349,7 +360,9 @@ public final class Machine implements AutoCloseable {
                 Outcome o = deliverSignals();
                 if (o != null) return o;
             }
+            kernel.guestEnters();
             VmExit exit = vcpu.run();
+            kernel.guestLeaves();
             switch (exit) {
                 case VmExit.Io io when io.port() == BootLayout.SYSCALL_PORT && fromSyscallStub() -> {
                     Outcome o = syscall();

@@ -70,6 +70,24 @@ class ControllerTest {
         }
     }
 
+    @Test
+    void theStartIsAnnouncedWhileTheGuestRunsNotAtItsFirstExit() throws Exception {
+        try (SteerGuest guest = SteerGuest.in(dir)) {
+            java.util.concurrent.CompletableFuture<Long> started = new java.util.concurrent.CompletableFuture<>();
+            long before = java.time.Instant.now().toEpochMilli();
+            try (Machine m = guest.boot("read");
+                 Controller c = Controller.of(m, NO_SAVE).listen(e -> {
+                     if (e instanceof Controller.Event.Started s) started.complete(s.epochNanos());
+                 }).start()) {
+                guest.awaitOutput("waiting for input\n");
+                assertThat(started).as("announced while the guest waits in read(0)").isDone();
+                assertThat(started.get() / 1_000_000).isBetween(before, java.time.Instant.now().toEpochMilli());
+                Files.writeString(guest.fifo, "hello\n");
+                assertThat(c.awaitEnd().exitStatus()).isZero();
+            }
+        }
+    }
+
     /** Snapshot while the guest waits, restore in a new VMM process: the output is that of an uninterrupted run. */
     @ParameterizedTest(name = "steer {0} {1}")
     @CsvSource({"read, ''", "sleep, 1200", "futex, 1200"})

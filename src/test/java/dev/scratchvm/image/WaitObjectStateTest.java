@@ -61,9 +61,9 @@ class WaitObjectStateTest {
     @Test
     void aFileKindBeyondTheLastIsRefusedOnTheWire() {
         StateProto.State.Builder b = wire(GOOD);
-        b.getKernelBuilder().getFilesBuilder(0).setKind(12);
+        b.getKernelBuilder().getFilesBuilder(0).setKind(14);
         assertThatThrownBy(() -> StateCodec.decode(b.build().toByteArray())).isInstanceOf(ImageException.class)
-                .hasMessageContaining("unknown file kind 12");
+                .hasMessageContaining("unknown file kind 14");
     }
 
     @Test

@@ -60,7 +60,7 @@ class SignalQueueTest {
     void restoredTimersKeepTheTimeTheyHadLeftUntilTheGuestRuns() throws Exception {
         AtomicInteger kicks = new AtomicInteger();
         long left = 800_000_000L;
-        try (Timers t = new Timers(kicks::incrementAndGet,
+        try (Timers t = new Timers(kicks::incrementAndGet, new GuestCpuClock(),
                 List.of(new TimerState(TimerState.ITIMER_REAL, 1, Signals.SIGALRM, 0, left, 0, 0),
                         new TimerState(2, 0, 34, 7, 0, 5_000_000L, 3)))) {
             Thread.sleep(50);
@@ -81,7 +81,7 @@ class SignalQueueTest {
         Signals s = new Signals(List.of(), SignalState.NONE);
         s.setAction(new SignalAction(34, 0x401000, Signals.SA_RESTORER, 0x401100, 0));
         s.setBlocked(Signals.bit(34));
-        try (Timers t = new Timers(kicks::incrementAndGet, List.of())) {
+        try (Timers t = new Timers(kicks::incrementAndGet, new GuestCpuClock(), List.of())) {
             int id = t.create(1, 34, 9L);
             t.set(id, 1_000_000L, 2_000_000L);
             Thread.sleep(30);

@@ -23,7 +23,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class FailedSaveTest {
 
     @Test
-    void aFileDeletedWhileOpenCannotBeSavedAndTheProgramCarriesOn(@TempDir Path dir) throws Exception {
+    void aDeletedFileTooLargeForAnImageIsRefusedAndTheProgramCarriesOn(@TempDir Path dir) throws Exception {
         String prog = Guest.install("unlinked_save", Libc.MUSL, dir);
         Path image = Files.writeString(dir.resolve("vm.img"), "an older image\n");
         FileState older = FileState.of(image);
@@ -32,9 +32,20 @@ class FailedSaveTest {
 
         assertThat(r.exit()).as("%s", r).isZero();
         assertThat(r.stdout()).isEqualTo("save refused: -9\nunlinked file still usable\n");
-        assertOneMessage(r, "cannot save", "scratch.tmp", "deleted");
+        assertOneMessage(r, "cannot save", "scratch.tmp", "deleted", "2097152 bytes", "at most 1048576 bytes");
         older.assertUnchanged(image);
         assertThat(dir).isDirectoryNotContaining(p -> p.getFileName().toString().startsWith("vm.img.tmp"));
+    }
+
+    @Test
+    void aDeletedFileOpenedTwiceIsRefusedAndTheProgramCarriesOn(@TempDir Path dir) throws Exception {
+        String prog = Guest.install("unlinked_save", Libc.MUSL, dir);
+
+        Result r = Steps.vmm(dir, "run", prog, "twice.tmp", "100", "twice");
+
+        assertThat(r.exit()).as("%s", r).isZero();
+        assertThat(r.stdout()).isEqualTo("save refused: -9\nunlinked file still usable\n");
+        assertOneMessage(r, "cannot save", "twice.tmp", "guest fd 3", "guest fd 4", "two opens of one deleted file");
     }
 
     @Test

@@ -133,7 +133,10 @@ public final class HostileStates {
         List<TimerState> bad = List.of(new TimerState(-2, 1, 14, 0, 1, 0, 0), new TimerState(1024, 1, 14, 0, 1, 0, 0),
                 new TimerState(0, 2, 14, 0, 1, 0, 0), new TimerState(0, 1, 65, 0, 1, 0, 0),
                 new TimerState(0, 1, 14, 0, -1, 0, 0), new TimerState(0, 1, 14, 0, 1, -1, 0),
-                new TimerState(0, 1, 14, 0, 1, 0, -1));
+                new TimerState(0, 1, 14, 0, 1, 0, -1),
+                // setitimer's CPU timers: their own clock and signal only, and no id below them.
+                new TimerState(-2, 2, 14, 0, 1, 0, 0), new TimerState(-3, 1, 27, 0, 1, 0, 0),
+                new TimerState(-4, 2, 27, 0, 1, 0, 0));
         for (TimerState t : bad) {
             kernel("kernel.timers", "timer " + t, x -> signalState(x, new SignalState(0, List.of(), null, List.of(t))));
         }

@@ -1,6 +1,9 @@
 package dev.scratchvm.testing;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -30,7 +33,11 @@ import org.junit.platform.launcher.core.LauncherFactory;
  * Classes that already have a result in this place's tally ({@link KvmTally}) are not run
  * again: a test VM that died part-way is restarted and goes on from where it stopped.
  *
- * <pre>java -cp TEST_CLASSPATH dev.scratchvm.testing.KvmTestRunner [TAG_EXPRESSION]</pre>
+ * <p>With a second expression, the classes of the first (the set that must run) come first,
+ * retries included; then {@code PLACE.required-done} is written next to the tally, and the
+ * classes of the second that have no result yet run while the build gives it time.
+ *
+ * <pre>java -cp TEST_CLASSPATH dev.scratchvm.testing.KvmTestRunner [TAG_EXPRESSION [REST_EXPRESSION]]</pre>
  * Exit status: 0 all passed, 1 some failed, 2 nothing matched.
  */
 public final class KvmTestRunner {
@@ -61,11 +68,34 @@ public final class KvmTestRunner {
             out.println(VmmProcess.trainAotCache(Path.of(System.getProperty("java.io.tmpdir"),
                     "scratchvm-test-vmm-" + ProcessHandle.current().pid() + ".aot"), Duration.ofMinutes(3)));
         }
-        Attempt first = run(request(tags, List.of(), earlier), out, heartbeat);
+        Attempt first = runWithRetry(tags, place, earlier, out, heartbeat);
         if (first.tests.get() == 0 && earlier.isEmpty()) {
             out.println("no test matched " + tags);
             System.exit(2);
         }
+        if (args.length > 1) {
+            try {
+                Files.writeString(KvmTally.file(place).resolveSibling(place + ".required-done"), tags + "\n");
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            out.println("every class of " + tags + " has a result; now the others of " + args[1]);
+            runWithRetry(args[1], place, KvmTally.finishedClasses(place).keySet(), out, heartbeat);
+        }
+        List<String> failed = KvmTally.finishedClasses(place).entrySet().stream()
+                .filter(e -> e.getValue().failed()).map(Map.Entry::getKey).toList();
+        if (failed.isEmpty()) {
+            boolean retried = KvmTally.finishedClasses(place).values().stream().anyMatch(r -> r.runs() > 1);
+            if (retried) out.println("the classes that failed at first passed on the retry (reported as flaky, not hidden)");
+            System.exit(0);
+        }
+        out.println("failed: " + String.join(", ", failed));
+        System.exit(1);
+    }
+
+    /** The classes of {@code tags} but {@code except}, then once more those that failed. */
+    private static Attempt runWithRetry(String tags, String place, Set<String> except, PrintStream out, Heartbeat heartbeat) {
+        Attempt first = run(request(tags, List.of(), except), out, heartbeat);
         List<String> failedOnce = KvmTally.finishedClasses(place).entrySet().stream()
                 .filter(e -> e.getValue().failed() && e.getValue().runs() == 1).map(Map.Entry::getKey).toList();
         if (!failedOnce.isEmpty()) {
@@ -73,14 +103,7 @@ public final class KvmTestRunner {
                     failedOnce.size(), String.join(", ", failedOnce));
             run(request(tags, failedOnce, Set.of()), out, heartbeat);
         }
-        List<String> failed = KvmTally.finishedClasses(place).entrySet().stream()
-                .filter(e -> e.getValue().failed()).map(Map.Entry::getKey).toList();
-        if (failed.isEmpty()) {
-            if (!failedOnce.isEmpty()) out.println("all of them passed on the retry (reported as flaky, not hidden)");
-            System.exit(0);
-        }
-        out.println("failed: " + String.join(", ", failed));
-        System.exit(1);
+        return first;
     }
 
     private static LauncherDiscoveryRequest request(String tags, List<String> classes, Set<String> except) {
