@@ -1,6 +1,7 @@
 package dev.scratchvm.linux;
 
 import dev.scratchvm.memory.GuestMemory;
+import dev.scratchvm.memory.Protections;
 import dev.scratchvm.state.KernelState.Mapping;
 
 import java.util.ArrayList;
@@ -13,11 +14,15 @@ import java.util.TreeMap;
  * The guest process's view of its memory: the program break growing up from the end
  * of the ELF image, anonymous mappings handed out top-down below the stack. Guest
  * memory is identity-mapped and already present, so "mapping" is bookkeeping plus
- * making the pages read as zero. A file mapped MAP_SHARED is the exception: the host
+ * making the pages read as zero; the page tables follow it ({@link Protections}): in the
+ * mmap area (from the break up to and including the guard page below the stack) a page no
+ * mapping covers is absent, and every mapping has the rights its PROT_* bits give. The
+ * program image, the heap below the break and the stack are not mappings here and stay
+ * readable, writable and executable. A file mapped MAP_SHARED is the exception: the host
  * file is mapped over the guest's range ({@link GuestMemory#mapShared}), and each piece of
  * such a mapping holds a reference to its {@link OpenFile}, so closing the fd keeps the file.
  */
-final class AddressSpace {
+final class AddressSpace implements Protections {
     private static final long PAGE = GuestMemory.PAGE_SIZE;
 
     private final GuestMemory memory;
@@ -28,6 +33,8 @@ final class AddressSpace {
     private final TreeMap<Long, Mapping> mappings = new TreeMap<>();
     /** The file behind each shared file mapping, by start; one reference per entry. */
     private final Map<Long, OpenFile> sharedFiles = new HashMap<>();
+    /** The range whose protections may have changed since {@link #takeChanged}; empty when from >= to. */
+    private long changedFrom = Long.MAX_VALUE, changedTo = Long.MIN_VALUE;
 
     AddressSpace(GuestMemory memory, long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> restored) {
         this.memory = memory;
@@ -72,6 +79,7 @@ final class AddressSpace {
             long from = pageUp(requested), to = pageUp(brk);
             if (to > from) memory.discard(from, to - from);
         }
+        changed(Math.min(pageUp(requested), pageUp(brk)), Math.max(pageUp(requested), pageUp(brk)));
         brk = requested;
         return brk;
     }
@@ -101,6 +109,7 @@ final class AddressSpace {
     void map(long start, long length, int prot) {
         unmap(start, length);
         mappings.put(start, new Mapping(start, length, prot));
+        changed(start, start + length);
     }
 
     /**
@@ -115,6 +124,7 @@ final class AddressSpace {
         int r = memory.mapShared(start, length, file.hostFd, offset, writable);
         if (r < 0) return r;
         cut(start, length); // the host already replaced those pages: bookkeeping only
+        changed(start, start + length);
         file.retain();
         mappings.put(start, new Mapping(start, length, prot, -1, offset, true));
         sharedFiles.put(start, file);
@@ -134,6 +144,7 @@ final class AddressSpace {
      */
     private List<long[]> cut(long start, long length) {
         long end = start + length;
+        changed(start, end);
         List<Mapping> touched = new ArrayList<>();
         Map.Entry<Long, Mapping> e = mappings.lowerEntry(end);
         while (e != null && e.getValue().start() + e.getValue().length() > start) {
@@ -216,6 +227,7 @@ final class AddressSpace {
             memory.discard(end, m.start() + newLength - end);
         }
         mappings.put(m.start(), m.resized(m.start(), newLength));
+        changed(end, m.start() + newLength);
         return true;
     }
 
@@ -223,5 +235,148 @@ final class AddressSpace {
     boolean isMapped(long addr, long length) {
         Map.Entry<Long, Mapping> e = mappings.floorEntry(addr);
         return e != null && e.getValue().start() + e.getValue().length() >= addr + length;
+    }
+
+    private void changed(long from, long to) {
+        if (from >= to) return;
+        changedFrom = Math.min(changedFrom, from);
+        changedTo = Math.max(changedTo, to);
+    }
+
+    /** The range whose protections may have changed since the last call, as {from, to}; null when none. */
+    long[] takeChanged() {
+        if (changedFrom >= changedTo) return null;
+        long[] r = {changedFrom, changedTo};
+        changedFrom = Long.MAX_VALUE;
+        changedTo = Long.MIN_VALUE;
+        return r;
+    }
+
+    /** Where pages no mapping covers are absent: from the break up to and including the guard page below the stack. */
+    private long holesFrom() {
+        return pageUp(brk);
+    }
+
+    private long holesTo() {
+        return mmapTop + PAGE;
+    }
+
+    @Override
+    public void forEachRun(long from, long to, Run run) {
+        long at = from;
+        while (at < to) {
+            Map.Entry<Long, Mapping> e = mappings.floorEntry(at);
+            if (e != null && e.getValue().start() + e.getValue().length() > at) {
+                long end = Math.min(to, e.getValue().start() + e.getValue().length());
+                run.accept(at, end, e.getValue().prot());
+                at = end;
+                continue;
+            }
+            Long next = mappings.higherKey(at);
+            long end = Math.min(to, next == null ? Long.MAX_VALUE : next);
+            int prot;
+            if (at < memory.guestBase() || at >= memory.size()) {
+                prot = UNMAPPED;
+                end = Math.min(end, at < memory.guestBase() ? memory.guestBase() : Long.MAX_VALUE);
+            } else if (at < holesFrom()) {
+                prot = READ | WRITE | EXEC;
+                end = Math.min(end, holesFrom());
+            } else if (at < holesTo()) {
+                prot = UNMAPPED;
+                end = Math.min(end, holesTo());
+            } else {
+                prot = READ | WRITE | EXEC;
+                end = Math.min(end, memory.size());
+            }
+            run.accept(at, end, prot);
+            at = end;
+        }
+    }
+
+    /** The protection of the page holding {@code addr}: {@link #UNMAPPED} outside the program's memory. */
+    int protectionAt(long addr) {
+        int[] p = {UNMAPPED};
+        forEachRun(addr, addr + 1, (s, e, prot) -> p[0] = prot);
+        return p[0];
+    }
+
+    /** Whether the program itself could read (or write) all of [addr, addr+len): what the VMM honours for it. */
+    boolean allows(long addr, long len, boolean write) {
+        if (len <= 0) return true;
+        if (addr < 0 || addr + len < addr) return false;
+        boolean[] ok = {true};
+        forEachRun(addr, addr + len, (s, e, prot) -> {
+            if (!Protections.accessible(prot) || write && (prot & WRITE) == 0) ok[0] = false;
+        });
+        return ok[0];
+    }
+
+    /** How many bytes from {@code addr} (at most {@code max}) the program could read. */
+    long readablePrefix(long addr, long max) {
+        if (addr < 0 || max <= 0 || addr + max < addr) return 0;
+        long[] limit = {-1};
+        forEachRun(addr, addr + max, (s, e, prot) -> {
+            if (limit[0] < 0 && !Protections.accessible(prot)) limit[0] = s - addr;
+        });
+        return limit[0] < 0 ? max : limit[0];
+    }
+
+    /**
+     * mprotect(2) over whole pages: the mappings the range covers get {@code prot}, split where
+     * it starts or ends inside one. A hole in the mmap area is ENOMEM (nothing changes then);
+     * the program image, heap and stack are not mappings here and keep their rights.
+     *
+     * @return 0 or a negative errno
+     */
+    int protect(long start, long length, int prot) {
+        long end = start + length;
+        // Linux checks the whole range for holes before it changes anything.
+        boolean[] hole = {false};
+        forEachRun(start, end, (s, e, p) -> {
+            if (p == UNMAPPED) hole[0] = true;
+        });
+        if (hole[0]) return -dev.scratchvm.sys.Errno.ENOMEM;
+        List<Mapping> touched = new ArrayList<>();
+        Map.Entry<Long, Mapping> e = mappings.lowerEntry(end);
+        while (e != null && e.getValue().start() + e.getValue().length() > start) {
+            touched.add(e.getValue());
+            e = mappings.lowerEntry(e.getKey());
+        }
+        for (Mapping m : touched) {
+            OpenFile file = sharedFiles.get(m.start());
+            if (file != null && (prot & WRITE) != 0
+                    && (file.flags & dev.scratchvm.sys.Libc.O_ACCMODE) != dev.scratchvm.sys.Libc.O_RDWR) {
+                return -dev.scratchvm.sys.Errno.EACCES; // a shared mapping of a file not open for writing
+            }
+        }
+        for (Mapping m : touched) {
+            if (m.prot() == prot) continue;
+            mappings.remove(m.start());
+            OpenFile file = sharedFiles.remove(m.start());
+            long mEnd = m.start() + m.length(), from = Math.max(start, m.start()), to = Math.min(end, mEnd);
+            if (m.start() < from) keep(m.resized(m.start(), from - m.start()), file);
+            Mapping middle = m.resized(from, to - from);
+            keep(new Mapping(middle.start(), middle.length(), prot, middle.fileId(), middle.fileOffset(), middle.shared()), file);
+            if (mEnd > to) keep(m.resized(to, mEnd - to), file);
+            if (file != null) file.release(false);
+        }
+        mergeAnonymous(start);
+        mergeAnonymous(end);
+        changed(start, end);
+        return 0;
+    }
+
+    /** Joins the anonymous mappings that meet at {@code boundary} when their rights are equal, as Linux merges areas. */
+    private void mergeAnonymous(long boundary) {
+        Mapping after = mappings.get(boundary);
+        Map.Entry<Long, Mapping> below = mappings.lowerEntry(boundary);
+        if (after == null || below == null) return;
+        Mapping before = below.getValue();
+        if (before.start() + before.length() != boundary || before.shared() || after.shared() || before.prot() != after.prot()
+                || sharedFiles.containsKey(before.start()) || sharedFiles.containsKey(after.start())) {
+            return;
+        }
+        mappings.remove(boundary);
+        mappings.put(before.start(), before.resized(before.start(), before.length() + after.length()));
     }
 }

@@ -4,6 +4,7 @@ import dev.scratchvm.boot.BootLayout;
 import dev.scratchvm.boot.ElfException;
 import dev.scratchvm.boot.ElfImage;
 import dev.scratchvm.boot.LongMode;
+import dev.scratchvm.boot.PageTables;
 import dev.scratchvm.boot.ProgramLoader;
 import dev.scratchvm.image.StateRules;
 import dev.scratchvm.kvm.DirtyLog;
@@ -11,6 +12,7 @@ import dev.scratchvm.kvm.Kvm;
 import dev.scratchvm.kvm.KvmException;
 import dev.scratchvm.kvm.Vcpu;
 import dev.scratchvm.kvm.VcpuRegisters;
+import dev.scratchvm.kvm.TranslationFlush;
 import dev.scratchvm.kvm.Vm;
 import dev.scratchvm.kvm.VmExit;
 import dev.scratchvm.linux.Call;
@@ -78,6 +80,10 @@ public final class Machine implements AutoCloseable {
     private DirtyLog dirtyLog;
     /** The image this machine's memory equals apart from its dirty pages: a diff's parent (vmm.Snapshots). */
     private SnapshotParent snapshotParent;
+    /** The program's page tables, following the kernel's address space (built once the kernel exists). */
+    private PageTables pageTables;
+    /** Created at the first change of the page tables. */
+    private TranslationFlush translationFlush;
 
     private Machine(Kvm kvm, Vm vm, Vcpu vcpu, GuestMemory memory, MachineConfig config, List<CpuidEntry> cpuid) {
         this.kvm = kvm;
@@ -117,6 +123,7 @@ public final class Machine implements AutoCloseable {
             m.kernel = LinuxKernel.boot(memory, root, config.trace(), m.new Cpu(), config.stdio(),
                     program.imageEnd(), program.stackBottom());
             m.kernel.nameAfter(execfn);
+            m.buildPageTables();
             m.regs.setRegs(Registers.atEntry(program.entry(), program.stackPointer()));
             return m;
         } catch (RuntimeException | ElfException e) {
@@ -241,6 +248,8 @@ public final class Machine implements AutoCloseable {
             VcpuStates.restore(vcpu, state.vcpu());
             root = GuestRoot.open(config.root());
             m.kernel = LinuxKernel.restore(memory, root, config.trace(), m.new Cpu(), config.stdio(), state.kernel());
+            // Derived from the saved mappings, never taken from the image.
+            m.buildPageTables();
             return m;
         } catch (RestoreException e) {
             cleanUp(kvm, vm, vcpu, memory, root, log);
@@ -394,6 +403,31 @@ public final class Machine implements AutoCloseable {
         return signal == report.signal() ? report : new Outcome.Killed(signal, report.reason());
     }
 
+    /**
+     * Writes the program's page tables from the kernel's address space, before the vCPU first
+     * runs here (nothing is cached yet, so no flush). NX bits only where EFER.NXE is on: an
+     * image saved without it keeps running without (bit 63 would be reserved).
+     */
+    private void buildPageTables() {
+        boolean nx = (regs.sregs().efer() & LongMode.EFER_NXE) != 0;
+        pageTables = PageTables.build(memory, kernel.protections(), nx);
+        kernel.takeProtectionChanges();
+    }
+
+    /**
+     * After a system call that changed protections: rewrites the affected page-table entries
+     * and has KVM forget the old translations ({@link TranslationFlush}: the program cannot
+     * INVLPG from ring 3, and KVM keeps what it derived across exits). A program that never
+     * changes its mappings never gets here.
+     */
+    private void updatePageTables() {
+        long[] changed = kernel.takeProtectionChanges();
+        if (changed == null) return;
+        pageTables.update(changed[0], changed[1]);
+        if (translationFlush == null) translationFlush = new TranslationFlush(vm);
+        translationFlush.flush();
+    }
+
     /** Whether the vCPU is in the VMM's stubs (below the guest's memory), not in the program. */
     private boolean inVmmCode() {
         return regs.get(RIP) < memory.guestBase();
@@ -472,6 +506,7 @@ public final class Machine implements AutoCloseable {
         Control control;
         try {
             control = kernel.syscall(call);
+            updatePageTables();
         } catch (RuntimeException e) {
             // A VMM bug or a broken invariant: stop this VM cleanly rather than let the exception escape.
             return new Outcome.Failed("internal error serving system call " + nr + ": " + e.getMessage());
@@ -663,6 +698,7 @@ public final class Machine implements AutoCloseable {
         vcpu.close();
         if (dirtyLog != null) dirtyLog.close();
         vm.close();
+        if (translationFlush != null) translationFlush.close();
         memory.close();
         kvm.close();
     }
