@@ -7,6 +7,7 @@
  * MAP_FIXED over a PROT_NONE mapping, mremap, and the heap given back by brk.
  * With argv[1] = "save", the mappings are set up, SAVE() is called, and every check runs
  * after it: in a restored VM, on pages whose protections came from the saved mappings.
+ * With argv[1] = "die", a PROT_NONE page is read without a handler: killed by SIGSEGV.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -203,6 +204,14 @@ static void checks(void)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "die") == 0) {
+        char *p = map(1, PROT_READ | PROT_WRITE);
+        p[0] = 1;
+        mprotect(p, PAGE, PROT_NONE);
+        printf("reading PROT_NONE\n");
+        fflush(stdout);
+        return *(volatile char *)p;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_segv;
