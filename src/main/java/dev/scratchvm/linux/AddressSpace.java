@@ -35,6 +35,8 @@ final class AddressSpace implements Protections {
     private final Map<Long, OpenFile> sharedFiles = new HashMap<>();
     /** The range whose protections may have changed since {@link #takeChanged}; empty when from >= to. */
     private long changedFrom = Long.MAX_VALUE, changedTo = Long.MIN_VALUE;
+    /** Whether a page in that range lost an access it had. */
+    private boolean reduced;
 
     AddressSpace(GuestMemory memory, long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> restored) {
         this.memory = memory;
@@ -79,7 +81,8 @@ final class AddressSpace implements Protections {
             long from = pageUp(requested), to = pageUp(brk);
             if (to > from) memory.discard(from, to - from);
         }
-        changed(Math.min(pageUp(requested), pageUp(brk)), Math.max(pageUp(requested), pageUp(brk)));
+        if (requested >= brk) noteChange(pageUp(brk), pageUp(requested), READ | WRITE | EXEC);
+        else noteChange(pageUp(requested), pageUp(brk), UNMAPPED);
         brk = requested;
         return brk;
     }
@@ -107,9 +110,9 @@ final class AddressSpace implements Protections {
 
     /** Records a new mapping over [start, start+length), replacing any overlap, with zeroed pages. */
     void map(long start, long length, int prot) {
+        noteChange(start, start + length, prot);
         unmap(start, length);
         mappings.put(start, new Mapping(start, length, prot));
-        changed(start, start + length);
     }
 
     /**
@@ -123,8 +126,8 @@ final class AddressSpace implements Protections {
         boolean writable = (file.flags & dev.scratchvm.sys.Libc.O_ACCMODE) == dev.scratchvm.sys.Libc.O_RDWR;
         int r = memory.mapShared(start, length, file.hostFd, offset, writable);
         if (r < 0) return r;
+        noteChange(start, start + length, prot);
         cut(start, length); // the host already replaced those pages: bookkeeping only
-        changed(start, start + length);
         file.retain();
         mappings.put(start, new Mapping(start, length, prot, -1, offset, true));
         sharedFiles.put(start, file);
@@ -133,6 +136,7 @@ final class AddressSpace implements Protections {
 
     /** Removes [start, start+length) from every mapping it touches, splitting them; the range reads as zero. */
     void unmap(long start, long length) {
+        noteChange(start, start + length, UNMAPPED);
         for (long[] shared : cut(start, length)) memory.unmapShared(shared[0], shared[1]);
         memory.discard(start, length);
     }
@@ -144,7 +148,6 @@ final class AddressSpace implements Protections {
      */
     private List<long[]> cut(long start, long length) {
         long end = start + length;
-        changed(start, end);
         List<Mapping> touched = new ArrayList<>();
         Map.Entry<Long, Mapping> e = mappings.lowerEntry(end);
         while (e != null && e.getValue().start() + e.getValue().length() > start) {
@@ -216,6 +219,7 @@ final class AddressSpace implements Protections {
         Map.Entry<Long, Mapping> next = mappings.higherEntry(m.start());
         long limit = next == null ? mmapTop : Math.min(mmapTop, next.getKey());
         if (m.start() + newLength > limit || !memory.contains(m.start(), newLength)) return false;
+        noteChange(end, m.start() + newLength, m.prot());
         OpenFile file = sharedFiles.get(m.start());
         if (file != null) {
             // The file goes on where the mapping ended.
@@ -227,7 +231,6 @@ final class AddressSpace implements Protections {
             memory.discard(end, m.start() + newLength - end);
         }
         mappings.put(m.start(), m.resized(m.start(), newLength));
-        changed(end, m.start() + newLength);
         return true;
     }
 
@@ -237,18 +240,41 @@ final class AddressSpace implements Protections {
         return e != null && e.getValue().start() + e.getValue().length() >= addr + length;
     }
 
-    private void changed(long from, long to) {
+    /**
+     * Records that [from, to) is about to get protection {@code prot} ({@link #UNMAPPED} for a
+     * removal), before the bookkeeping changes: whether any page loses an access it had.
+     */
+    private void noteChange(long from, long to, int prot) {
+        changed(from, to, !onlyGains(from, to, prot));
+    }
+
+    private void changed(long from, long to, boolean reduces) {
         if (from >= to) return;
         changedFrom = Math.min(changedFrom, from);
         changedTo = Math.max(changedTo, to);
+        reduced |= reduces;
     }
 
-    /** The range whose protections may have changed since the last call, as {from, to}; null when none. */
-    long[] takeChanged() {
+    /** True when no page of [from, to) has an access now that {@code prot} would not give. */
+    private boolean onlyGains(long from, long to, int prot) {
+        boolean[] gains = {true};
+        forEachRun(from, to, (s, e, now) -> {
+            if (Protections.accessible(now) && (!Protections.accessible(prot) || (now & ~prot) != 0)) gains[0] = false;
+        });
+        return gains[0];
+    }
+
+    /**
+     * What changed since the last call: the range whose protections may differ, and whether any
+     * page lost an access (so that translations cached from the old tables must be dropped); null
+     * when nothing changed.
+     */
+    ProtectionChange takeChanged() {
         if (changedFrom >= changedTo) return null;
-        long[] r = {changedFrom, changedTo};
+        ProtectionChange r = new ProtectionChange(changedFrom, changedTo, reduced);
         changedFrom = Long.MAX_VALUE;
         changedTo = Long.MIN_VALUE;
+        reduced = false;
         return r;
     }
 
@@ -336,6 +362,7 @@ final class AddressSpace implements Protections {
             if (p == UNMAPPED) hole[0] = true;
         });
         if (hole[0]) return -dev.scratchvm.sys.Errno.ENOMEM;
+        boolean gains = onlyGains(start, end, prot);
         List<Mapping> touched = new ArrayList<>();
         Map.Entry<Long, Mapping> e = mappings.lowerEntry(end);
         while (e != null && e.getValue().start() + e.getValue().length() > start) {
@@ -362,7 +389,7 @@ final class AddressSpace implements Protections {
         }
         mergeAnonymous(start);
         mergeAnonymous(end);
-        changed(start, end);
+        changed(start, end, !gains);
         return 0;
     }
 

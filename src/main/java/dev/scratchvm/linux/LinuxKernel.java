@@ -429,11 +429,8 @@ public final class LinuxKernel implements AutoCloseable {
         return space;
     }
 
-    /**
-     * The range of guest addresses whose protections changed since the last call (mmap, munmap,
-     * mprotect, mremap, brk), as {from, to}, or null: the page tables to rewrite.
-     */
-    public long[] takeProtectionChanges() {
+    /** What changed in the protections since the last call, or null: the page tables to rewrite. */
+    public ProtectionChange takeProtectionChanges() {
         return space.takeChanged();
     }
 

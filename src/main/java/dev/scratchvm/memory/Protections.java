@@ -22,6 +22,13 @@ public interface Protections {
      */
     void forEachRun(long from, long to, Run run);
 
+    /** The protection of the page holding {@code addr}. */
+    default int at(long addr) {
+        int[] p = {UNMAPPED};
+        forEachRun(addr & -GuestMemory.PAGE_SIZE, (addr & -GuestMemory.PAGE_SIZE) + GuestMemory.PAGE_SIZE, (s, e, prot) -> p[0] = prot);
+        return p[0];
+    }
+
     /** Whether the CPU lets the program touch a page with {@code prot} at all (x86: write or exec imply read). */
     static boolean accessible(int prot) {
         return prot > 0;

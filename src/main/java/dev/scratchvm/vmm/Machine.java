@@ -392,6 +392,7 @@ public final class Machine implements AutoCloseable {
         if (!f.inProgram()) return GuestFaults.describe(f, regs, config.verbose());
         regs.setRegs(f.programRegisters(regs.regs()));
         regs.setSregs(LongMode.backToRing3(regs.sregs()));
+        if (spurious(f)) return null; // back to the faulting instruction, as the program left it
         int signal;
         try {
             signal = kernel.deliverFault(f.signal(), f.code(), f.address(), f.vector(), f.errorCode());
@@ -416,17 +417,54 @@ public final class Machine implements AutoCloseable {
 
     /**
      * After a system call that changed protections: rewrites the affected page-table entries
-     * and has KVM forget the old translations ({@link TranslationFlush}: the program cannot
-     * INVLPG from ring 3, and KVM keeps what it derived across exits). A program that never
-     * changes its mappings never gets here.
+     * and, where a page lost an access, has KVM forget the old translations
+     * ({@link TranslationFlush}: the program cannot INVLPG from ring 3, and KVM keeps what it
+     * derived across exits). A program that never changes its mappings never gets here, and
+     * one that only gains accesses (a growing heap, a fresh mmap) never flushes.
      */
     private void updatePageTables() {
-        long[] changed = kernel.takeProtectionChanges();
-        if (changed == null) return;
-        pageTables.update(changed[0], changed[1]);
+        var change = kernel.takeProtectionChanges();
+        if (change == null) return;
+        pageTables.update(change.from(), change.to());
+        if (change.reduced()) flushTranslations();
+    }
+
+    private void flushTranslations() {
         if (translationFlush == null) translationFlush = new TranslationFlush(vm);
         translationFlush.flush();
     }
+
+    private static final long PF_WRITE = 2, PF_FETCH = 0x10;
+
+    /**
+     * Whether a page fault is spurious: the protections allow the access now, and it faulted
+     * only on a translation cached before they grew (the TLB of VMX/SVM hardware may keep one,
+     * as Intel's SDM allows, since no flush follows a change that only adds accesses). Linux
+     * retries those too. A second spurious fault at the same place flushes first.
+     */
+    private boolean spurious(GuestFaults.Fault f) {
+        if (f.vector() != 14) return false;
+        int prot = kernel.protections().at(f.cr2());
+        boolean allowed = dev.scratchvm.memory.Protections.accessible(prot)
+                && ((f.errorCode() & PF_WRITE) == 0 || (prot & dev.scratchvm.memory.Protections.WRITE) != 0)
+                && ((f.errorCode() & PF_FETCH) == 0 || (prot & dev.scratchvm.memory.Protections.EXEC) != 0);
+        if (!allowed) {
+            lastSpurious = -1;
+            return false;
+        }
+        if (lastSpurious == f.cr2()) {
+            if (flushedForSpurious) return false; // still faulting after a flush: the tables are wrong, say so
+            flushTranslations();
+            flushedForSpurious = true;
+        } else {
+            flushedForSpurious = false;
+        }
+        lastSpurious = f.cr2();
+        return true;
+    }
+
+    private long lastSpurious = -1;
+    private boolean flushedForSpurious;
 
     /** Whether the vCPU is in the VMM's stubs (below the guest's memory), not in the program. */
     private boolean inVmmCode() {
@@ -507,6 +545,7 @@ public final class Machine implements AutoCloseable {
         try {
             control = kernel.syscall(call);
             updatePageTables();
+            lastSpurious = -1;
         } catch (RuntimeException e) {
             // A VMM bug or a broken invariant: stop this VM cleanly rather than let the exception escape.
             return new Outcome.Failed("internal error serving system call " + nr + ": " + e.getMessage());
