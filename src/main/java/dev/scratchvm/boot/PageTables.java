@@ -67,10 +67,18 @@ public final class PageTables {
         return t;
     }
 
-    /** Rewrites the entries of every 2 MiB region [from, to) touches; the caller then flushes the TLB. */
-    public void update(long from, long to) {
+    /**
+     * Rewrites the entries of every 2 MiB region [from, to) touches.
+     *
+     * @return whether a page-directory entry changed (a region split or joined, or a 2 MiB page's
+     *         rights), as opposed to 4 KiB entries of page tables that stay where they are: KVM's
+     *         shadow pages mirror the structure, so only a full flush makes it forget a changed one
+     */
+    public boolean update(long from, long to) {
         long first = Math.max(GUEST_BASE, from & -REGION), end = Math.min(size, to);
-        for (long region = first; region < end; region += REGION) updateRegion(region);
+        boolean directories = false;
+        for (long region = first; region < end; region += REGION) directories |= updateRegion(region);
+        return directories;
     }
 
     /** How many times a region could not get its own page table (see the class comment). */
@@ -78,7 +86,7 @@ public final class PageTables {
         return overflowed;
     }
 
-    private void updateRegion(long region) {
+    private boolean updateRegion(long region) {
         int index = (int) (region / REGION);
         long pde = PAGE_DIRECTORIES + (region >> 30) * PAGE + (region >> 21 & 511) * 8;
         int[] uniform = {Integer.MIN_VALUE};
@@ -94,25 +102,24 @@ public final class PageTables {
             Long t = free.poll();
             if (t == null) {
                 overflowed++;
-                put(pde, leaf(union[0], HUGE, region));
-                return;
+                return put(pde, leaf(union[0], HUGE, region));
             }
             table = t;
             tableOf[index] = table;
         }
         if (!mixed[0]) {
-            put(pde, leaf(uniform[0], HUGE, region));
+            boolean changed = put(pde, leaf(uniform[0], HUGE, region));
             if (table != 0) {
                 tableOf[index] = 0;
                 free.push(table);
             }
-            return;
+            return changed;
         }
         long pt = table;
         protections.forEachRun(region, region + REGION, (s, e, prot) -> {
             for (long page = s; page < e; page += PAGE) put(pt + ((page - region) >> 12) * 8, leaf(prot, 0, page));
         });
-        put(pde, pt | PRESENT | WRITABLE | USER | ACCESSED);
+        return put(pde, pt | PRESENT | WRITABLE | USER | ACCESSED);
     }
 
     private long leaf(int prot, long huge, long addr) {
@@ -123,8 +130,11 @@ public final class PageTables {
         return e;
     }
 
-    private void put(long at, long entry) {
+    /** Writes an entry; whether it differs from what was there. */
+    private boolean put(long at, long entry) {
+        if (mem.get(JAVA_LONG_UNALIGNED, at) == entry) return false;
         mem.set(JAVA_LONG_UNALIGNED, at, entry);
+        return true;
     }
 
     /** For tests: the entry that maps {@code addr} at the lowest level, 0 when absent. */

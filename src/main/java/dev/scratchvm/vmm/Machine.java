@@ -417,16 +417,23 @@ public final class Machine implements AutoCloseable {
 
     /**
      * After a system call that changed protections: rewrites the affected page-table entries
-     * and, where a page lost an access, has KVM forget the old translations
-     * ({@link TranslationFlush}: the program cannot INVLPG from ring 3, and KVM keeps what it
-     * derived across exits). A program that never changes its mappings never gets here, and
-     * one that only gains accesses (a growing heap, a fresh mmap) never flushes.
+     * and, where a page lost an access, makes KVM forget what it derived from the old ones (the
+     * program cannot INVLPG from ring 3, and KVM keeps translations across exits: shadow pages
+     * on kvm_pvm, the VPID/ASID-tagged TLB on VMX/SVM). When only 4 KiB entries changed, it is
+     * enough to drop KVM's mappings of the pages themselves (identity-mapped, so those are
+     * exactly the stale translations): the host's MMU notifier does that
+     * ({@link GuestMemory#dropHostTranslations}). A changed page-directory entry needs all
+     * shadow pages dropped ({@link TranslationFlush}). A program that never changes its mappings
+     * never gets here, and one that only gains accesses (a growing heap, a fresh mmap) flushes
+     * nothing.
      */
     private void updatePageTables() {
         var change = kernel.takeProtectionChanges();
         if (change == null) return;
-        pageTables.update(change.from(), change.to());
-        if (change.reduced()) flushTranslations();
+        boolean directories = pageTables.update(change.from(), change.to());
+        if (!change.reduced()) return;
+        long from = Math.max(memory.guestBase(), change.from()), to = Math.min(memory.size(), change.to());
+        if (directories || from >= to || !memory.dropHostTranslations(from, to - from)) flushTranslations();
     }
 
     private void flushTranslations() {
