@@ -27,11 +27,6 @@ public record SpecialRegisters(Segment cs, Segment ds, Segment es, Segment fs, S
                 apicBase, interruptBitmap);
     }
 
-    public SpecialRegisters withCr3(long newCr3) {
-        return new SpecialRegisters(cs, ds, es, fs, gs, ss, tr, ldt, gdt, idt, cr0, cr2, newCr3, cr4, cr8, efer,
-                apicBase, interruptBitmap);
-    }
-
     public SpecialRegisters withEfer(long newEfer) {
         return new SpecialRegisters(cs, ds, es, fs, gs, ss, tr, ldt, gdt, idt, cr0, cr2, cr3, cr4, cr8, newEfer,
                 apicBase, interruptBitmap);
