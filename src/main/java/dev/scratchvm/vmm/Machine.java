@@ -417,23 +417,32 @@ public final class Machine implements AutoCloseable {
 
     /**
      * After a system call that changed protections: rewrites the affected page-table entries
-     * and, where a page lost an access, makes KVM forget what it derived from the old ones (the
-     * program cannot INVLPG from ring 3, and KVM keeps translations across exits: shadow pages
-     * on kvm_pvm, the VPID/ASID-tagged TLB on VMX/SVM). When only 4 KiB entries changed, it is
-     * enough to drop KVM's mappings of the pages themselves (identity-mapped, so those are
-     * exactly the stale translations): the host's MMU notifier does that
-     * ({@link GuestMemory#dropHostTranslations}). A changed page-directory entry needs all
-     * shadow pages dropped ({@link TranslationFlush}). A program that never changes its mappings
-     * never gets here, and one that only gains accesses (a growing heap, a fresh mmap) flushes
-     * nothing.
+     * and makes KVM forget what it derived from the old ones (the program cannot INVLPG from
+     * ring 3, and KVM keeps translations across exits: shadow pages on kvm_pvm, the VPID/ASID-
+     * tagged TLB and paging-structure caches on VMX/SVM).
+     * <ul>
+     *   <li>A changed page-directory entry (a region split or joined, a 2 MiB page's rights)
+     *       drops everything ({@link TranslationFlush}), gain or loss: KVM's shadow pages mirror
+     *       the old structure, and a page table given back to the pool and reused for another
+     *       region would otherwise be shadowed with the old region's translations.</li>
+     *   <li>4 KiB entries that lost an access: KVM's mappings of exactly those pages are
+     *       dropped (identity-mapped, so they are the stale translations) through the host's
+     *       MMU notifier ({@link GuestMemory#dropHostTranslations}).</li>
+     *   <li>4 KiB entries that only gained: nothing; a stale translation can only fault, and
+     *       that fault is retried ({@link #spurious}).</li>
+     * </ul>
+     * A program that never changes its mappings never gets here.
      */
     private void updatePageTables() {
         var change = kernel.takeProtectionChanges();
         if (change == null) return;
-        boolean directories = pageTables.update(change.from(), change.to());
+        if (pageTables.update(change.from(), change.to())) {
+            flushTranslations();
+            return;
+        }
         if (!change.reduced()) return;
         long from = Math.max(memory.guestBase(), change.from()), to = Math.min(memory.size(), change.to());
-        if (directories || from >= to || !memory.dropHostTranslations(from, to - from)) flushTranslations();
+        if (from < to && !memory.dropHostTranslations(from, to - from)) flushTranslations();
     }
 
     private void flushTranslations() {
