@@ -23,6 +23,8 @@ public final class LongMode {
     private static final long CR0_PE = 1, CR0_MP = 2, CR0_ET = 0x10, CR0_NE = 0x20, CR0_PG = 1L << 31;
     private static final long CR4_PAE = 0x20, CR4_OSFXSR = 0x200, CR4_OSXMMEXCPT = 0x400, CR4_OSXSAVE = 0x40000;
     private static final long EFER_SCE = 1, EFER_LME = 0x100, EFER_LMA = 0x400;
+    /** No-execute enable: bit 63 of a page-table entry forbids instruction fetches (PageTables). */
+    public static final long EFER_NXE = 0x800;
     public static final int MSR_STAR = 0xC0000081, MSR_LSTAR = 0xC0000082, MSR_CSTAR = 0xC0000083, MSR_SFMASK = 0xC0000084;
     /** RFLAGS bits cleared on SYSCALL: TF, IF, DF, as Linux does. */
     private static final long SFMASK = 0x700;
@@ -139,7 +141,8 @@ public final class LongMode {
      */
     public static void configure(Vcpu vcpu, List<CpuidEntry> cpuid, long xcr0) {
         vcpu.setCpuid(cpuid);
-        vcpu.registers().setSregs(sregs(vcpu.registers().sregs()));
+        SpecialRegisters s = sregs(vcpu.registers().sregs());
+        vcpu.registers().setSregs(hasNx(cpuid) ? s.withEfer(s.efer() | EFER_NXE) : s);
         vcpu.setXcrs(List.of(new Xcr(0, xcr0)));
         vcpu.setMsrs(syscallMsrs());
     }
@@ -160,6 +163,12 @@ public final class LongMode {
                 CR0_PG | CR0_NE | CR0_ET | CR0_MP | CR0_PE, 0, PML4,
                 CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE, 0,
                 EFER_SCE | EFER_LME | EFER_LMA, initial.apicBase(), List.of(0L, 0L, 0L, 0L));
+    }
+
+    /** CPUID 0x80000001 EDX bit 20: the CPU has the no-execute bit (EFER.NXE). */
+    static boolean hasNx(List<CpuidEntry> cpuid) {
+        for (CpuidEntry e : cpuid) if (e.function() == 0x80000001 && (e.edx() & (1 << 20)) != 0) return true;
+        return false;
     }
 
     /** SYSCALL MSRs: STAR selects the segments, LSTAR the entry stub. */

@@ -1,6 +1,7 @@
 package dev.scratchvm.linux;
 
 import dev.scratchvm.memory.GuestMemory;
+import dev.scratchvm.memory.Protections;
 import dev.scratchvm.state.KernelState.Mapping;
 
 import java.util.ArrayList;
@@ -13,11 +14,15 @@ import java.util.TreeMap;
  * The guest process's view of its memory: the program break growing up from the end
  * of the ELF image, anonymous mappings handed out top-down below the stack. Guest
  * memory is identity-mapped and already present, so "mapping" is bookkeeping plus
- * making the pages read as zero. A file mapped MAP_SHARED is the exception: the host
+ * making the pages read as zero; the page tables follow it ({@link Protections}): in the
+ * mmap area (from the break up to and including the guard page below the stack) a page no
+ * mapping covers is absent, and every mapping has the rights its PROT_* bits give. The
+ * program image, the heap below the break and the stack are not mappings here and stay
+ * readable, writable and executable. A file mapped MAP_SHARED is the exception: the host
  * file is mapped over the guest's range ({@link GuestMemory#mapShared}), and each piece of
  * such a mapping holds a reference to its {@link OpenFile}, so closing the fd keeps the file.
  */
-final class AddressSpace {
+final class AddressSpace implements Protections {
     private static final long PAGE = GuestMemory.PAGE_SIZE;
 
     private final GuestMemory memory;
@@ -28,6 +33,10 @@ final class AddressSpace {
     private final TreeMap<Long, Mapping> mappings = new TreeMap<>();
     /** The file behind each shared file mapping, by start; one reference per entry. */
     private final Map<Long, OpenFile> sharedFiles = new HashMap<>();
+    /** The range whose protections may have changed since {@link #takeChanged}; empty when from >= to. */
+    private long changedFrom = Long.MAX_VALUE, changedTo = Long.MIN_VALUE;
+    /** Whether a page in that range lost an access it had. */
+    private boolean reduced;
 
     AddressSpace(GuestMemory memory, long brkStart, long brk, long mmapBase, long mmapTop, List<Mapping> restored) {
         this.memory = memory;
@@ -72,6 +81,8 @@ final class AddressSpace {
             long from = pageUp(requested), to = pageUp(brk);
             if (to > from) memory.discard(from, to - from);
         }
+        if (requested >= brk) noteChange(pageUp(brk), pageUp(requested), READ | WRITE | EXEC);
+        else noteChange(pageUp(requested), pageUp(brk), UNMAPPED);
         brk = requested;
         return brk;
     }
@@ -99,6 +110,7 @@ final class AddressSpace {
 
     /** Records a new mapping over [start, start+length), replacing any overlap, with zeroed pages. */
     void map(long start, long length, int prot) {
+        noteChange(start, start + length, prot);
         unmap(start, length);
         mappings.put(start, new Mapping(start, length, prot));
     }
@@ -114,6 +126,7 @@ final class AddressSpace {
         boolean writable = (file.flags & dev.scratchvm.sys.Libc.O_ACCMODE) == dev.scratchvm.sys.Libc.O_RDWR;
         int r = memory.mapShared(start, length, file.hostFd, offset, writable);
         if (r < 0) return r;
+        noteChange(start, start + length, prot);
         cut(start, length); // the host already replaced those pages: bookkeeping only
         file.retain();
         mappings.put(start, new Mapping(start, length, prot, -1, offset, true));
@@ -123,6 +136,7 @@ final class AddressSpace {
 
     /** Removes [start, start+length) from every mapping it touches, splitting them; the range reads as zero. */
     void unmap(long start, long length) {
+        noteChange(start, start + length, UNMAPPED);
         for (long[] shared : cut(start, length)) memory.unmapShared(shared[0], shared[1]);
         memory.discard(start, length);
     }
@@ -205,6 +219,7 @@ final class AddressSpace {
         Map.Entry<Long, Mapping> next = mappings.higherEntry(m.start());
         long limit = next == null ? mmapTop : Math.min(mmapTop, next.getKey());
         if (m.start() + newLength > limit || !memory.contains(m.start(), newLength)) return false;
+        noteChange(end, m.start() + newLength, m.prot());
         OpenFile file = sharedFiles.get(m.start());
         if (file != null) {
             // The file goes on where the mapping ended.
@@ -223,5 +238,172 @@ final class AddressSpace {
     boolean isMapped(long addr, long length) {
         Map.Entry<Long, Mapping> e = mappings.floorEntry(addr);
         return e != null && e.getValue().start() + e.getValue().length() >= addr + length;
+    }
+
+    /**
+     * Records that [from, to) is about to get protection {@code prot} ({@link #UNMAPPED} for a
+     * removal), before the bookkeeping changes: whether any page loses an access it had.
+     */
+    private void noteChange(long from, long to, int prot) {
+        changed(from, to, !onlyGains(from, to, prot));
+    }
+
+    private void changed(long from, long to, boolean reduces) {
+        if (from >= to) return;
+        changedFrom = Math.min(changedFrom, from);
+        changedTo = Math.max(changedTo, to);
+        reduced |= reduces;
+    }
+
+    /** True when no page of [from, to) has an access now that {@code prot} would not give. */
+    private boolean onlyGains(long from, long to, int prot) {
+        boolean[] gains = {true};
+        forEachRun(from, to, (s, e, now) -> {
+            if (Protections.accessible(now) && (!Protections.accessible(prot) || (now & ~prot) != 0)) gains[0] = false;
+        });
+        return gains[0];
+    }
+
+    /**
+     * What changed since the last call: the range whose protections may differ, and whether any
+     * page lost an access (so that translations cached from the old tables must be dropped); null
+     * when nothing changed.
+     */
+    ProtectionChange takeChanged() {
+        if (changedFrom >= changedTo) return null;
+        ProtectionChange r = new ProtectionChange(changedFrom, changedTo, reduced);
+        changedFrom = Long.MAX_VALUE;
+        changedTo = Long.MIN_VALUE;
+        reduced = false;
+        return r;
+    }
+
+    /** Where pages no mapping covers are absent: from the break up to and including the guard page below the stack. */
+    private long holesFrom() {
+        return pageUp(brk);
+    }
+
+    private long holesTo() {
+        return mmapTop + PAGE;
+    }
+
+    @Override
+    public void forEachRun(long from, long to, Run run) {
+        long at = from;
+        while (at < to) {
+            Map.Entry<Long, Mapping> e = mappings.floorEntry(at);
+            if (e != null && e.getValue().start() + e.getValue().length() > at) {
+                long end = Math.min(to, e.getValue().start() + e.getValue().length());
+                run.accept(at, end, e.getValue().prot());
+                at = end;
+                continue;
+            }
+            Long next = mappings.higherKey(at);
+            long end = Math.min(to, next == null ? Long.MAX_VALUE : next);
+            int prot;
+            if (at < memory.guestBase() || at >= memory.size()) {
+                prot = UNMAPPED;
+                end = Math.min(end, at < memory.guestBase() ? memory.guestBase() : Long.MAX_VALUE);
+            } else if (at < holesFrom()) {
+                prot = READ | WRITE | EXEC;
+                end = Math.min(end, holesFrom());
+            } else if (at < holesTo()) {
+                prot = UNMAPPED;
+                end = Math.min(end, holesTo());
+            } else {
+                prot = READ | WRITE | EXEC;
+                end = Math.min(end, memory.size());
+            }
+            run.accept(at, end, prot);
+            at = end;
+        }
+    }
+
+    /** The protection of the page holding {@code addr}: {@link #UNMAPPED} outside the program's memory. */
+    int protectionAt(long addr) {
+        int[] p = {UNMAPPED};
+        forEachRun(addr, addr + 1, (s, e, prot) -> p[0] = prot);
+        return p[0];
+    }
+
+    /** Whether the program itself could read (or write) all of [addr, addr+len): what the VMM honours for it. */
+    boolean allows(long addr, long len, boolean write) {
+        if (len <= 0) return true;
+        if (addr < 0 || addr + len < addr) return false;
+        boolean[] ok = {true};
+        forEachRun(addr, addr + len, (s, e, prot) -> {
+            if (!Protections.accessible(prot) || write && (prot & WRITE) == 0) ok[0] = false;
+        });
+        return ok[0];
+    }
+
+    /** How many bytes from {@code addr} (at most {@code max}) the program could read. */
+    long readablePrefix(long addr, long max) {
+        if (addr < 0 || max <= 0 || addr + max < addr) return 0;
+        long[] limit = {-1};
+        forEachRun(addr, addr + max, (s, e, prot) -> {
+            if (limit[0] < 0 && !Protections.accessible(prot)) limit[0] = s - addr;
+        });
+        return limit[0] < 0 ? max : limit[0];
+    }
+
+    /**
+     * mprotect(2) over whole pages: the mappings the range covers get {@code prot}, split where
+     * it starts or ends inside one. A hole in the mmap area is ENOMEM (nothing changes then);
+     * the program image, heap and stack are not mappings here and keep their rights.
+     *
+     * @return 0 or a negative errno
+     */
+    int protect(long start, long length, int prot) {
+        long end = start + length;
+        // Linux checks the whole range for holes before it changes anything.
+        boolean[] hole = {false};
+        forEachRun(start, end, (s, e, p) -> {
+            if (p == UNMAPPED) hole[0] = true;
+        });
+        if (hole[0]) return -dev.scratchvm.sys.Errno.ENOMEM;
+        boolean gains = onlyGains(start, end, prot);
+        List<Mapping> touched = new ArrayList<>();
+        Map.Entry<Long, Mapping> e = mappings.lowerEntry(end);
+        while (e != null && e.getValue().start() + e.getValue().length() > start) {
+            touched.add(e.getValue());
+            e = mappings.lowerEntry(e.getKey());
+        }
+        for (Mapping m : touched) {
+            OpenFile file = sharedFiles.get(m.start());
+            if (file != null && (prot & WRITE) != 0
+                    && (file.flags & dev.scratchvm.sys.Libc.O_ACCMODE) != dev.scratchvm.sys.Libc.O_RDWR) {
+                return -dev.scratchvm.sys.Errno.EACCES; // a shared mapping of a file not open for writing
+            }
+        }
+        for (Mapping m : touched) {
+            if (m.prot() == prot) continue;
+            mappings.remove(m.start());
+            OpenFile file = sharedFiles.remove(m.start());
+            long mEnd = m.start() + m.length(), from = Math.max(start, m.start()), to = Math.min(end, mEnd);
+            if (m.start() < from) keep(m.resized(m.start(), from - m.start()), file);
+            Mapping middle = m.resized(from, to - from);
+            keep(new Mapping(middle.start(), middle.length(), prot, middle.fileId(), middle.fileOffset(), middle.shared()), file);
+            if (mEnd > to) keep(m.resized(to, mEnd - to), file);
+            if (file != null) file.release(false);
+        }
+        mergeAnonymous(start);
+        mergeAnonymous(end);
+        changed(start, end, !gains);
+        return 0;
+    }
+
+    /** Joins the anonymous mappings that meet at {@code boundary} when their rights are equal, as Linux merges areas. */
+    private void mergeAnonymous(long boundary) {
+        Mapping after = mappings.get(boundary);
+        Map.Entry<Long, Mapping> below = mappings.lowerEntry(boundary);
+        if (after == null || below == null) return;
+        Mapping before = below.getValue();
+        if (before.start() + before.length() != boundary || before.shared() || after.shared() || before.prot() != after.prot()
+                || sharedFiles.containsKey(before.start()) || sharedFiles.containsKey(after.start())) {
+            return;
+        }
+        mappings.remove(boundary);
+        mappings.put(before.start(), before.resized(before.start(), before.length() + after.length()));
     }
 }

@@ -53,7 +53,7 @@ public final class LinuxKernel implements AutoCloseable {
             cpu.interruptGuest();
             wakeup.wake();
         }, cpuClock, signalState.timers());
-        this.args = new GuestArgs(memory);
+        this.args = new GuestArgs(memory, space);
         this.root = root;
         this.trace = trace;
         this.space = space;
@@ -458,7 +458,24 @@ public final class LinuxKernel implements AutoCloseable {
      * @return the signal that ends the process, or 0 when a handler runs
      */
     public int deliverFault(int signal, int code, long address, int vector, long error) {
+        // A page fault's si_code is the address space's answer, not the CPU's: a PROT_NONE page is
+        // absent from the page tables, yet Linux says SEGV_ACCERR for it since a mapping is there.
+        if (vector == PAGE_FAULT && signal == Signals.SIGSEGV) {
+            code = space.protectionAt(address) == AddressSpace.UNMAPPED ? SEGV_MAPERR : SEGV_ACCERR;
+        }
         return delivery.deliverFault(signal, code, new SignalFrames.Fault(vector, error, address));
+    }
+
+    private static final int PAGE_FAULT = 14, SEGV_MAPERR = 1, SEGV_ACCERR = 2;
+
+    /** The protections of the program's pages, which the page tables follow. */
+    public dev.scratchvm.memory.Protections protections() {
+        return space;
+    }
+
+    /** What changed in the protections since the last call, or null: the page tables to rewrite. */
+    public ProtectionChange takeProtectionChanges() {
+        return space.takeChanged();
     }
 
     public GuestRoot root() {

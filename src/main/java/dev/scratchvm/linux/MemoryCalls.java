@@ -40,8 +40,7 @@ final class MemoryCalls {
         t.registerTraced(Nr.MMAP, "mmap", this::mmap);
         t.registerTraced(Nr.MUNMAP, "munmap", this::munmap);
         t.registerTraced(Nr.MREMAP, "mremap", this::mremap);
-        t.registerTraced(Nr.MPROTECT, "mprotect", c -> traced("MPROTECT " + hex(c.a0()) + " " + c.a1() + " " + c.a2(),
-                checkRange(c.a0(), c.a1()) ? 0 : -ENOMEM));
+        t.registerTraced(Nr.MPROTECT, "mprotect", this::mprotect);
         t.registerTraced(Nr.MADVISE, "madvise", this::madvise);
         t.registerTraced(Nr.MSYNC, "msync", this::msync);
     }
@@ -57,6 +56,21 @@ final class MemoryCalls {
 
     private boolean checkRange(long addr, long length) {
         return (addr & (PAGE - 1)) == 0 && length >= 0 && args.memory().contains(addr, AddressSpace.pageUp(length));
+    }
+
+    private static final int PROT_SEM = 8, PROT_GROWSDOWN = 0x01000000, PROT_GROWSUP = 0x02000000;
+
+    private long mprotect(Call c) {
+        long addr = c.a0(), length = c.a1();
+        long prot = c.a2();
+        String label = "MPROTECT " + hex(addr) + " " + length + " " + prot;
+        if ((addr & (PAGE - 1)) != 0 || (prot & ~(PROT_RWX | PROT_SEM | PROT_GROWSDOWN | PROT_GROWSUP)) != 0
+                || (prot & (PROT_GROWSDOWN | PROT_GROWSUP)) == (PROT_GROWSDOWN | PROT_GROWSUP)) {
+            return traced(label, -EINVAL);
+        }
+        if (length == 0) return traced(label, 0);
+        if (length < 0 || !args.memory().contains(addr, AddressSpace.pageUp(length))) return traced(label, -ENOMEM);
+        return traced(label, space.protect(addr, AddressSpace.pageUp(length), (int) prot & PROT_RWX));
     }
 
     private long mmap(Call c) {

@@ -262,6 +262,24 @@ public final class GuestMemory implements AutoCloseable {
         dirty.mark(addr, len);
     }
 
+    /**
+     * Makes KVM drop its translations of the guest pages [addr, addr+len) (page-aligned), leaving
+     * their contents and the host's rights as they were: taking write access away for a moment
+     * is a change the host's MMU notifier reports, and KVM zaps every mapping of those pages
+     * (shadow or TDP) and flushes the TLBs that may hold them. Guest memory outside shared file
+     * mappings is always read-write on the host, so that is what it gets back; readers on other
+     * threads (a live migration's rounds) are not disturbed.
+     *
+     * @return false when it could not (shared file pages, whose host rights differ, or the host refused)
+     */
+    public boolean dropHostTranslations(long addr, long len) {
+        if (!contains(addr, len) || addr % PAGE_SIZE != 0 || len % PAGE_SIZE != 0 || anyShared(addr, len)) return false;
+        if (Libc.mprotect(mem.address() + addr, len, Libc.PROT_READ) != 0) return false;
+        int r = Libc.mprotect(mem.address() + addr, len, Libc.PROT_READ | Libc.PROT_WRITE);
+        if (r != 0) throw new NativeException("mprotect of guest memory back to read-write", -r);
+        return true;
+    }
+
     /** True when any page of [addr, addr+len) belongs to a shared file mapping. */
     public boolean anyShared(long addr, long len) {
         if (len <= 0 || sharedFile.isEmpty()) return false;

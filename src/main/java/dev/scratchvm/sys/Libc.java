@@ -122,7 +122,7 @@ public final class Libc {
 
     private static final class Memory {
         static final MethodHandle MMAP = fixed("mmap"), MUNMAP = fixed("munmap"), MINCORE = fixed("mincore"),
-                MADVISE = fixed("madvise"), MSYNC = fixed("msync");
+                MADVISE = fixed("madvise"), MSYNC = fixed("msync"), MPROTECT = fixed("mprotect");
     }
 
     private static final class Misc {
@@ -270,6 +270,11 @@ public final class Libc {
 
     public static int munmap(long addr, long length) {
         return asInt(call(Memory.MUNMAP, addr, length, 0, 0, 0, 0));
+    }
+
+    /** mprotect(2); 0 or a negative errno. */
+    public static int mprotect(long addr, long length, int prot) {
+        return asInt(call(Memory.MPROTECT, addr, length, prot, 0, 0, 0));
     }
 
     /** mincore(2): one byte per page in {@code vec}, bit 0 set when the page is resident. */

@@ -4,6 +4,7 @@ import dev.scratchvm.boot.BootLayout;
 import dev.scratchvm.boot.ElfException;
 import dev.scratchvm.boot.ElfImage;
 import dev.scratchvm.boot.LongMode;
+import dev.scratchvm.boot.PageTables;
 import dev.scratchvm.boot.ProgramLoader;
 import dev.scratchvm.image.StateRules;
 import dev.scratchvm.kvm.DirtyLog;
@@ -11,6 +12,7 @@ import dev.scratchvm.kvm.Kvm;
 import dev.scratchvm.kvm.KvmException;
 import dev.scratchvm.kvm.Vcpu;
 import dev.scratchvm.kvm.VcpuRegisters;
+import dev.scratchvm.kvm.TranslationFlush;
 import dev.scratchvm.kvm.Vm;
 import dev.scratchvm.kvm.VmExit;
 import dev.scratchvm.linux.Call;
@@ -80,6 +82,10 @@ public final class Machine implements AutoCloseable {
     private SnapshotParent snapshotParent;
     /** Picks the completed system calls after which {@link #run} stops; null: never. Only the vCPU thread uses it. */
     private java.util.function.Predicate<Call> stopAfter;
+    /** The program's page tables, following the kernel's address space (built once the kernel exists). */
+    private PageTables pageTables;
+    /** Created at the first change of the page tables. */
+    private TranslationFlush translationFlush;
 
     private Machine(Kvm kvm, Vm vm, Vcpu vcpu, GuestMemory memory, MachineConfig config, List<CpuidEntry> cpuid) {
         this.kvm = kvm;
@@ -119,6 +125,7 @@ public final class Machine implements AutoCloseable {
             m.kernel = LinuxKernel.boot(memory, root, config.trace(), m.new Cpu(), config.stdio(),
                     program.imageEnd(), program.stackBottom());
             m.kernel.nameAfter(execfn);
+            m.buildPageTables();
             m.regs.setRegs(Registers.atEntry(program.entry(), program.stackPointer()));
             return m;
         } catch (RuntimeException | ElfException e) {
@@ -243,6 +250,8 @@ public final class Machine implements AutoCloseable {
             VcpuStates.restore(vcpu, state.vcpu());
             root = GuestRoot.open(config.root());
             m.kernel = LinuxKernel.restore(memory, root, config.trace(), m.new Cpu(), config.stdio(), state.kernel());
+            // Derived from the saved mappings, never taken from the image.
+            m.buildPageTables();
             return m;
         } catch (RestoreException e) {
             cleanUp(kvm, vm, vcpu, memory, root, log);
@@ -398,6 +407,7 @@ public final class Machine implements AutoCloseable {
         if (!f.inProgram()) return GuestFaults.describe(f, regs, config.verbose());
         regs.setRegs(f.programRegisters(regs.regs()));
         regs.setSregs(LongMode.backToRing3(regs.sregs()));
+        if (spurious(f)) return null; // back to the faulting instruction, as the program left it
         int signal;
         try {
             signal = kernel.deliverFault(f.signal(), f.code(), f.address(), f.vector(), f.errorCode());
@@ -408,6 +418,84 @@ public final class Machine implements AutoCloseable {
         Outcome.Killed report = (Outcome.Killed) GuestFaults.describe(f, regs, config.verbose());
         return signal == report.signal() ? report : new Outcome.Killed(signal, report.reason());
     }
+
+    /**
+     * Writes the program's page tables from the kernel's address space, before the vCPU first
+     * runs here (nothing is cached yet, so no flush). NX bits only where EFER.NXE is on: an
+     * image saved without it keeps running without (bit 63 would be reserved).
+     */
+    private void buildPageTables() {
+        boolean nx = (regs.sregs().efer() & LongMode.EFER_NXE) != 0;
+        pageTables = PageTables.build(memory, kernel.protections(), nx);
+        kernel.takeProtectionChanges();
+    }
+
+    /**
+     * After a system call that changed protections: rewrites the affected page-table entries
+     * and makes KVM forget what it derived from the old ones (the program cannot INVLPG from
+     * ring 3, and KVM keeps translations across exits: shadow pages on kvm_pvm, the VPID/ASID-
+     * tagged TLB and paging-structure caches on VMX/SVM).
+     * <ul>
+     *   <li>A changed page-directory entry (a region split or joined, a 2 MiB page's rights)
+     *       drops everything ({@link TranslationFlush}), gain or loss: KVM's shadow pages mirror
+     *       the old structure, and a page table given back to the pool and reused for another
+     *       region would otherwise be shadowed with the old region's translations.</li>
+     *   <li>4 KiB entries that lost an access: KVM's mappings of exactly those pages are
+     *       dropped (identity-mapped, so they are the stale translations) through the host's
+     *       MMU notifier ({@link GuestMemory#dropHostTranslations}).</li>
+     *   <li>4 KiB entries that only gained: nothing; a stale translation can only fault, and
+     *       that fault is retried ({@link #spurious}).</li>
+     * </ul>
+     * A program that never changes its mappings never gets here.
+     */
+    private void updatePageTables() {
+        var change = kernel.takeProtectionChanges();
+        if (change == null) return;
+        if (pageTables.update(change.from(), change.to())) {
+            flushTranslations();
+            return;
+        }
+        if (!change.reduced()) return;
+        long from = Math.max(memory.guestBase(), change.from()), to = Math.min(memory.size(), change.to());
+        if (from < to && !memory.dropHostTranslations(from, to - from)) flushTranslations();
+    }
+
+    private void flushTranslations() {
+        if (translationFlush == null) translationFlush = new TranslationFlush(vm);
+        translationFlush.flush();
+    }
+
+    private static final long PF_WRITE = 2, PF_FETCH = 0x10;
+
+    /**
+     * Whether a page fault is spurious: the protections allow the access now, and it faulted
+     * only on a translation cached before they grew (the TLB of VMX/SVM hardware may keep one,
+     * as Intel's SDM allows, since no flush follows a change that only adds accesses). Linux
+     * retries those too. A second spurious fault at the same place flushes first.
+     */
+    private boolean spurious(GuestFaults.Fault f) {
+        if (f.vector() != 14) return false;
+        int prot = kernel.protections().at(f.cr2());
+        boolean allowed = dev.scratchvm.memory.Protections.accessible(prot)
+                && ((f.errorCode() & PF_WRITE) == 0 || (prot & dev.scratchvm.memory.Protections.WRITE) != 0)
+                && ((f.errorCode() & PF_FETCH) == 0 || (prot & dev.scratchvm.memory.Protections.EXEC) != 0);
+        if (!allowed) {
+            lastSpurious = -1;
+            return false;
+        }
+        if (lastSpurious == f.cr2()) {
+            if (flushedForSpurious) return false; // still faulting after a flush: the tables are wrong, say so
+            flushTranslations();
+            flushedForSpurious = true;
+        } else {
+            flushedForSpurious = false;
+        }
+        lastSpurious = f.cr2();
+        return true;
+    }
+
+    private long lastSpurious = -1;
+    private boolean flushedForSpurious;
 
     /** Whether the vCPU is in the VMM's stubs (below the guest's memory), not in the program. */
     private boolean inVmmCode() {
@@ -498,6 +586,8 @@ public final class Machine implements AutoCloseable {
         Control control;
         try {
             control = kernel.syscall(call);
+            updatePageTables();
+            lastSpurious = -1;
         } catch (RuntimeException e) {
             // A VMM bug or a broken invariant: stop this VM cleanly rather than let the exception escape.
             return new Outcome.Failed("internal error serving system call " + nr + ": " + e.getMessage());
@@ -691,6 +781,7 @@ public final class Machine implements AutoCloseable {
         vcpu.close();
         if (dirtyLog != null) dirtyLog.close();
         vm.close();
+        if (translationFlush != null) translationFlush.close();
         memory.close();
         kvm.close();
     }

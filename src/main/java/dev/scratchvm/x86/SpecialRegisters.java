@@ -26,4 +26,9 @@ public record SpecialRegisters(Segment cs, Segment ds, Segment es, Segment fs, S
         return new SpecialRegisters(cs, ds, es, fs, newGs, ss, tr, ldt, gdt, idt, cr0, cr2, cr3, cr4, cr8, efer,
                 apicBase, interruptBitmap);
     }
+
+    public SpecialRegisters withEfer(long newEfer) {
+        return new SpecialRegisters(cs, ds, es, fs, gs, ss, tr, ldt, gdt, idt, cr0, cr2, cr3, cr4, cr8, newEfer,
+                apicBase, interruptBitmap);
+    }
 }

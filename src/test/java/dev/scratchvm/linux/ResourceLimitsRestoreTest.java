@@ -61,7 +61,8 @@ class ResourceLimitsRestoreTest {
     }
 
     private LinuxKernel restore(List<ResourceLimit> limits) throws KernelRestoreException {
-        KernelState base = new KernelState(0x400000, 0x400000, 0x400000, SIZE - (2 << 20), List.of(), "/", 0, 0, List.of(), List.of());
+        // One page of heap, where the memfd's name is: above the break nothing is mapped (EFAULT).
+        KernelState base = new KernelState(0x400000, 0x401000, 0x400000, SIZE - (2 << 20), List.of(), "/", 0, 0, List.of(), List.of());
         KernelState state = new KernelState(base.brkStart(), base.brk(), base.mmapBase(), base.mmapTop(), base.mappings(), base.cwd(),
                 0, 0, List.of(), List.of(), List.of(), base.umask(), null, "", true, limits, "scratchvm", "(none)");
         return LinuxKernel.restore(memory, guestRoot, Trace.none(), new NoCpu(), Stdio.INHERIT, state);
