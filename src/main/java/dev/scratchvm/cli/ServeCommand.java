@@ -91,10 +91,14 @@ final class ServeCommand implements Command {
                             g.writeNumberField("memory_bytes", a.memoryBytes());
                             g.writeNumberField("bytes_on_wire", a.bytesReceived());
                             g.writeNumberField("elapsed_ns", a.elapsedNanos());
+                            long[] phases = a.phaseNanos();
+                            for (int i = 0; i < phases.length; i++) {
+                                g.writeNumberField("phase_" + MigrationServer.PHASES[i] + "_ns", phases[i]);
+                            }
                         });
                         if (vm.verbose) {
-                            line(String.format("received %.1f MiB, %d bytes on the wire, in %.1f ms; guest resumes at %s",
-                                    a.memoryBytes() / 1048576.0, a.bytesReceived(), a.elapsedNanos() / 1e6, clock()));
+                            line(String.format("received %.1f MiB, %d bytes on the wire, in %.1f ms (%s); guest resumes at %s",
+                                    a.memoryBytes() / 1048576.0, a.bytesReceived(), a.elapsedNanos() / 1e6, a.phases(), clock()));
                         }
                         status = run(handoffs, a.id(), machine, config, metrics);
                     }
