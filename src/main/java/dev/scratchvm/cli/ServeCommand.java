@@ -79,7 +79,8 @@ final class ServeCommand implements Command {
                 if (once) return status;
             }
             try (MigrationServer server = MigrationServer.listen(at, new MigrationServer.Config(key, timeouts, config, handoffs, ServeCommand::line, tls))) {
-                WarmUp.inBackground(); // so the first VM's restore, part of its downtime, runs warm code
+                // So that the first VM's restore and durable copy, part of its downtime, run warm code.
+                WarmUp.inBackground(config, MigrationServer::rehearseDurableCopy);
                 if (tls != null) tls.warmUp();
                 if (tls != null) line("TLS 1.3 required: clients need a certificate that chains to " + tls.dir().resolve(TlsSettings.CA));
                 line("listening on " + Endpoint.format(server.address()));

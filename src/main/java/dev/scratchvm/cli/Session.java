@@ -38,7 +38,7 @@ final class Session {
             if (apiSock != null) {
                 api = ApiServer.open(apiSock, controller, new LiveMigrator(keyFile, tls, root, vmmPrefix));
                 // A snapshot's capture and encoding would otherwise run cold, while the guest waits.
-                WarmUp.inBackground();
+                WarmUp.inBackground(machine.config(), st -> { });
             }
             Controller.Ending end = controller.start().awaitEnd();
             if (end.message() != null) System.err.println(prefix + end.message());

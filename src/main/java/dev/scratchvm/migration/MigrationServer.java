@@ -154,6 +154,15 @@ public final class MigrationServer implements AutoCloseable {
         return new MigrationServer(at, config, hostCpuid);
     }
 
+    /**
+     * Runs the durable copy's code (a throwaway spool of {@code state}'s size in a temporary
+     * directory) once, so that the first migration's last flush, part of its downtime, runs
+     * warm code. For the VMM's warm-up thread; failures are ignored.
+     */
+    public static void rehearseDurableCopy(MachineState state) {
+        Spool.rehearse(state);
+    }
+
     /** Unauthenticated connections held now (for tests). */
     int unauthenticated() {
         return reception.unauthenticated();

@@ -211,6 +211,39 @@ final class Spool implements Rounds.Sink, AutoCloseable {
         high = 0;
     }
 
+    /**
+     * Writes, flushes and finishes a throwaway spool of {@code state}'s memory size in a
+     * temporary directory, so that a server's first real one (its last flush and the state's
+     * write are guest downtime) runs warm code. Only an optimisation: failures are ignored.
+     */
+    static void rehearse(MachineState state) {
+        Path dir = null;
+        try (Arena arena = Arena.ofConfined()) {
+            dir = Files.createTempDirectory("scratchvm-spool-warm-up-");
+            MemorySegment memory = arena.allocate(state.memory().size(), 4096);
+            long pages = memory.byteSize() / Messages.PAGE;
+            try (Spool spool = new Spool(dir.resolve("warm-up.pages"), dir.resolve("warm-up.state"), memory, () -> { })) {
+                spool.run(0, Math.min(pages, 512), false);
+                spool.run(pages - 1, 1, true);
+                spool.roundEnd();
+                spool.run(1, 1, false);
+                spool.finish(state);
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // Only an optimisation; a real spool reports any real problem.
+        } finally {
+            if (dir != null) {
+                for (String f : new String[]{"warm-up.pages", "warm-up.state", ""}) {
+                    try {
+                        Files.deleteIfExists(dir.resolve(f));
+                    } catch (IOException ignored) {
+                        // A temporary file left behind.
+                    }
+                }
+            }
+        }
+    }
+
     /** Stops the writer and waits for it (guest memory may be unmapped afterwards); the files stay. */
     @Override
     public void close() {
