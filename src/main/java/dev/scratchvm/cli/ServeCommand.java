@@ -79,9 +79,11 @@ final class ServeCommand implements Command {
                 if (once) return status;
             }
             try (MigrationServer server = MigrationServer.listen(at, new MigrationServer.Config(key, timeouts, config, handoffs, ServeCommand::line, tls))) {
-                // So that the first VM's restore and durable copy, part of its downtime, run warm code.
-                WarmUp.inBackground(config, MigrationServer::rehearseDurableCopy);
+                // So that the first VM's restore and durable copy, part of its downtime, run warm code;
+                // announced once done (at most 2 s), so that a first VM does not share the CPUs with it.
+                Thread warmUp = WarmUp.inBackground(config, MigrationServer::rehearseDurableCopy);
                 if (tls != null) tls.warmUp();
+                warmUp.join(Duration.ofSeconds(2));
                 if (tls != null) line("TLS 1.3 required: clients need a certificate that chains to " + tls.dir().resolve(TlsSettings.CA));
                 line("listening on " + Endpoint.format(server.address()));
                 metrics.event("listening", g -> g.writeStringField("address", Endpoint.format(server.address())));

@@ -67,6 +67,20 @@ public final class MigrationClient {
 
     private Thread warmUp;
 
+    /**
+     * Rehearses a whole handshake, both sides in this process over a loopback socket with a
+     * throwaway key, in the background: for a VMM that may be asked to migrate later
+     * ({@code ctl SOCK migrate}), whose first migration would otherwise run its handshake and
+     * sockets cold. Touches no key file.
+     */
+    public static Thread warmUpInBackground() {
+        return Thread.ofVirtual().name("migration-warm-up").start(() -> {
+            byte[] secret = new byte[32];
+            new java.security.SecureRandom().nextBytes(secret);
+            Handshake.rehearse(MigrationKey.of(secret), Timeouts.ofIdle(java.time.Duration.ofSeconds(5)));
+        });
+    }
+
     /** Waits (at most {@code limit}) for the background warm-up of the handshake's crypto and sockets. */
     public void awaitWarmUp(java.time.Duration limit) throws InterruptedException {
         if (warmUp != null) warmUp.join(limit);

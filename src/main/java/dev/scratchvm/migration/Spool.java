@@ -30,15 +30,13 @@ import java.util.concurrent.LinkedBlockingQueue;
  *
  * <p>Nothing is synced while the spool is set up (a live migration's PREPARE): the names of
  * both files, the journal's {@code pending} line and the last pages are made durable together
- * in {@link #finish}, in parallel, before READY, which is the only point that needs them. The
- * writer starts the disk's writeback of every few MiB it writes ({@code sync_file_range}), so
- * that the final fdatasync waits for the last of them only, not for all of a large round.
+ * in {@link #finish}, in parallel, before READY, which is the only point that needs them.
+ * (Starting the disk's writeback early, every few MiB, made a refused migration's clean-up
+ * wait for that writeback when it removes the file, long enough for the client's next attempt
+ * to find the server busy; so the writer leaves writeback to the kernel and the last flush.)
  */
 final class Spool implements Rounds.Sink, AutoCloseable {
     private static final Object STOP = new Object();
-    /** Written bytes after which the writer starts their writeback. */
-    private static final long WRITEBACK_BYTES = 8 << 20;
-    private static final int SYNC_FILE_RANGE_WRITE = 2;
 
     /** Something to make durable before READY besides the spool's own files (the journal's pending line). */
     @FunctionalInterface
@@ -54,8 +52,6 @@ final class Spool implements Rounds.Sink, AutoCloseable {
     private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
     private final Thread writer;
     private volatile IOException failure;
-    /** The writer's range written since it last started writeback (bytes), or {@code low > high} if none. */
-    private long low = Long.MAX_VALUE, high;
 
     Spool(Path pages, Path state, MemorySegment guest, Durable alongside) throws IOException {
         this.pages = pages;
@@ -162,8 +158,6 @@ final class Spool implements Rounds.Sink, AutoCloseable {
                     @SuppressWarnings("unchecked")
                     CompletableFuture<Void> done = (CompletableFuture<Void>) f;
                     if (failure == null && Libc.fdatasync(fd) < 0) failure = new IOException("cannot sync " + pages + " to disk");
-                    low = Long.MAX_VALUE;
-                    high = 0;
                     if (failure != null) done.completeExceptionally(failure);
                     else done.complete(null);
                     continue;
@@ -181,7 +175,6 @@ final class Spool implements Rounds.Sink, AutoCloseable {
                             off += n;
                         }
                     }
-                    writtenBack(at, len);
                 } catch (IOException e) {
                     failure = e;
                 }
@@ -198,17 +191,6 @@ final class Spool implements Rounds.Sink, AutoCloseable {
             if (n < 0) throw new IOException("cannot write " + pages + ": " + Libc.strerror((int) -n));
             off += n;
         }
-    }
-
-    /** Starts the disk's writeback of what was written since the last start, every {@link #WRITEBACK_BYTES}. */
-    private void writtenBack(long at, long len) {
-        low = Math.min(low, at);
-        high = Math.max(high, at + len);
-        if (high - low < WRITEBACK_BYTES) return;
-        // Asynchronous (SYNC_FILE_RANGE_WRITE only): the final fdatasync is what makes it durable.
-        Libc.syncFileRange(fd, low, high - low, SYNC_FILE_RANGE_WRITE);
-        low = Long.MAX_VALUE;
-        high = 0;
     }
 
     /**
