@@ -2,7 +2,6 @@ package dev.scratchvm.migration;
 
 import dev.scratchvm.image.StateCodec;
 import dev.scratchvm.state.MachineState;
-
 import dev.scratchvm.sys.Libc;
 
 import java.io.IOException;
