@@ -51,6 +51,8 @@ final class Spool implements Rounds.Sink, AutoCloseable {
     private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
     private final Thread writer;
     private volatile IOException failure;
+    /** Set by the first {@link #close}: the descriptor is a bare number, which a second close could take from someone else. */
+    private boolean closed;
 
     Spool(Path pages, Path state, MemorySegment guest, Durable alongside) throws IOException {
         this.pages = pages;
@@ -225,9 +227,11 @@ final class Spool implements Rounds.Sink, AutoCloseable {
         }
     }
 
-    /** Stops the writer and waits for it (guest memory may be unmapped afterwards); the files stay. */
+    /** Stops the writer and waits for it (guest memory may be unmapped afterwards); the files stay. Idempotent. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
         queue.clear();   // after finish() nothing is left; after a failure what is left need not be written
         queue.add(STOP);
         try {
