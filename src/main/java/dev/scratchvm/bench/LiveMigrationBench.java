@@ -28,8 +28,9 @@ record LiveMigrationBench(Bench.Profile profile, Path home, Path work, Bench.Pro
         Shape idle = new Shape("1 GiB VM, 1 MiB touched", "1G", new String[]{"rate", "1", "1", "600"}, 800);
         for (Shape shape : List.of(dirtying, idle)) {
             List<Double> downtime = new ArrayList<>(), total = new ArrayList<>(), bytes = new ArrayList<>(), rounds = new ArrayList<>();
+            Spans spans = new Spans();
             for (int i = 0; i < profile.rounds(); i++) {
-                Map<String, Object> m = migrate(dir, shape);
+                Map<String, Object> m = migrate(dir, shape, spans);
                 downtime.add(number(m, "downtime_ms"));
                 total.add(number(m, "elapsed_ns") / 1e6);
                 bytes.add(number(m, "bytes_on_wire"));
@@ -40,13 +41,13 @@ record LiveMigrationBench(Bench.Profile profile, Path home, Path work, Bench.Pro
                     Stats.of(bytes).median() / 1048576.0);
             if (shape == dirtying) {
                 results.add(new Result("live " + shape.name() + ": downtime", "ms", d, null, null, "<= 10 ms", d.median() <= 10,
-                        shapeNote + "; QEMU 7.2 on this kind of machine: 126 ms"));
+                        shapeNote + "; QEMU 7.2 on this kind of machine: 126 ms; " + spans.note()));
                 double ratio = Stats.of(bytes).median() / (256.0 * 1048576);
                 results.add(new Result("live " + shape.name() + ": bytes / memory", "x", Stats.of(bytes.stream().map(b -> b / (256.0 * 1048576)).toList()),
                         null, null, "<= 1.5x guest memory", ratio <= 1.5, null));
             } else {
                 results.add(new Result("live " + shape.name() + ": total", "ms", t, null, null, "<= 20 ms", t.median() <= 20,
-                        shapeNote + String.format("; downtime %.2f ms", d.median())));
+                        shapeNote + String.format("; downtime %.2f ms; ", d.median()) + spans.note()));
             }
         }
         return results;
@@ -57,7 +58,7 @@ record LiveMigrationBench(Bench.Profile profile, Path home, Path work, Bench.Pro
     }
 
     /** One live migration of a fresh VM of {@code shape} to a fresh {@code serve --once}; the figures of the move. */
-    private Map<String, Object> migrate(Path dir, Shape shape) throws Exception {
+    private Map<String, Object> migrate(Path dir, Shape shape, Spans spans) throws Exception {
         Path serverMetrics = dir.resolve("server-metrics.jsonl"), clientMetrics = dir.resolve("client-metrics.jsonl");
         Path sock = dir.resolve("vm.sock");
         Files.deleteIfExists(serverMetrics);
@@ -89,6 +90,8 @@ record LiveMigrationBench(Bench.Profile profile, Path home, Path work, Bench.Pro
             if (!client.waitFor(60, TimeUnit.SECONDS)) throw new IllegalStateException("the source VMM did not end after the migration");
             var sent = MetricsFile.event(clientMetrics, "migration_live");
             var received = MetricsFile.await(serverMetrics, "migration_received", server, Duration.ofSeconds(60));
+            spans.add("client", sent);
+            spans.add("server", received);
             Map<String, Object> m = new java.util.HashMap<>(sent);
             m.put("downtime_ms", (MetricsFile.number(received, "epoch_ns") - MetricsFile.number(sent, "guest_stopped_epoch_ns")) / 1e6);
             return m;

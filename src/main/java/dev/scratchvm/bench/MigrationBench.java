@@ -42,10 +42,11 @@ record MigrationBench(Bench.Profile profile, Path home, Path work, Bench.Program
                 new Shape("16 MiB lab VM", programs.lab(), "16M", new String[0], null, true),
                 new Shape("256 MiB VM, 240 MiB written", programs.touchMemory(), "256M", new String[]{"240"}, null, true))) {
             List<Double> total = new ArrayList<>(), downtime = new ArrayList<>(), rate = new ArrayList<>();
+            Spans spans = new Spans();
             long wire = 0;
             for (int i = 0; i < profile.rounds(); i++) {
                 Files.deleteIfExists(dir.resolve("ay_caramba"));
-                double[] m = migrate(dir, key, shape.tls() ? tlsDir : null, shape);
+                double[] m = migrate(dir, key, shape.tls() ? tlsDir : null, shape, spans);
                 total.add(m[0]);
                 downtime.add(m[1]);
                 rate.add(m[2] / m[0] / 1e6);
@@ -69,7 +70,7 @@ record MigrationBench(Bench.Profile profile, Path home, Path work, Bench.Program
             results.add(new Result("migrate " + shape.label() + ": total", "ms", Stats.of(total), null, null, null, null, note));
             results.add(new Result("migrate " + shape.label() + ": downtime", "ms", d, null, null,
                     shape.downtimeTargetMs() == null ? null : "<= " + shape.downtimeTargetMs().intValue() + " ms",
-                    shape.downtimeTargetMs() == null ? null : d.median() <= shape.downtimeTargetMs(), null));
+                    shape.downtimeTargetMs() == null ? null : d.median() <= shape.downtimeTargetMs(), spans.note()));
             if (wire > 64L << 20) {
                 results.add(new Result("migrate " + shape.label() + ": throughput", "GB/s", r, "raw TCP, 2 JVMs", floor,
                         ">= 60% of floor", r.median() >= 0.6 * floor.median(),
@@ -92,7 +93,7 @@ record MigrationBench(Bench.Profile profile, Path home, Path work, Bench.Program
     }
 
     /** One migration; returns {total ms, downtime ms, bytes on the wire}, from both VMMs' metrics files. */
-    private double[] migrate(Path dir, Path key, Path tlsDir, Shape shape) throws Exception {
+    private double[] migrate(Path dir, Path key, Path tlsDir, Shape shape, Spans spans) throws Exception {
         Path serverMetrics = dir.resolve("server-metrics.jsonl"), clientMetrics = dir.resolve("client-metrics.jsonl");
         Files.deleteIfExists(serverMetrics);
         List<String> serve = new ArrayList<>(VmmCommand.of(home, "serve", "--once", "--trace=none", "--listen", "127.0.0.1:0",
@@ -117,6 +118,8 @@ record MigrationBench(Bench.Profile profile, Path home, Path work, Bench.Program
             if (!server.waitFor(120, TimeUnit.SECONDS)) throw new IllegalStateException("serve did not finish");
             var sent = MetricsFile.event(clientMetrics, "migration_sent");
             var received = MetricsFile.event(serverMetrics, "migration_received");
+            spans.add("client", sent);
+            spans.add("server", received);
             double downtimeMs = (MetricsFile.number(received, "epoch_ns") - MetricsFile.number(sent, "guest_paused_epoch_ns")) / 1e6;
             return new double[]{MetricsFile.number(sent, "elapsed_ns") / 1e6, downtimeMs, MetricsFile.number(sent, "bytes_on_wire")};
         } finally {

@@ -103,12 +103,15 @@ final class Metrics implements Controller.Listener, AutoCloseable {
                         g.writeNumberField("bytes_on_wire", c.stats().bytesSent());
                         g.writeNumberField("pages", c.stats().memoryPages());
                         g.writeNumberField("elapsed_ns", c.stats().elapsedNanos());
+                        phases(g, c.stats());
                         if (c.stats().live() != null) {
                             g.writeNumberField("rounds", c.stats().live().rounds());
                             g.writeNumberField("downtime_ns", c.stats().live().downtimeNanos());
                             g.writeNumberField("guest_stopped_epoch_ns", c.stats().live().stoppedEpochNanos());
                             g.writeNumberField("cold_bytes", c.stats().live().coldBytes());
                             g.writeNumberField("throttle_percent", c.stats().live().throttlePercent());
+                            g.writeNumberField("stop_ns", c.stats().live().stopNanos());
+                            g.writeNumberField("last_round_ns", c.stats().live().lastRoundNanos());
                         }
                     }
                     case MigrationClient.Result.Failed f -> {
@@ -121,6 +124,13 @@ final class Metrics implements Controller.Listener, AutoCloseable {
                     }
                 }
             });
+        }
+    }
+
+    /** The client's phases ({@link MigrationClient.Stats#PHASES}) as {@code phase_NAME_ns} fields. */
+    static void phases(com.fasterxml.jackson.core.JsonGenerator g, MigrationClient.Stats s) throws IOException {
+        for (int i = 0; i < MigrationClient.Stats.PHASES.length; i++) {
+            g.writeNumberField("phase_" + MigrationClient.Stats.PHASES[i] + "_ns", s.phaseNanos()[i]);
         }
     }
 

@@ -207,6 +207,7 @@ final class MigrationTarget implements SaveTarget {
         System.err.println(trace.prefix() + "SAVE OPERATION");
         long captured = System.nanoTime();
         PageFilter filter = Snapshots.touchedPages(machine);
+        long stopNanos = System.nanoTime() - start;   // capture and the pages in use: the downtime before the first byte
         if (verbose) {
             line(String.format("guest paused for SAVE at %s; state captured in %.1f ms, pages in use found in %.1f ms",
                     pausedAt, (captured - start) / 1e6, (System.nanoTime() - captured) / 1e6));
@@ -221,6 +222,8 @@ final class MigrationTarget implements SaveTarget {
                     g.writeNumberField("pages", sent.memoryPages());
                     g.writeNumberField("bytes_on_wire", sent.bytesSent());
                     g.writeNumberField("elapsed_ns", sent.elapsedNanos());
+                    Metrics.phases(g, sent);
+                    g.writeNumberField("stop_ns", stopNanos);
                 });
                 if (verbose) {
                     var s = sent;

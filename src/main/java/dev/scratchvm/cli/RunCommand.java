@@ -63,7 +63,8 @@ final class RunCommand implements Command {
         MachineConfig config = vm.config(memory, migration.tracePrefix());
         try (Metrics metrics = vm.metrics()) {
             SaveTarget target = MigrationTarget.of(migration, config.trace(), vm.root, image, vm.verbose, metrics);
-            if (target instanceof MigrationTarget m) m.prepare(WarmUp.inBackground());
+            // The capture at SAVE runs on a whole machine: rehearse it on throwaway ones with this config.
+            if (target instanceof MigrationTarget m) m.prepare(WarmUp.inBackground(config, st -> { }));
             try (Machine machine = Machine.boot(config, elf, argv, env, program.toString(), random)) {
                 if (target instanceof MigrationTarget m) m.connectEarly(machine);
                 int status = Session.run(machine, target, config.trace().prefix(), vm.verbose, vm.apiSock, metrics,

@@ -79,8 +79,11 @@ final class ServeCommand implements Command {
                 if (once) return status;
             }
             try (MigrationServer server = MigrationServer.listen(at, new MigrationServer.Config(key, timeouts, config, handoffs, ServeCommand::line, tls))) {
-                WarmUp.inBackground(); // so the first VM's restore, part of its downtime, runs warm code
+                // So that the first VM's restore and durable copy, part of its downtime, run warm code;
+                // announced once done (at most 2 s), so that a first VM does not share the CPUs with it.
+                Thread warmUp = WarmUp.inBackground(config, MigrationServer::rehearseDurableCopy);
                 if (tls != null) tls.warmUp();
+                warmUp.join(Duration.ofSeconds(2));
                 if (tls != null) line("TLS 1.3 required: clients need a certificate that chains to " + tls.dir().resolve(TlsSettings.CA));
                 line("listening on " + Endpoint.format(server.address()));
                 metrics.event("listening", g -> g.writeStringField("address", Endpoint.format(server.address())));
@@ -91,10 +94,14 @@ final class ServeCommand implements Command {
                             g.writeNumberField("memory_bytes", a.memoryBytes());
                             g.writeNumberField("bytes_on_wire", a.bytesReceived());
                             g.writeNumberField("elapsed_ns", a.elapsedNanos());
+                            long[] phases = a.phaseNanos();
+                            for (int i = 0; i < phases.length; i++) {
+                                g.writeNumberField("phase_" + MigrationServer.PHASES[i] + "_ns", phases[i]);
+                            }
                         });
                         if (vm.verbose) {
-                            line(String.format("received %.1f MiB, %d bytes on the wire, in %.1f ms; guest resumes at %s",
-                                    a.memoryBytes() / 1048576.0, a.bytesReceived(), a.elapsedNanos() / 1e6, clock()));
+                            line(String.format("received %.1f MiB, %d bytes on the wire, in %.1f ms (%s); guest resumes at %s",
+                                    a.memoryBytes() / 1048576.0, a.bytesReceived(), a.elapsedNanos() / 1e6, a.phases(), clock()));
                         }
                         status = run(handoffs, a.id(), machine, config, metrics);
                     }

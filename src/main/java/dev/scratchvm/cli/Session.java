@@ -38,7 +38,9 @@ final class Session {
             if (apiSock != null) {
                 api = ApiServer.open(apiSock, controller, new LiveMigrator(keyFile, tls, root, vmmPrefix));
                 // A snapshot's capture and encoding would otherwise run cold, while the guest waits.
-                WarmUp.inBackground();
+                WarmUp.inBackground(machine.config(), st -> { });
+                // And a live migration's handshake, should one be asked for.
+                dev.scratchvm.migration.MigrationClient.warmUpInBackground();
             }
             Controller.Ending end = controller.start().awaitEnd();
             if (end.message() != null) System.err.println(prefix + end.message());

@@ -41,6 +41,8 @@ final class LiveVm implements LiveSource, AutoCloseable {
         return vcpu(() -> {
             pages().startTracking(log());
             tracking = true;
+            // The stop's capture then finds the open files' fingerprints ready, unless they changed.
+            Thread.ofVirtual().name("migration-fingerprints").start(machine.kernel().fingerprintAhead());
             return machine.memory().pagesInUse();
         });
     }

@@ -45,6 +45,8 @@ public final class LinuxKernel implements AutoCloseable {
     private final Waits waits = new Waits(wakeup);
     /** What all the guest's pipes may hold. */
     private final PipeBudget pipes = new PipeBudget();
+    /** Fingerprints of open files from earlier captures, for captures while no file is mapped shared. */
+    private final FingerprintCache fingerprints = new FingerprintCache();
 
     private LinuxKernel(GuestMemory memory, GuestRoot root, Trace trace, CpuAccess cpu, AddressSpace space,
                         List<KernelState.SignalAction> actions, KernelState.SignalState signalState) {
@@ -285,6 +287,8 @@ public final class LinuxKernel implements AutoCloseable {
         // that never locked holds none: no need to ask the host.
         List<OpenFile> mapped = new ArrayList<>();
         for (Mapping m : space.mappings()) if (m.shared()) mapped.add(space.sharedFile(m.start()));
+        // Stores through a shared mapping may change a file without changing its timestamps.
+        FingerprintCache cache = mapped.isEmpty() ? fingerprints : null;
         for (int fd : fds.locksUsed() ? fds.openFds() : List.<Integer>of()) {
             OpenFile f = fds.file(fd);
             if (!f.isStdio() && f.virtual == null && !locks.containsKey(f)) locks.put(f, HostLocks.held(f.hostFd));
@@ -303,7 +307,7 @@ public final class LinuxKernel implements AutoCloseable {
             if (id == null) {
                 id = ids.size();
                 ids.put(f, id);
-                files.add(describe(id, fd, f, locks.getOrDefault(f, List.of()), ghosts));
+                files.add(describe(id, fd, f, locks.getOrDefault(f, List.of()), ghosts, cache));
             }
             fdStates.add(new FdState(fd, id, slot.closeOnExec()));
         }
@@ -316,7 +320,7 @@ public final class LinuxKernel implements AutoCloseable {
                 if (id == null) {
                     id = ids.size();
                     ids.put(f, id);
-                    files.add(describe(id, -1, f, locks.getOrDefault(f, List.of()), ghosts));
+                    files.add(describe(id, -1, f, locks.getOrDefault(f, List.of()), ghosts, cache));
                 }
                 m = new Mapping(m.start(), m.length(), m.prot(), id, m.fileOffset(), true);
             }
@@ -341,8 +345,8 @@ public final class LinuxKernel implements AutoCloseable {
         return fd < 0 ? "a file mapped shared" : "guest fd " + fd;
     }
 
-    private OpenFileState describe(int id, int fd, OpenFile f, List<FileLock> locks, Map<List<Long>, Integer> ghosts)
-            throws KernelRestoreException {
+    private OpenFileState describe(int id, int fd, OpenFile f, List<FileLock> locks, Map<List<Long>, Integer> ghosts,
+                                   FingerprintCache cache) throws KernelRestoreException {
         if (f.isStdio() || f.virtual != null) return new OpenFileState(id, f.kind, "", f.flags, 0, 0, FileFingerprint.NONE);
         if (f.kind == FileKind.PROC) {
             long offset = Libc.lseek(f.hostFd, 0, Libc.SEEK_CUR);
@@ -381,7 +385,8 @@ public final class LinuxKernel implements AutoCloseable {
         if (offset < 0) throw new KernelRestoreException(who(fd) + ": cannot read its offset");
         FileFingerprint fp;
         try {
-            fp = f.kind == FileKind.REGULAR && !pathOnly ? FileFingerprints.of(f.hostFd) : FileFingerprint.NONE;
+            fp = f.kind != FileKind.REGULAR || pathOnly ? FileFingerprint.NONE
+                    : cache != null ? cache.of(f.hostFd) : FileFingerprints.of(f.hostFd);
         } catch (NativeException e) {
             throw new KernelRestoreException(who(fd) + " (" + path + "): cannot read the file to fingerprint it: "
                     + e.getMessage());
@@ -397,6 +402,35 @@ public final class LinuxKernel implements AutoCloseable {
         byte[] content = GhostFiles.content(f.hostFd, what);
         return new OpenFileState(id, FileKind.GHOST, f.path, f.flags, (int) st[2] & 07777, offset, FileFingerprint.NONE,
                 locks, content);
+    }
+
+    /**
+     * Fingerprints the open regular files into the capture's cache ahead of a capture that
+     * must be quick (a live migration's stop). Call on the vCPU thread; the returned task may
+     * run on any thread while the guest goes on: what changes afterwards is read again at the
+     * capture. It reads through the guest's own descriptors and opens or closes none (closing
+     * any descriptor of a file drops the process's POSIX locks on it), so write-only files are
+     * left to the capture; a descriptor the guest closes meanwhile fails the read or names
+     * another file, which the cache notices (it compares the file before and after).
+     */
+    public Runnable fingerprintAhead() {
+        List<Integer> hostFds = new ArrayList<>();
+        for (int fd : fds.openFds()) {
+            OpenFile f = fds.file(fd);
+            if (f.kind != FileKind.REGULAR || f.isStdio() || f.virtual != null) continue;
+            int access = f.flags & Libc.O_ACCMODE;
+            if ((f.flags & Libc.O_PATH) != 0 || access == Libc.O_WRONLY) continue;
+            hostFds.add(f.hostFd);
+        }
+        return () -> {
+            for (int hostFd : hostFds) {
+                try {
+                    fingerprints.of(hostFd);
+                } catch (RuntimeException ignored) {
+                    // The capture reads it itself, and reports what is wrong.
+                }
+            }
+        };
     }
 
     /** Host fds of the open regular files, by guest path (for shipping file contents on migration). */

@@ -142,11 +142,19 @@ public final class Handoffs implements AutoCloseable {
 
     /**
      * Protocol 2: records the VM as pending and starts its durable copy, which follows the
-     * rounds as they arrive ({@link Spool}); {@link Spool#finish} makes it complete before READY.
+     * rounds as they arrive ({@link Spool}); {@link Spool#finish} makes it complete before READY,
+     * and the pending line durable with it. Until then a crash may lose the line, which changes
+     * nothing: the spool's files are swept at start either way, and no client asks about a
+     * migration before READY (it asks only after sending COMMIT).
      */
     synchronized Spool spool(String id, MemorySegment memory) throws IOException {
-        record(Step.PENDING, id, null, true);
-        return new Spool(pages(id), state(id), memory);
+        record(Step.PENDING, id, null, false);
+        return new Spool(pages(id), state(id), memory, this::syncJournal);
+    }
+
+    /** Makes every journal line written so far durable. */
+    private void syncJournal() throws IOException {
+        journal.force(false);
     }
 
     Path pages(String id) {

@@ -67,6 +67,20 @@ public final class MigrationClient {
 
     private Thread warmUp;
 
+    /**
+     * Rehearses a whole handshake, both sides in this process over a loopback socket with a
+     * throwaway key, in the background: for a VMM that may be asked to migrate later
+     * ({@code ctl SOCK migrate}), whose first migration would otherwise run its handshake and
+     * sockets cold. Touches no key file.
+     */
+    public static Thread warmUpInBackground() {
+        return Thread.ofVirtual().name("migration-warm-up").start(() -> {
+            byte[] secret = new byte[32];
+            new java.security.SecureRandom().nextBytes(secret);
+            Handshake.rehearse(MigrationKey.of(secret), Timeouts.ofIdle(java.time.Duration.ofSeconds(5)));
+        });
+    }
+
     /** Waits (at most {@code limit}) for the background warm-up of the handshake's crypto and sockets. */
     public void awaitWarmUp(java.time.Duration limit) throws InterruptedException {
         if (warmUp != null) warmUp.join(limit);
@@ -114,12 +128,14 @@ public final class MigrationClient {
             return new Stats(bytesSent, memoryPages, runs, files, elapsedNanos, phaseNanos, l);
         }
 
+        /** The names of {@link #phaseNanos}, in order. */
+        public static final String[] PHASES = {"handshake", "state", "files", "memory", "ready", "commit"};
+
         /** The phases as "handshake 1.2 ms, state 0.3 ms, ...". */
         public String phases() {
-            String[] names = {"handshake", "state", "files", "memory", "ready", "commit"};
             StringBuilder b = new StringBuilder();
-            for (int i = 0; i < names.length; i++) {
-                b.append(i == 0 ? "" : ", ").append(names[i]).append(String.format(" %.1f ms", phaseNanos[i] / 1e6));
+            for (int i = 0; i < PHASES.length; i++) {
+                b.append(i == 0 ? "" : ", ").append(PHASES[i]).append(String.format(" %.1f ms", phaseNanos[i] / 1e6));
             }
             return b.toString();
         }
@@ -134,9 +150,11 @@ public final class MigrationClient {
      * @param stoppedByTimeout the guest was stopped because it did not converge in time (stop-and-copy)
      * @param coldBytes     guest memory in use at the end: about what a cold migration would have sent
      * @param stoppedEpochNanos when the guest stopped here (wall clock, ns since the epoch), to compare with when it resumed there
+     * @param stopNanos     stopping the guest and capturing its state (the first part of the downtime)
+     * @param lastRoundNanos sending the pages written since the last round, the guest stopped (the second part)
      */
     public record Live(int rounds, long downtimeNanos, int throttlePercent, boolean stoppedByTimeout, long coldBytes,
-                       long stoppedEpochNanos) {
+                       long stoppedEpochNanos, long stopNanos, long lastRoundNanos) {
     }
 
     /**
@@ -257,7 +275,7 @@ public final class MigrationClient {
             int throttle = 0, maxThrottle = 0;
             boolean timedOut = false;
             LiveSource.Stopped stopped;
-            long stoppedAt, stoppedEpoch = 0;
+            long stoppedAt, stoppedEpoch = 0, captured, lastRound;
             try {
                 java.util.BitSet pagesNow = vm.startTracking();
                 long roundStart = System.nanoTime();
@@ -303,18 +321,21 @@ public final class MigrationClient {
                     roundStart = System.nanoTime();
                     sent = send(vm.memory(), PageFilter.of(dirty), false);
                 }
+                captured = System.nanoTime();
                 vm.throttle(0);
                 phases[3] = stoppedAt - began;
                 staging = null;   // the guest is stopped: its memory holds still
                 send(vm.memory(), PageFilter.of(stopped.dirty()), false, false);
+                lastRound = System.nanoTime();
             } catch (MigrationException e) {
                 vm.throttle(0);
                 return fail(e);
             }
-            Result r = finish(stopped.state(), fileRoot, beforeCommit, phases, System.nanoTime());
+            Result r = finish(stopped.state(), fileRoot, beforeCommit, phases, lastRound);
             if (r instanceof Result.Committed c) {
                 long downtime = System.nanoTime() - stoppedAt;
-                return new Result.Committed(c.stats().withLive(new Live(rounds, downtime, maxThrottle, timedOut, vm.bytesInUse(), stoppedEpoch)));
+                return new Result.Committed(c.stats().withLive(new Live(rounds, downtime, maxThrottle, timedOut, vm.bytesInUse(), stoppedEpoch,
+                        captured - stoppedAt, lastRound - captured)));
             }
             return r;
         }

@@ -50,18 +50,46 @@ public final class MigrationServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Where a received migration's time went on this side, in order; each span ends where the
+     * next begins, so they add up to the migration's elapsed time (protocol 1 has no prepare
+     * or rounds, and restores as memory arrives: its memory is in "restore").
+     */
+    public static final String[] PHASES = {"prepare", "rounds", "state", "restore", "durable", "ready", "commit"};
+    private static final int PREPARE = 0, ROUNDS = 1, STATE = 2, RESTORE = 3, DURABLE = 4, READY = 5, COMMIT = 6;
+
     /** A committed VM, ready to run: it is this server's now. */
     public static final class Arrival {
         private final Machine machine;
         private final long memoryBytes, bytesReceived, elapsedNanos;
+        private final long[] phaseNanos;
         private final Outcomes.Entry outcome;
 
-        private Arrival(Machine machine, long memoryBytes, long bytesReceived, long elapsedNanos, Outcomes.Entry outcome) {
+        private Arrival(Machine machine, long memoryBytes, long bytesReceived, long elapsedNanos, long[] phaseNanos, Outcomes.Entry outcome) {
             this.machine = machine;
             this.memoryBytes = memoryBytes;
             this.bytesReceived = bytesReceived;
             this.elapsedNanos = elapsedNanos;
+            this.phaseNanos = phaseNanos;
             this.outcome = outcome;
+        }
+
+        /**
+         * Nanoseconds spent in each of {@link #PHASES}: PREPARE to PREPARED (the shell and the spool),
+         * the memory rounds up to STATE, STATE to END (checks, ACCEPT, files), the restore, the wait
+         * for the durable copy after it, READY to COMMIT (the client's round trip), and recording COMMIT.
+         */
+        public long[] phaseNanos() {
+            return phaseNanos.clone();
+        }
+
+        /** The phases as "prepare 1.2 ms, rounds 3.4 ms, ...". */
+        public String phases() {
+            StringBuilder b = new StringBuilder();
+            for (int i = 0; i < PHASES.length; i++) {
+                b.append(i == 0 ? "" : ", ").append(PHASES[i]).append(String.format(" %.1f ms", phaseNanos[i] / 1e6));
+            }
+            return b.toString();
         }
 
         /** The restored machine, paused until its first {@code run()}; the caller closes it. */
@@ -124,6 +152,15 @@ public final class MigrationServer implements AutoCloseable {
     /** As {@link #listen(Endpoint, Config)}, with the host's CPUID given: no KVM needed until a VM arrives. */
     static MigrationServer listen(Endpoint at, Config config, List<CpuidEntry> hostCpuid) throws IOException {
         return new MigrationServer(at, config, hostCpuid);
+    }
+
+    /**
+     * Runs the durable copy's code (a throwaway spool of {@code state}'s size in a temporary
+     * directory) once, so that the first migration's last flush, part of its downtime, runs
+     * warm code. For the VMM's warm-up thread; failures are ignored.
+     */
+    public static void rehearseDurableCopy(MachineState state) {
+        Spool.rehearse(state);
     }
 
     /** Unauthenticated connections held now (for tests). */
@@ -217,7 +254,8 @@ public final class MigrationServer implements AutoCloseable {
     private Arrival receive(Incoming in) {
         ServerSession s = in.session();
         String peer = s.transport().peer();
-        long start = System.nanoTime();
+        long start = System.nanoTime(), mark = start;
+        long[] phases = new long[PHASES.length];
         FileInstaller files = null;
         Machine machine = null;
         MigrationException[] streamFailure = new MigrationException[1];
@@ -247,8 +285,10 @@ public final class MigrationServer implements AutoCloseable {
                     throw MigrationException.local("cannot keep the VM durably here: " + e.getMessage());
                 }
                 s.prepared();
+                mark = lap(phases, PREPARE, mark);
                 rounds = new Rounds.Receiver(early.memory().segment(), prefaulter, spool);
                 offer = s.receiveRounds(rounds);
+                mark = lap(phases, ROUNDS, mark);
             } else {
                 offer = s.receiveOffer();
             }
@@ -278,6 +318,7 @@ public final class MigrationServer implements AutoCloseable {
             java.util.concurrent.CompletableFuture<Void> durable = null;
             if (rounds != null) {
                 s.receiveEnd(rounds);
+                mark = lap(phases, STATE, mark);
                 prefaulter.close();
                 memory[0] = new MemoryStream.Stats(rounds.runs(), rounds.pages());
                 // The spool's last flush and the restore go on at once: one is the disk's work, the other the CPU's.
@@ -297,18 +338,23 @@ public final class MigrationServer implements AutoCloseable {
                     durable.handle((v, x) -> null).join();
                     throw MigrationException.rejected("cannot restore the VM here: " + e.getMessage());
                 }
-            } else try {
-                machine = Machine.restore(config.machine(), state, mem -> {
-                    try {
-                        memory[0] = s.receiveMemory(mem.segment());
-                    } catch (MigrationException e) {
-                        streamFailure[0] = e;
-                        throw e;
-                    }
-                });
-            } catch (Machine.RestoreException e) {
-                if (streamFailure[0] != null) throw streamFailure[0];
-                throw MigrationException.rejected("cannot restore the VM here: " + e.getMessage());
+                mark = lap(phases, RESTORE, mark);
+            } else {
+                mark = lap(phases, STATE, mark);
+                try {
+                    machine = Machine.restore(config.machine(), state, mem -> {
+                        try {
+                            memory[0] = s.receiveMemory(mem.segment());
+                        } catch (MigrationException e) {
+                            streamFailure[0] = e;
+                            throw e;
+                        }
+                    });
+                } catch (Machine.RestoreException e) {
+                    if (streamFailure[0] != null) throw streamFailure[0];
+                    throw MigrationException.rejected("cannot restore the VM here: " + e.getMessage());
+                }
+                mark = lap(phases, RESTORE, mark);
             }
             // Durable before READY: once COMMIT is recorded, a killed server still has the VM.
             try {
@@ -325,8 +371,10 @@ public final class MigrationServer implements AutoCloseable {
             } catch (IOException e) {
                 throw MigrationException.local("cannot keep the VM durably here: " + e.getMessage());
             }
+            mark = lap(phases, DURABLE, mark);
             s.ready();
             s.awaitCommit();
+            mark = lap(phases, READY, mark);
             boolean committed;
             try {
                 committed = in.outcome().commit(() -> config.handoffs().commit(in.outcome().id()));
@@ -337,6 +385,7 @@ public final class MigrationServer implements AutoCloseable {
                 throw new MigrationException("a status query aborted the migration before COMMIT arrived",
                         ErrorCode.ABORTED.errno(), ErrorCode.ABORTED);
             }
+            lap(phases, COMMIT, mark);
         } catch (MigrationException | RuntimeException e) {
             in.outcome().abort();
             config.handoffs().abort(in.outcome().id());
@@ -360,7 +409,13 @@ public final class MigrationServer implements AutoCloseable {
         confirmInBackground(s, in.outcome());
         config.log().accept(String.format("VM from %s committed (%d pages, %.1f MiB in %.0f ms)", peer,
                 memory[0].pages(), memory[0].bytes() / 1048576.0, elapsed / 1e6));
-        return new Arrival(machine, memory[0].bytes(), bytes, elapsed, in.outcome());
+        return new Arrival(machine, memory[0].bytes(), bytes, elapsed, phases, in.outcome());
+    }
+
+    private static long lap(long[] phases, int i, long since) {
+        long now = System.nanoTime();
+        phases[i] += now - since;
+        return now;
     }
 
     private void refuseMissingCpuFeatures(List<CpuidEntry> cpuid, List<dev.scratchvm.x86.Xcr> xcrs) throws MigrationException {

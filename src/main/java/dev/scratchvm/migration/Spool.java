@@ -2,8 +2,10 @@ package dev.scratchvm.migration;
 
 import dev.scratchvm.image.StateCodec;
 import dev.scratchvm.state.MachineState;
+import dev.scratchvm.sys.Libc;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -24,32 +26,49 @@ import java.util.concurrent.LinkedBlockingQueue;
  * <p>The writer copies from guest memory, which later rounds keep overwriting: a copy may
  * hold a newer page than its round, never an older one, and a newer round's copy of the same
  * page is written after it. What is on disk when {@link #finish} returns is what is in memory.
+ *
+ * <p>Nothing is synced while the spool is set up (a live migration's PREPARE): the names of
+ * both files, the journal's {@code pending} line and the last pages are made durable together
+ * in {@link #finish}, in parallel, before READY, which is the only point that needs them.
+ * (Starting the disk's writeback early, every few MiB, made a refused migration's clean-up
+ * wait for that writeback when it removes the file, long enough for the client's next attempt
+ * to find the server busy; so the writer leaves writeback to the kernel and the last flush.)
  */
 final class Spool implements Rounds.Sink, AutoCloseable {
     private static final Object STOP = new Object();
 
+    /** Something to make durable before READY besides the spool's own files (the journal's pending line). */
+    @FunctionalInterface
+    interface Durable {
+        void sync() throws IOException;
+    }
+
     private final Path pages, state;
-    private final FileChannel file;
+    private final int fd;
     private final MemorySegment guest;
+    private final Durable alongside;
     /** Runs ({@code long[]{first, count, zero}}) to copy, and flushes ({@code CompletableFuture}) to make durable. */
     private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
     private final Thread writer;
     private volatile IOException failure;
+    /** Set by the first {@link #close}: the descriptor is a bare number, which a second close could take from someone else. */
+    private boolean closed;
 
-    Spool(Path pages, Path state, MemorySegment guest) throws IOException {
+    Spool(Path pages, Path state, MemorySegment guest, Durable alongside) throws IOException {
         this.pages = pages;
         this.state = state;
         this.guest = guest;
-        this.file = FileChannel.open(pages, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        this.alongside = alongside;
+        int f = Libc.open(pages.toString(), Libc.O_RDWR | Libc.O_CREAT | Libc.O_EXCL | Libc.O_CLOEXEC, 0600);
+        if (f < 0) throw new IOException("cannot create " + pages + ": " + Libc.strerror(-f));
+        this.fd = f;
         try {
-            file.write(ByteBuffer.allocate(1), guest.byteSize() - 1);   // sparse, and exactly the size of guest memory
+            // Sparse, and exactly the size of guest memory.
+            if (Libc.ftruncate(fd, guest.byteSize()) < 0) throw new IOException("cannot size " + pages);
             Files.deleteIfExists(state);
             Files.createFile(state);
-            try (FileChannel d = FileChannel.open(state.getParent(), StandardOpenOption.READ)) {
-                d.force(true);   // both names are durable now; finish() only has to sync contents
-            }
         } catch (IOException e) {
-            file.close();
+            Libc.close(fd);
             throw e;
         }
         this.writer = Thread.ofPlatform().name("migration-spool").daemon().start(this::loop);
@@ -84,39 +103,62 @@ final class Spool implements Rounds.Sink, AutoCloseable {
     }
 
     /**
-     * Waits until every round is on disk, then writes the state: the VM is durable when this
-     * returns. The state file was created (and its directory synced) with the spool, so one
-     * fdatasync makes it durable; no rename is needed, because nothing reads it unless the
-     * journal says the migration committed, which happens only after this returned.
+     * Waits until every round is on disk and writes the state: the VM is durable when this
+     * returns. The pages' last flush (on the writer), the state's write and fdatasync, the
+     * directory (both names) and {@code alongside} are synced at once. No rename is needed
+     * for the state, because nothing reads it unless the journal says the migration
+     * committed, which happens only after this returned.
      */
     void finish(MachineState s) throws IOException {
-        try {
-            flush().get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while writing the VM to disk");
-        } catch (java.util.concurrent.ExecutionException e) {
-            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
-        }
+        CompletableFuture<Void> flushed = flush();
+        CompletableFuture<Void> names = sync("migration-spool-names", () -> {
+            try (FileChannel d = FileChannel.open(state.getParent(), StandardOpenOption.READ)) {
+                d.force(true);
+            }
+        });
+        CompletableFuture<Void> journal = sync("migration-spool-journal", alongside);
         try (FileChannel ch = FileChannel.open(state, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
             ByteBuffer b = ByteBuffer.wrap(StateCodec.encode(s));
             while (b.hasRemaining()) ch.write(b);
             ch.force(false);
+        } finally {
+            // Every sync is waited for, also when one failed: none may outlive the spool.
+            IOException first = null;
+            for (CompletableFuture<Void> f : java.util.List.of(flushed, names, journal)) {
+                try {
+                    f.get();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    if (first == null) first = new IOException("interrupted while writing the VM to disk");
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (first == null) first = e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+                }
+            }
+            if (first != null) throw first;
         }
     }
 
+    private static CompletableFuture<Void> sync(String name, Durable what) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        Thread.ofVirtual().name(name).start(() -> {
+            try {
+                what.sync();
+                done.complete(null);
+            } catch (IOException | RuntimeException e) {
+                done.completeExceptionally(e);
+            }
+        });
+        return done;
+    }
+
     private void loop() {
-        ByteBuffer zeros = ByteBuffer.allocateDirect(1 << 20);
-        try {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment zeros = arena.allocate(1 << 20, 4096);
             for (Object item; (item = queue.take()) != STOP; ) {
                 if (item instanceof CompletableFuture<?> f) {
                     @SuppressWarnings("unchecked")
                     CompletableFuture<Void> done = (CompletableFuture<Void>) f;
-                    try {
-                        if (failure == null) file.force(false);
-                    } catch (IOException e) {
-                        failure = e;
-                    }
+                    if (failure == null && Libc.fdatasync(fd) < 0) failure = new IOException("cannot sync " + pages + " to disk");
                     if (failure != null) done.completeExceptionally(failure);
                     else done.complete(null);
                     continue;
@@ -126,12 +168,12 @@ final class Spool implements Rounds.Sink, AutoCloseable {
                 long at = r[0] * Messages.PAGE, len = r[1] * Messages.PAGE;
                 try {
                     if (r[2] == 0) {
-                        ByteBuffer b = guest.asSlice(at, len).asByteBuffer();
-                        while (b.hasRemaining()) file.write(b, at + b.position());
+                        write(guest.asSlice(at, len), at);
                     } else {
                         for (long off = 0; off < len; ) {
-                            ByteBuffer z = zeros.clear().limit((int) Math.min(zeros.capacity(), len - off));
-                            off += file.write(z, at + off);
+                            long n = Math.min(zeros.byteSize(), len - off);
+                            write(zeros.asSlice(0, n), at + off);
+                            off += n;
                         }
                     }
                 } catch (IOException e) {
@@ -143,18 +185,60 @@ final class Spool implements Rounds.Sink, AutoCloseable {
         }
     }
 
-    /** Stops the writer and waits for it (guest memory may be unmapped afterwards); the files stay. */
+    /** Writes {@code data} at {@code at}, straight from its memory (guest memory: no copy). */
+    private void write(MemorySegment data, long at) throws IOException {
+        for (long off = 0; off < data.byteSize(); ) {
+            long n = Libc.pwrite(fd, data.asSlice(off), data.byteSize() - off, at + off);
+            if (n < 0) throw new IOException("cannot write " + pages + ": " + Libc.strerror((int) -n));
+            off += n;
+        }
+    }
+
+    /**
+     * Writes, flushes and finishes a throwaway spool of {@code state}'s memory size in a
+     * temporary directory, so that a server's first real one (its last flush and the state's
+     * write are guest downtime) runs warm code. Only an optimisation: failures are ignored.
+     */
+    static void rehearse(MachineState state) {
+        Path dir = null;
+        try (Arena arena = Arena.ofConfined()) {
+            dir = Files.createTempDirectory("scratchvm-spool-warm-up-");
+            MemorySegment memory = arena.allocate(state.memory().size(), 4096);
+            long pages = memory.byteSize() / Messages.PAGE;
+            try (Spool spool = new Spool(dir.resolve("warm-up.pages"), dir.resolve("warm-up.state"), memory, () -> { })) {
+                spool.run(0, Math.min(pages, 512), false);
+                spool.run(pages - 1, 1, true);
+                spool.roundEnd();
+                spool.run(1, 1, false);
+                spool.finish(state);
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // Only an optimisation; a real spool reports any real problem.
+        } finally {
+            if (dir != null) {
+                for (String f : new String[]{"warm-up.pages", "warm-up.state", ""}) {
+                    try {
+                        Files.deleteIfExists(dir.resolve(f));
+                    } catch (IOException ignored) {
+                        // A temporary file left behind.
+                    }
+                }
+            }
+        }
+    }
+
+    /** Stops the writer and waits for it (guest memory may be unmapped afterwards); the files stay. Idempotent. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
         queue.clear();   // after finish() nothing is left; after a failure what is left need not be written
         queue.add(STOP);
         try {
             writer.join();
-            file.close();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (IOException ignored) {
-            // Closing anyway.
         }
+        Libc.close(fd);
     }
 }

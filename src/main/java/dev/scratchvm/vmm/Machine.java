@@ -306,6 +306,11 @@ public final class Machine implements AutoCloseable {
         kvm.close();
     }
 
+    /** How this machine was built. */
+    public MachineConfig config() {
+        return config;
+    }
+
     /** When the guest first ran in this VMM (ns since the epoch), or 0 if it has not yet. */
     public long firstEntryEpochNanos() {
         return firstEntryEpochNanos;

@@ -17,6 +17,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * Runs the capture/encode/decode/restore code once on a throwaway VM, in the background,
@@ -30,12 +31,45 @@ public final class WarmUp {
     private WarmUp() {
     }
 
+    /** Restores (from a shell, as a live migration's server does) and captures done by {@link #inBackground(MachineConfig, Consumer)}. */
+    private static final int MACHINE_ROUNDS = 12;
+
     /** Starts the warm-up on a daemon thread; failures are ignored (it is only an optimisation). */
     public static Thread inBackground() {
-        Thread t = new Thread(WarmUp::run, "vm-warm-up");
+        return inBackground(null, s -> { });
+    }
+
+    /**
+     * As {@link #inBackground()}, and also the paths a migration's stop runs on a whole
+     * machine: {@link Machine#shell} and {@link Machine#restore(MachineConfig, MachineState, Machine.Shell)}
+     * with {@code config} (its root, its dirty log), then {@link Machine#capture} of what was
+     * restored and its encoding, a few times; then {@code more} with a valid state, for the
+     * layers above (the migration server's durable copy).
+     */
+    public static Thread inBackground(MachineConfig config, Consumer<MachineState> more) {
+        Thread t = new Thread(() -> {
+            MachineState state = run();
+            if (state == null) return;
+            try {
+                if (config != null) machines(config, state);
+                more.accept(state);
+            } catch (Exception | LinkageError ignored) {
+                // A warm-up that fails changes nothing but timing.
+            }
+        }, "vm-warm-up");
         t.setDaemon(true);
         t.start();
         return t;
+    }
+
+    /** A throwaway machine restored from {@code state} into a shell, captured again, encoded, closed. */
+    private static void machines(MachineConfig config, MachineState state) throws Exception {
+        MachineConfig quiet = new MachineConfig(state.memory().size(), config.root(), config.trace(), false, config.stdio(), config.dirtyLog());
+        for (int i = 0; i < MACHINE_ROUNDS; i++) {
+            try (Machine m = Machine.restore(quiet, state, Machine.shell(quiet, state.memory().size()))) {
+                StateCodec.encode(m.capture());
+            }
+        }
     }
 
     /** What capturing an open file does: path from /proc/self/fd, offset, content fingerprint. */
@@ -57,7 +91,8 @@ public final class WarmUp {
         }
     }
 
-    private static void run() {
+    /** The codec, checks and vCPU paths on a bare VM; returns the state it built (null if it failed). */
+    private static MachineState run() {
         try (BareVm vm = new BareVm(); Vcpu first = vm.longModeVcpu(0); Vcpu second = vm.blankVcpu(1)) {
             GuestMemory memory = vm.memory();
             first.registers().setRegs(Registers.atEntry(BootLayout.GUEST_BASE, memory.size() - 64));
@@ -75,8 +110,10 @@ public final class WarmUp {
             VcpuStates.restore(second, state.vcpu());
             memory.pagesInUse();
             warmFileCapture();
+            return state;
         } catch (Exception | LinkageError ignored) {
             // A warm-up that fails changes nothing but timing.
+            return null;
         }
     }
 }
