@@ -9,6 +9,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -98,18 +99,29 @@ final class TlsCerts {
         Files.setPosixFilePermissions(dir.resolve(side + "-key.pem"), PosixFilePermissions.fromString("rw-------"));
     }
 
+    /**
+     * Runs keytool; a keytool JVM that crashed (under the test VM's emulation JVMs have died of
+     * SIGILL and SIGSEGV in JIT-compiled code, keytool's among them) is run again, up to three
+     * times: its steps only create files, which the next attempt overwrites.
+     */
     private static void keytool(Path work, String... args) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "keytool").toString());
         cmd.addAll(List.of(args));
         cmd.addAll(List.of("-storepass", PASS, "-keypass", PASS, "-storetype", "PKCS12", "-noprompt"));
-        Process p = new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true).start();
-        try {
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) throw new IllegalStateException("keytool " + args[0] + " failed: " + out);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
+        for (int attempt = 1; ; attempt++) {
+            Process p = new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true).start();
+            try {
+                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                if (!p.waitFor(60, TimeUnit.SECONDS)) throw new IllegalStateException("keytool " + args[0] + " timed out: " + out);
+                if (p.exitValue() == 0) return;
+                boolean jvmCrashed = out.contains("A fatal error has been detected by the Java Runtime Environment");
+                if (!jvmCrashed || attempt == 3) throw new IllegalStateException("keytool " + args[0] + " failed: " + out);
+                if (args[0].equals("-genkeypair")) Files.deleteIfExists(work.resolve(args[Arrays.asList(args).indexOf("-keystore") + 1]));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
         }
     }
 }

@@ -22,14 +22,15 @@ import org.junit.platform.launcher.LauncherDiscoveryRequest;
 import org.junit.platform.launcher.TagFilter;
 import org.junit.platform.launcher.TestExecutionListener;
 import org.junit.platform.launcher.TestIdentifier;
+import org.junit.platform.launcher.TestPlan;
 import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
 import org.junit.platform.launcher.core.LauncherFactory;
 
 /**
  * Runs the KVM tests in one JVM, the way the test VM (scripts/testvm) runs them: every test
  * class of the project whose tags match the expression, one line per class as it ends, the
- * failures in full. Classes that failed are run once more, to tell a flaky emulator from a
- * bug; both attempts are reported, and a test counts as passed only if the retry passed.
+ * failures in full. A class that failed is run once more right away, to tell a flaky emulator
+ * from a bug; both attempts are reported, and a test counts as passed only if the retry passed.
  * Classes that already have a result in this place's tally ({@link KvmTally}) are not run
  * again: a test VM that died part-way is restarted and goes on from where it stopped.
  *
@@ -68,8 +69,7 @@ public final class KvmTestRunner {
             out.println(VmmProcess.trainAotCache(Path.of(System.getProperty("java.io.tmpdir"),
                     "scratchvm-test-vmm-" + ProcessHandle.current().pid() + ".aot"), Duration.ofMinutes(3)));
         }
-        Attempt first = runWithRetry(tags, place, earlier, out, heartbeat);
-        if (first.tests.get() == 0 && earlier.isEmpty()) {
+        if (runEach(tags, place, earlier, out, heartbeat) == 0 && earlier.isEmpty()) {
             out.println("no test matched " + tags);
             System.exit(2);
         }
@@ -80,7 +80,7 @@ public final class KvmTestRunner {
                 throw new UncheckedIOException(e);
             }
             out.println("every class of " + tags + " has a result; now the others of " + args[1]);
-            runWithRetry(args[1], place, KvmTally.finishedClasses(place).keySet(), out, heartbeat);
+            runEach(args[1], place, KvmTally.finishedClasses(place).keySet(), out, heartbeat);
         }
         List<String> failed = KvmTally.finishedClasses(place).entrySet().stream()
                 .filter(e -> e.getValue().failed()).map(Map.Entry::getKey).toList();
@@ -93,17 +93,30 @@ public final class KvmTestRunner {
         System.exit(1);
     }
 
-    /** The classes of {@code tags} but {@code except}, then once more those that failed. */
-    private static Attempt runWithRetry(String tags, String place, Set<String> except, PrintStream out, Heartbeat heartbeat) {
-        Attempt first = run(request(tags, List.of(), except), out, heartbeat);
-        List<String> failedOnce = KvmTally.finishedClasses(place).entrySet().stream()
-                .filter(e -> e.getValue().failed() && e.getValue().runs() == 1).map(Map.Entry::getKey).toList();
-        if (!failedOnce.isEmpty()) {
-            out.printf("%d test class(es) failed; running them once more to tell emulator flakiness from bugs: %s%n",
-                    failedOnce.size(), String.join(", ", failedOnce));
-            run(request(tags, failedOnce, Set.of()), out, heartbeat);
+    /**
+     * Runs the classes of {@code tags} but {@code except}, one at a time; a class that fails is
+     * run once more at once (under emulation a JVM the test starts has been seen to die of
+     * SIGILL in JIT-compiled code), so that the retry does not wait for a time that may not come.
+     *
+     * @return how many classes there were to run
+     */
+    private static int runEach(String tags, String place, Set<String> except, PrintStream out, Heartbeat heartbeat) {
+        List<String> classes = new ArrayList<>();
+        TestPlan plan = LauncherFactory.create().discover(request(tags, List.of(), except));
+        for (TestIdentifier root : plan.getRoots()) {
+            for (TestIdentifier child : plan.getChildren(root)) {
+                if (child.getSource().orElse(null) instanceof ClassSource c) classes.add(c.getClassName());
+            }
         }
-        return first;
+        for (String c : classes) {
+            run(request(tags, List.of(c), Set.of()), out, heartbeat);
+            KvmTally.ClassResult r = KvmTally.finishedClasses(place).get(c);
+            if (r != null && r.failed() && r.runs() == 1) {
+                out.println("  " + c + " failed; running it once more to tell emulator flakiness from a bug");
+                run(request(tags, List.of(c), Set.of()), out, heartbeat);
+            }
+        }
+        return classes.size();
     }
 
     private static LauncherDiscoveryRequest request(String tags, List<String> classes, Set<String> except) {
