@@ -11,8 +11,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Migration over loopback between two real VMM processes ({@code serve} and
  * {@code run --migrate-to}, through the launcher): total time and bytes on the wire from
- * the client, downtime from the client's SAVE to the server resuming the guest (both
- * stamp the wall clock in their {@code --metrics} files), next to raw TCP between two JVM
+ * the client, downtime from the client's SAVE to the guest's first instruction on the server
+ * (both stamp the wall clock in their {@code --metrics} files), next to raw TCP between two JVM
  * processes in the same run; then each VM again with {@code --tls-dir} on both sides, against
  * its own run without TLS, which is TLS's cost.
  */
@@ -120,7 +120,8 @@ record MigrationBench(Bench.Profile profile, Path home, Path work, Bench.Program
             var received = MetricsFile.event(serverMetrics, "migration_received");
             spans.add("client", sent);
             spans.add("server", received);
-            double downtimeMs = (MetricsFile.number(received, "epoch_ns") - MetricsFile.number(sent, "guest_paused_epoch_ns")) / 1e6;
+            double downtimeMs = (MetricsFile.number(MetricsFile.event(serverMetrics, "started"), "first_instruction_epoch_ns")
+                    - MetricsFile.number(sent, "guest_paused_epoch_ns")) / 1e6;
             return new double[]{MetricsFile.number(sent, "elapsed_ns") / 1e6, downtimeMs, MetricsFile.number(sent, "bytes_on_wire")};
         } finally {
             server.destroy();

@@ -195,7 +195,6 @@ final class MigrationTarget implements SaveTarget {
     @Override
     public boolean save(Machine machine) {
         long start = System.nanoTime(), pausedEpochNanos = Metrics.epochNanos();
-        String pausedAt = ServeCommand.clock(); // the guest's last instruction ran just before this
         MachineState state;
         try {
             state = machine.capture();
@@ -209,8 +208,9 @@ final class MigrationTarget implements SaveTarget {
         PageFilter filter = Snapshots.touchedPages(machine);
         long stopNanos = System.nanoTime() - start;   // capture and the pages in use: the downtime before the first byte
         if (verbose) {
+            // Formatted only now: the clock's first formatting loads the time zone, milliseconds of downtime.
             line(String.format("guest paused for SAVE at %s; state captured in %.1f ms, pages in use found in %.1f ms",
-                    pausedAt, (captured - start) / 1e6, (System.nanoTime() - captured) / 1e6));
+                    ServeCommand.clock(pausedEpochNanos), (captured - start) / 1e6, (stopNanos - (captured - start)) / 1e6));
         }
         Result r = send(state, machine, filter);
         switch (r) {

@@ -34,8 +34,10 @@ final class ServeCommand implements Command {
             .option("--tls-dir", "DIR", MigrationTarget.TLS_DIR_HELP, (c, v) -> c.tlsDir = Values.path(v))
             .option("--timeout", "SECONDS", "Drop a peer silent this long (default: 30).", (c, v) -> c.timeout = Values.integer(v))
             .option("--image", "FILE", "Where a SAVE by a migrated VM writes it (default: vm.img).", (c, v) -> c.image = Values.path(v))
-            .option("--state-dir", "DIR", "Where arriving VMs are kept durably until they run, and a restarted server finds them "
-                    + "(default: $XDG_STATE_HOME/scratchvm/serve/PORT, else ~/.local/state/...).", (c, v) -> c.stateDir = Values.path(v));
+            .option("--state-dir", "DIR", "Where arriving VMs are kept until they run, and a restarted server finds them "
+                    + "(default: $XDG_STATE_HOME/scratchvm/serve/PORT, else ~/.local/state/...).", (c, v) -> c.stateDir = Values.path(v))
+            .flag("Write an arriving VM's memory to disk before taking it (it then survives a crash of this host, not only of "
+                    + "this server, in the moment before it runs), at the disk's speed.", c -> c.syncSpool = true, "--sync-spool");
 
     final VmOptions vm = new VmOptions();
     String listen = DEFAULT_LISTEN;
@@ -45,6 +47,7 @@ final class ServeCommand implements Command {
     int timeout = 30;
     Path image = Path.of("vm.img");
     Path stateDir;
+    boolean syncSpool;
 
     @Override
     public int call() throws Exception {
@@ -69,7 +72,7 @@ final class ServeCommand implements Command {
             // Ctrl-C is how a server usually ends; its throw-away directory goes with it unless it holds a VM.
             Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteIfEmptied(dir)));
         }
-        try (Handoffs handoffs = Handoffs.open(dir); Metrics metrics = vm.metrics()) {
+        try (Handoffs handoffs = Handoffs.open(dir, syncSpool ? Handoffs.Durability.DISK : Handoffs.Durability.PAGE_CACHE); Metrics metrics = vm.metrics()) {
             handoffs.recovered().forEach(ServeCommand::line);
             // VMs this server acknowledged before it was stopped run first: they are its own.
             Integer status = null;
@@ -169,6 +172,12 @@ final class ServeCommand implements Command {
     /** Wall-clock time with microseconds: compares pause and resume across processes (and NTP-synced hosts). */
     static String clock() {
         return java.time.LocalTime.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS).toString();
+    }
+
+    /** As {@link #clock()}, of a moment taken earlier (ns since the epoch). */
+    static String clock(long epochNanos) {
+        return java.time.LocalTime.ofInstant(java.time.Instant.ofEpochSecond(0, epochNanos), java.time.ZoneId.systemDefault())
+                .truncatedTo(java.time.temporal.ChronoUnit.MICROS).toString();
     }
 
     static void line(String text) {

@@ -329,7 +329,7 @@ public final class GuestMemory implements AutoCloseable {
     private BitSet populatedPages() {
         int pages = (int) (mem.byteSize() / PAGE_SIZE);
         BitSet used = new BitSet(pages);
-        int chunkPages = 1 << 16;
+        int chunkPages = Math.min(pages, 1 << 16);
         try (FileChannel pagemap = FileChannel.open(Path.of("/proc/self/pagemap"), StandardOpenOption.READ)) {
             ByteBuffer buf = ByteBuffer.allocateDirect(chunkPages * 8).order(ByteOrder.nativeOrder());
             for (int first = 0; first < pages; first += chunkPages) {

@@ -39,6 +39,14 @@ import java.util.Map;
  * hands back what was committed but never started, and answers status queries from the journal:
  * a migration it recorded as pending but not committed was aborted, for certain.
  * One server at a time owns a state directory (a lock held while it runs).
+ *
+ * <p>The journal's lines are always fsynced (a fraction of a millisecond). A live migration's
+ * copy of guest memory (the spool) is fdatasynced only with {@link Durability#DISK}; by default
+ * it stays in the page cache, which outlives the server process but not the host. Its
+ * {@code committed} line then names the boot it belongs to, and a server restarted after the
+ * host itself restarted reports such a VM lost instead of running whatever reached the disk.
+ * That can only happen to a VM committed here that had not yet run its first instruction:
+ * a window of milliseconds, the same in which a running VM dies with its host.
  */
 public final class Handoffs implements AutoCloseable {
     /** Decided migrations kept in the journal when it is compacted at start. */
@@ -46,6 +54,20 @@ public final class Handoffs implements AutoCloseable {
     private static final String JOURNAL = "journal";
 
     private enum Step { PENDING, COMMITTED, STARTED, ABORTED }
+
+    /** How far an arriving VM's copy is written before READY. */
+    public enum Durability {
+        /** The page cache: survives the server being killed, not the host (the default: no disk in the downtime). */
+        PAGE_CACHE,
+        /** The disk (fdatasync each round and before READY): survives the host too, at the disk's speed. */
+        DISK
+    }
+
+    private final Durability durability;
+    /** This boot of the host ({@code /proc/sys/kernel/random/boot_id}): what a page-cache copy is good for. */
+    private final String boot;
+    /** Migrations whose copy is only in the page cache, and the boot it was made in. */
+    private final Map<String, String> volatileCopies = new java.util.HashMap<>();
 
     private final Path dir;
     private final FileChannel lockChannel;
@@ -55,10 +77,12 @@ public final class Handoffs implements AutoCloseable {
     private final List<String> resumable = new ArrayList<>();
     private final List<String> recovered = new ArrayList<>();
 
-    private Handoffs(Path dir, FileChannel lockChannel, FileLock lock) throws IOException {
+    private Handoffs(Path dir, FileChannel lockChannel, FileLock lock, Durability durability, String boot) throws IOException {
         this.dir = dir;
         this.lockChannel = lockChannel;
         this.lock = lock;
+        this.durability = durability;
+        this.boot = boot;
         Map<String, List<Path>> created = replay();
         for (Map.Entry<String, Step> e : steps.entrySet()) {
             String id = e.getKey();
@@ -71,7 +95,17 @@ public final class Handoffs implements AutoCloseable {
                     recovered.add("aborted migration " + shortId(id) + " that was pending when the server stopped");
                 }
                 case COMMITTED -> {
-                    if (Files.isRegularFile(image(id), LinkOption.NOFOLLOW_LINKS) || imageFromSpool(id)) {
+                    String copyBoot = volatileCopies.get(id);
+                    if (Files.isRegularFile(image(id), LinkOption.NOFOLLOW_LINKS)) {
+                        volatileCopies.remove(id);   // an image is written whole and synced
+                        resumable.add(id);
+                    } else if (copyBoot != null && !copyBoot.equals(boot)) {
+                        // Whatever reached the disk of a copy never synced may be torn: never run it.
+                        e.setValue(Step.STARTED);
+                        recovered.add("migration " + shortId(id) + " was committed here but the host restarted before its guest's first"
+                                + " instruction; its memory was only in the page cache (serve --sync-spool writes it to disk), so the VM is lost");
+                    } else if (imageFromSpool(id)) {
+                        volatileCopies.remove(id);
                         resumable.add(id);
                     } else {
                         e.setValue(Step.STARTED);
@@ -93,6 +127,27 @@ public final class Handoffs implements AutoCloseable {
      * @throws IOException with a one-line message if another server uses it or it cannot be read
      */
     public static Handoffs open(Path dir) throws IOException {
+        return open(dir, Durability.PAGE_CACHE);
+    }
+
+    /** As {@link #open(Path)}, with the arriving VMs' copies written as far as {@code durability} says. */
+    public static Handoffs open(Path dir, Durability durability) throws IOException {
+        return open(dir, durability, bootId());
+    }
+
+    /** This boot's id; a server on a host without one treats every start as a new boot (page-cache copies are then never resumed). */
+    private static String bootId() {
+        try {
+            String id = Files.readString(Path.of("/proc/sys/kernel/random/boot_id")).trim();
+            if (id.matches("[0-9a-f-]{1,64}")) return id;
+        } catch (IOException ignored) {
+            // Below.
+        }
+        return "unknown-" + java.util.UUID.randomUUID();
+    }
+
+    /** As {@link #open(Path, Durability)}, as if the host's boot were {@code boot} (tests restart the host this way). */
+    static Handoffs open(Path dir, Durability durability, String boot) throws IOException {
         Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         FileChannel ch = FileChannel.open(dir.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock lock;
@@ -106,7 +161,7 @@ public final class Handoffs implements AutoCloseable {
             throw new IOException("state directory " + dir + " is in use by another server (choose another with --state-dir)");
         }
         try {
-            return new Handoffs(dir, ch, lock);
+            return new Handoffs(dir, ch, lock, durability, boot);
         } catch (IOException | RuntimeException e) {
             lock.release();
             ch.close();
@@ -149,7 +204,9 @@ public final class Handoffs implements AutoCloseable {
      */
     synchronized Spool spool(String id, MemorySegment memory) throws IOException {
         record(Step.PENDING, id, null, false);
-        return new Spool(pages(id), state(id), memory, this::syncJournal);
+        boolean disk = durability == Durability.DISK;
+        if (!disk) volatileCopies.put(id, boot);
+        return new Spool(pages(id), state(id), memory, this::syncJournal, disk);
     }
 
     /** Makes every journal line written so far durable. */
@@ -200,6 +257,13 @@ public final class Handoffs implements AutoCloseable {
         record(Step.COMMITTED, id, null, true);
     }
 
+    /** The journal line of a step; a page-cache copy's commit names its boot. */
+    private String line(Step step, String id) {
+        String line = step.name().toLowerCase(java.util.Locale.ROOT) + " " + id;
+        String copyBoot = volatileCopies.get(id);
+        return step == Step.COMMITTED && copyBoot != null ? line + " " + copyBoot : line;
+    }
+
     /** The migration did not commit: its image goes. Not synced: after a crash, pending means aborted anyway. */
     synchronized void abort(String id) {
         try {
@@ -216,9 +280,31 @@ public final class Handoffs implements AutoCloseable {
     public synchronized void started(String id) throws IOException {
         record(Step.STARTED, id, null, true);
         resumable.remove(id);
-        Files.deleteIfExists(image(id));
-        Files.deleteIfExists(pages(id));
-        Files.deleteIfExists(state(id));
+        // The copies are dead from here on, but freeing a large file's pages takes milliseconds:
+        // not the guest's. A restarted server sweeps whatever is left.
+        Thread previous = removing;
+        removing = Thread.ofVirtual().name("migration-remove-copy").start(() -> {
+            join(previous);
+            for (Path f : List.of(image(id), pages(id), state(id))) {
+                try {
+                    Files.deleteIfExists(f);
+                } catch (IOException ignored) {
+                    // Swept at the next start.
+                }
+            }
+        });
+    }
+
+    /** The removal of the last started VM's copies, or null. */
+    private Thread removing;
+
+    private static void join(Thread t) {
+        if (t == null) return;
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** The journal's answer to a status query, or null if this server never saw the migration. */
@@ -229,7 +315,7 @@ public final class Handoffs implements AutoCloseable {
     }
 
     private void record(Step step, String id, Path created, boolean sync) throws IOException {
-        String line = created == null ? step.name().toLowerCase(java.util.Locale.ROOT) + " " + id
+        String line = created == null ? line(step, id)
                 : "created " + id + " " + HexFormat.of().formatHex(created.toString().getBytes(StandardCharsets.UTF_8));
         ByteBuffer b = ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.UTF_8));
         while (b.hasRemaining()) journal.write(b);
@@ -247,7 +333,10 @@ public final class Handoffs implements AutoCloseable {
             if (w.length < 2 || !w[1].matches("[0-9a-f]{64}")) continue;
             switch (w[0]) {
                 case "pending" -> steps.put(w[1], Step.PENDING);
-                case "committed" -> steps.put(w[1], Step.COMMITTED);
+                case "committed" -> {
+                    steps.put(w[1], Step.COMMITTED);
+                    if (w.length == 3) volatileCopies.put(w[1], w[2]);
+                }
                 case "started" -> steps.put(w[1], Step.STARTED);
                 case "aborted" -> steps.put(w[1], Step.ABORTED);
                 case "created" -> {
@@ -302,7 +391,7 @@ public final class Handoffs implements AutoCloseable {
         for (int i = 0; i < all.size(); i++) {
             Map.Entry<String, Step> e = all.get(i);
             if (i < skip && e.getValue() != Step.COMMITTED) continue;
-            text.append(e.getValue().name().toLowerCase(java.util.Locale.ROOT)).append(' ').append(e.getKey()).append('\n');
+            text.append(line(e.getValue(), e.getKey())).append('\n');
         }
         Path tmp = dir.resolve(JOURNAL + ".new");
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
@@ -322,6 +411,11 @@ public final class Handoffs implements AutoCloseable {
 
     @Override
     public void close() {
+        Thread r;
+        synchronized (this) {
+            r = removing;
+        }
+        join(r);
         try (lockChannel; journal) {
             lock.release();
         } catch (IOException ignored) {

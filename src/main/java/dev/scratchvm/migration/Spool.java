@@ -16,12 +16,14 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 
 /**
- * The server's durable copy of a VM arriving in rounds (protocol 2): a sparse file of guest
- * memory ({@code ID.pages}, page N at offset 4096·N) that a thread of its own keeps up to date
- * while later rounds arrive, each round written and fdatasynced behind the network; and the
- * state ({@code ID.state}), written last. So the VM is durable before READY for the cost of
- * the last round and the state, not of all of memory. A restarted server turns the two into
- * an ordinary image ({@link Handoffs}).
+ * The server's copy of a VM arriving in rounds (protocol 2), which outlives the server: a
+ * sparse file of guest memory ({@code ID.pages}, page N at offset 4096·N) that a thread of its
+ * own keeps up to date while later rounds arrive, each round written behind the network; and
+ * the state ({@code ID.state}), written last. A restarted server turns the two into an
+ * ordinary image ({@link Handoffs}). With {@code disk}, each round is also fdatasynced and the
+ * whole copy is on disk before READY; without it, the copy is in the page cache when
+ * {@link #finish} returns, which a killed server does not lose (a restarted host does: see
+ * {@link Handoffs.Durability}), and no disk write is part of the guest's downtime.
  *
  * <p>The writer copies from guest memory, which later rounds keep overwriting: a copy may
  * hold a newer page than its round, never an older one, and a newer round's copy of the same
@@ -47,6 +49,8 @@ final class Spool implements Rounds.Sink, AutoCloseable {
     private final int fd;
     private final MemorySegment guest;
     private final Durable alongside;
+    /** fdatasync each round and the state: the copy survives the host, not only the server. */
+    private final boolean disk;
     /** Runs ({@code long[]{first, count, zero}}) to copy, and flushes ({@code CompletableFuture}) to make durable. */
     private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
     private final Thread writer;
@@ -54,7 +58,8 @@ final class Spool implements Rounds.Sink, AutoCloseable {
     /** Set by the first {@link #close}: the descriptor is a bare number, which a second close could take from someone else. */
     private boolean closed;
 
-    Spool(Path pages, Path state, MemorySegment guest, Durable alongside) throws IOException {
+    Spool(Path pages, Path state, MemorySegment guest, Durable alongside, boolean disk) throws IOException {
+        this.disk = disk;
         this.pages = pages;
         this.state = state;
         this.guest = guest;
@@ -81,7 +86,8 @@ final class Spool implements Rounds.Sink, AutoCloseable {
     }
 
     /**
-     * Queues the round for the disk and waits until it is durable. The client hears of it
+     * Queues the round for the disk and waits until it is written (and with {@code disk},
+     * durable). The client hears of it
      * (ROUND_DONE) before it decides to stop the guest, so a disk slower than the network
      * slows the rounds down instead of leaving a backlog for the stopped guest to wait on.
      */
@@ -103,15 +109,16 @@ final class Spool implements Rounds.Sink, AutoCloseable {
     }
 
     /**
-     * Waits until every round is on disk and writes the state: the VM is durable when this
-     * returns. The pages' last flush (on the writer), the state's write and fdatasync, the
-     * directory (both names) and {@code alongside} are synced at once. No rename is needed
+     * Waits until every round is written and writes the state: the copy is complete (with
+     * {@code disk}, durable) when this returns. The pages' last flush (on the writer), the
+     * state's write and, with {@code disk}, its fdatasync and the directory's (both names), and
+     * {@code alongside} run at once. No rename is needed
      * for the state, because nothing reads it unless the journal says the migration
      * committed, which happens only after this returned.
      */
     void finish(MachineState s) throws IOException {
         CompletableFuture<Void> flushed = flush();
-        CompletableFuture<Void> names = sync("migration-spool-names", () -> {
+        CompletableFuture<Void> names = !disk ? CompletableFuture.completedFuture(null) : sync("migration-spool-names", () -> {
             try (FileChannel d = FileChannel.open(state.getParent(), StandardOpenOption.READ)) {
                 d.force(true);
             }
@@ -120,7 +127,7 @@ final class Spool implements Rounds.Sink, AutoCloseable {
         try (FileChannel ch = FileChannel.open(state, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
             ByteBuffer b = ByteBuffer.wrap(StateCodec.encode(s));
             while (b.hasRemaining()) ch.write(b);
-            ch.force(false);
+            if (disk) ch.force(false);
         } finally {
             // Every sync is waited for, also when one failed: none may outlive the spool.
             IOException first = null;
@@ -158,7 +165,7 @@ final class Spool implements Rounds.Sink, AutoCloseable {
                 if (item instanceof CompletableFuture<?> f) {
                     @SuppressWarnings("unchecked")
                     CompletableFuture<Void> done = (CompletableFuture<Void>) f;
-                    if (failure == null && Libc.fdatasync(fd) < 0) failure = new IOException("cannot sync " + pages + " to disk");
+                    if (failure == null && disk && Libc.fdatasync(fd) < 0) failure = new IOException("cannot sync " + pages + " to disk");
                     if (failure != null) done.completeExceptionally(failure);
                     else done.complete(null);
                     continue;
@@ -205,7 +212,7 @@ final class Spool implements Rounds.Sink, AutoCloseable {
             dir = Files.createTempDirectory("scratchvm-spool-warm-up-");
             MemorySegment memory = arena.allocate(state.memory().size(), 4096);
             long pages = memory.byteSize() / Messages.PAGE;
-            try (Spool spool = new Spool(dir.resolve("warm-up.pages"), dir.resolve("warm-up.state"), memory, () -> { })) {
+            try (Spool spool = new Spool(dir.resolve("warm-up.pages"), dir.resolve("warm-up.state"), memory, () -> { }, false)) {
                 spool.run(0, Math.min(pages, 512), false);
                 spool.run(pages - 1, 1, true);
                 spool.roundEnd();

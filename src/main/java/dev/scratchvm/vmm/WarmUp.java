@@ -31,8 +31,14 @@ public final class WarmUp {
     private WarmUp() {
     }
 
-    /** Restores (from a shell, as a live migration's server does) and captures done by {@link #inBackground(MachineConfig, Consumer)}. */
-    private static final int MACHINE_ROUNDS = 12;
+    /**
+     * Restores (from a shell, as a live migration's server does) and captures done by
+     * {@link #inBackground(MachineConfig, Consumer)}: measured, the first few cost 5-70 ms
+     * each, and only after about fifty (when the JIT has compiled them) do they settle at
+     * their 2-3 ms; bounded in time for slow (emulated) hosts.
+     */
+    private static final int MACHINE_ROUNDS = 60;
+    private static final long MACHINE_NANOS = 1_000_000_000L;
 
     /** Starts the warm-up on a daemon thread; failures are ignored (it is only an optimisation). */
     public static Thread inBackground() {
@@ -53,6 +59,7 @@ public final class WarmUp {
             try {
                 if (config != null) machines(config, state);
                 more.accept(state);
+                settleCompiler();
             } catch (Exception | LinkageError ignored) {
                 // A warm-up that fails changes nothing but timing.
             }
@@ -62,12 +69,30 @@ public final class WarmUp {
         return t;
     }
 
+    /**
+     * Waits until the JIT has compiled what the warm-up made hot (its total compilation time
+     * stops growing), at most {@link #MACHINE_NANOS}: otherwise those compilations run during
+     * the first real stop and take the CPU from it (measured: 10 ms more downtime on 2 CPUs).
+     */
+    private static void settleCompiler() throws InterruptedException {
+        var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        if (jit == null || !jit.isCompilationTimeMonitoringSupported()) return;
+        long until = System.nanoTime() + MACHINE_NANOS, last = -1;
+        for (int quiet = 0; quiet < 3 && System.nanoTime() - until < 0; Thread.sleep(20)) {
+            long now = jit.getTotalCompilationTime();
+            quiet = now == last ? quiet + 1 : 0;
+            last = now;
+        }
+    }
+
     /** A throwaway machine restored from {@code state} into a shell, captured again, encoded, closed. */
     private static void machines(MachineConfig config, MachineState state) throws Exception {
         MachineConfig quiet = new MachineConfig(state.memory().size(), config.root(), config.trace(), false, config.stdio(), config.dirtyLog());
-        for (int i = 0; i < MACHINE_ROUNDS; i++) {
+        long until = System.nanoTime() + MACHINE_NANOS;
+        for (int i = 0; i < MACHINE_ROUNDS && System.nanoTime() - until < 0; i++) {
             try (Machine m = Machine.restore(quiet, state, Machine.shell(quiet, state.memory().size()))) {
                 StateCodec.encode(m.capture());
+                m.memory().pagesInUse();
             }
         }
     }

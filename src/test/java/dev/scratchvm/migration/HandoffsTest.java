@@ -61,11 +61,48 @@ class HandoffsTest {
             assertThat(h.verdict(id(1))).isEqualTo(Verdict.COMMITTED);
             h.started(id(1));
             assertThat(h.resumable()).isEmpty();
-            assertThat(dir.resolve(id(1) + ".img")).doesNotExist();
         }
+        assertThat(dir.resolve(id(1) + ".img")).as("removed once the guest ran, at the latest when the server stops").doesNotExist();
         try (Handoffs h = Handoffs.open(dir)) {
             assertThat(h.resumable()).as("a VM that started is never run again").isEmpty();
             assertThat(h.verdict(id(1))).isEqualTo(Verdict.COMMITTED);
+        }
+    }
+
+    /** A live migration's copy, left in the page cache (the default), committed; the guest never ran. */
+    private void commitSpooled(String id, String boot) throws Exception {
+        try (Handoffs h = Handoffs.open(dir, Handoffs.Durability.PAGE_CACHE, boot); Arena arena = Arena.ofConfined()) {
+            MemorySegment memory = arena.allocate(MEMORY, 4096);
+            memory.set(java.lang.foreign.ValueLayout.JAVA_LONG, 3 << 20, 0x5eed_0000_0000_0002L);
+            try (Spool spool = h.spool(id, memory)) {
+                spool.run(3 << 8, 1, false);
+                spool.roundEnd();
+                spool.finish(TestStates.sample(MEMORY));
+            }
+            h.commit(id);
+        }
+    }
+
+    @Test
+    void aPageCacheCopyIsHandedBackAfterTheServerWasKilledButNotAfterTheHostRestarted() throws Exception {
+        commitSpooled(id(5), "boot-a");
+        try (Handoffs h = Handoffs.open(dir, Handoffs.Durability.PAGE_CACHE, "boot-a")) {
+            assertThat(h.resumable()).as("same boot: the page cache still holds every byte").containsExactly(dir.resolve(id(5) + ".img"));
+            try (ImageReader r = ImageReader.open(h.resumable().getFirst())) {
+                assertThat(r.state().memory().size()).isEqualTo(MEMORY);
+            }
+        }
+        commitSpooled(id(6), "boot-a");
+        try (Handoffs h = Handoffs.open(dir, Handoffs.Durability.PAGE_CACHE, "boot-b")) {
+            assertThat(h.resumable()).as("a copy that was never synced may be torn after a host restart: never run")
+                    .containsExactly(dir.resolve(id(5) + ".img"));
+            assertThat(h.recovered()).anySatisfy(line -> assertThat(line).contains(id(6).substring(0, 8)).contains("lost"));
+            assertThat(h.verdict(id(6))).as("the client was told COMMITTED: the answer stays").isEqualTo(Verdict.COMMITTED);
+            assertThat(dir.resolve(id(6) + ".pages")).doesNotExist();
+        }
+        try (Handoffs h = Handoffs.open(dir, Handoffs.Durability.PAGE_CACHE, "boot-b")) {
+            assertThat(h.resumable()).as("the boot stays with the line when the journal is compacted").containsExactly(dir.resolve(id(5) + ".img"));
+            assertThat(h.recovered()).noneSatisfy(line -> assertThat(line).contains(id(6).substring(0, 8)));
         }
     }
 

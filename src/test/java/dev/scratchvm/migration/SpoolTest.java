@@ -1,7 +1,8 @@
 package dev.scratchvm.migration;
 
 import dev.scratchvm.sys.Libc;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.lang.foreign.Arena;
@@ -11,20 +12,21 @@ import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The server's durable copy of a VM arriving in rounds, on real files. */
+/** The server's copy of a VM arriving in rounds, on real files, synced to disk or left in the page cache. */
 class SpoolTest {
     @TempDir
     Path dir;
 
-    @Test
-    void whatFinishReturnsIsOnDiskPageForPageAndClosingTwiceClosesNothingElse() throws Exception {
+    @ParameterizedTest(name = "synced to disk: {0}")
+    @ValueSource(booleans = {true, false})
+    void whatFinishReturnsIsInTheFilePageForPageAndClosingTwiceClosesNothingElse(boolean synced) throws Exception {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment guest = arena.allocate(4L << 20, 4096);
             guest.asSlice(3 * 4096, 4096).fill((byte) 7);
             guest.asSlice(600 * 4096, 4096).fill((byte) 9);
             Path pages = dir.resolve("vm.pages");
             int[] journalSyncs = {0};
-            Spool spool = new Spool(pages, dir.resolve("vm.state"), guest, () -> journalSyncs[0]++);
+            Spool spool = new Spool(pages, dir.resolve("vm.state"), guest, () -> journalSyncs[0]++, synced);
             spool.run(3, 1, false);
             spool.roundEnd();
             spool.run(600, 1, false);
