@@ -207,12 +207,13 @@ final class MigrationTarget implements SaveTarget {
         long captured = System.nanoTime();
         PageFilter filter = Snapshots.touchedPages(machine);
         long stopNanos = System.nanoTime() - start;   // capture and the pages in use: the downtime before the first byte
+        Result r = send(state, machine, filter);
+        long pausedNanos = System.nanoTime() - start;
         if (verbose) {
-            // Formatted only now: the clock's first formatting loads the time zone, milliseconds of downtime.
+            // Printed after the send: formatting the clock the first time loads the time zone, milliseconds of downtime.
             line(String.format("guest paused for SAVE at %s; state captured in %.1f ms, pages in use found in %.1f ms",
                     ServeCommand.clock(pausedEpochNanos), (captured - start) / 1e6, (stopNanos - (captured - start)) / 1e6));
         }
-        Result r = send(state, machine, filter);
         switch (r) {
             case Result.Committed c -> {
                 System.err.println(trace.prefix() + "VM STATE SENT");
@@ -229,7 +230,7 @@ final class MigrationTarget implements SaveTarget {
                     var s = sent;
                     line(String.format("sent %d pages in %d runs%s, %d bytes on the wire, in %.1f ms (%s); guest paused %.1f ms from SAVE to commit",
                             s.memoryPages(), s.runs(), s.files() > 0 ? " and " + s.files() + " files" : "", s.bytesSent(),
-                            s.elapsedNanos() / 1e6, s.phases(), (System.nanoTime() - start) / 1e6));
+                            s.elapsedNanos() / 1e6, s.phases(), pausedNanos / 1e6));
                 }
                 return true;
             }

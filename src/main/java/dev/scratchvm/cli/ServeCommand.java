@@ -87,6 +87,7 @@ final class ServeCommand implements Command {
                 Thread warmUp = WarmUp.inBackground(config, MigrationServer::rehearseDurableCopy);
                 if (tls != null) tls.warmUp();
                 warmUp.join(Duration.ofSeconds(2));
+                if (vm.verbose) clock();   // loads the time zone now: -v prints the clock as a guest resumes
                 if (tls != null) line("TLS 1.3 required: clients need a certificate that chains to " + tls.dir().resolve(TlsSettings.CA));
                 line("listening on " + Endpoint.format(server.address()));
                 metrics.event("listening", g -> g.writeStringField("address", Endpoint.format(server.address())));

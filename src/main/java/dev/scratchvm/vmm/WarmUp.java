@@ -54,14 +54,18 @@ public final class WarmUp {
      */
     public static Thread inBackground(MachineConfig config, Consumer<MachineState> more) {
         Thread t = new Thread(() -> {
-            MachineState state = run();
-            if (state == null) return;
+            Path root = null;
             try {
-                if (config != null) machines(config, state);
+                root = Files.createTempDirectory("scratchvm-warm-up-");
+                MachineState state = run(root);
+                if (state == null) return;
+                if (config != null) machines(config, root, state);
                 more.accept(state);
                 settleCompiler();
             } catch (Exception | LinkageError ignored) {
                 // A warm-up that fails changes nothing but timing.
+            } finally {
+                removeRoot(root);
             }
         }, "vm-warm-up");
         t.setDaemon(true);
@@ -86,8 +90,8 @@ public final class WarmUp {
     }
 
     /** A throwaway machine restored from {@code state} into a shell, captured again, encoded, closed. */
-    private static void machines(MachineConfig config, MachineState state) throws Exception {
-        MachineConfig quiet = new MachineConfig(state.memory().size(), config.root(), config.trace(), false, config.stdio(), config.dirtyLog());
+    private static void machines(MachineConfig config, Path root, MachineState state) throws Exception {
+        MachineConfig quiet = new MachineConfig(state.memory().size(), root, config.trace(), false, config.stdio(), config.dirtyLog());
         long until = System.nanoTime() + MACHINE_NANOS;
         for (int i = 0; i < MACHINE_ROUNDS && System.nanoTime() - until < 0; i++) {
             try (Machine m = Machine.restore(quiet, state, Machine.shell(quiet, state.memory().size()))) {
@@ -116,14 +120,47 @@ public final class WarmUp {
         }
     }
 
+    /** The file the warm-up's guest has open, in the warm-up's own root, as most guests have one. */
+    private static final String FILE = "warm-up-file";
+
+    /** Stdio and {@link #FILE} open, as restores find a guest's files (reopened and checked against their fingerprints). */
+    private static List<KernelState.OpenFileState> files(Path root) throws IOException {
+        Path file = root.resolve(FILE);
+        Files.writeString(file, "warm-up\n");
+        int fd = Libc.open(file.toString(), Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+        if (fd < 0) throw new IOException("cannot open " + file);
+        KernelState.FileFingerprint fingerprint;
+        try {
+            fingerprint = FileFingerprints.of(fd);
+        } finally {
+            Libc.close(fd);
+        }
+        return List.of(new KernelState.OpenFileState(0, KernelState.FileKind.STDIN, "", 0, 0, 0, KernelState.FileFingerprint.NONE),
+                new KernelState.OpenFileState(1, KernelState.FileKind.STDOUT, "", 1, 0, 0, KernelState.FileFingerprint.NONE),
+                new KernelState.OpenFileState(2, KernelState.FileKind.STDERR, "", 1, 0, 0, KernelState.FileFingerprint.NONE),
+                new KernelState.OpenFileState(3, KernelState.FileKind.REGULAR, "/" + FILE, Libc.O_RDWR, 0644, 8, fingerprint));
+    }
+
+    private static void removeRoot(Path root) {
+        if (root == null) return;
+        try {
+            Files.deleteIfExists(root.resolve(FILE));
+            Files.deleteIfExists(root);
+        } catch (IOException ignored) {
+            // A temporary directory left behind.
+        }
+    }
+
     /** The codec, checks and vCPU paths on a bare VM; returns the state it built (null if it failed). */
-    private static MachineState run() {
+    private static MachineState run(Path root) {
         try (BareVm vm = new BareVm(); Vcpu first = vm.longModeVcpu(0); Vcpu second = vm.blankVcpu(1)) {
             GuestMemory memory = vm.memory();
             first.registers().setRegs(Registers.atEntry(BootLayout.GUEST_BASE, memory.size() - 64));
             VcpuState cpu = VcpuStates.capture(first, VcpuStates.savableMsrs(vm.kvm()), vm.cpuid());
+            List<KernelState.FdState> fds = List.of(new KernelState.FdState(0, 0, false), new KernelState.FdState(1, 1, false),
+                    new KernelState.FdState(2, 2, false), new KernelState.FdState(3, 3, false));
             KernelState kernel = new KernelState(BootLayout.GUEST_BASE, BootLayout.GUEST_BASE, BootLayout.GUEST_BASE,
-                    memory.size() - (1 << 20), List.of(), "/", 0, 0, List.of(), List.of());
+                    memory.size() - (1 << 20), List.of(), "/", 0, 0, files(root), fds);
             MachineState state = null;
             // Often enough for the JIT to compile the codec and the checks: interpreted, they cost milliseconds of downtime.
             for (int i = 0; i < ROUNDS; i++) {
