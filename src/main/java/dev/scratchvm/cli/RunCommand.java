@@ -64,9 +64,14 @@ final class RunCommand implements Command {
         try (Metrics metrics = vm.metrics()) {
             SaveTarget target = MigrationTarget.of(migration, config.trace(), vm.root, image, vm.verbose, metrics);
             // The capture at SAVE runs on a whole machine: rehearse it on throwaway ones with this config.
-            if (target instanceof MigrationTarget m) m.prepare(WarmUp.inBackground(config, st -> { }));
+            Thread warmUp = target instanceof MigrationTarget ? WarmUp.inBackground(config, st -> { }) : null;
             try (Machine machine = Machine.boot(config, elf, argv, env, program.toString(), random)) {
-                if (target instanceof MigrationTarget m) m.connectEarly(machine);
+                if (target instanceof MigrationTarget m) {
+                    // Connected and prepared while the warm-up runs, so that a guest that asks for SAVE at
+                    // once does not wait for the handshake in its downtime.
+                    m.connectEarly(machine);
+                    m.prepare(warmUp);
+                }
                 int status = Session.run(machine, target, config.trace().prefix(), vm.verbose, vm.apiSock, metrics,
                         migration.keyFile, migration.tls(), vm.root);
                 return target instanceof MigrationTarget m ? m.finish(status) : status;

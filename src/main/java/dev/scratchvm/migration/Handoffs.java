@@ -278,7 +278,9 @@ public final class Handoffs implements AutoCloseable {
 
     /** The guest is about to run: from now on, a restart must not run it again. */
     public synchronized void started(String id) throws IOException {
-        record(Step.STARTED, id, null, true);
+        // A page-cache copy needs no fsync here: a killed server still finds the line (the page
+        // cache has it), and after a host restart the copy is never run, line or not.
+        record(Step.STARTED, id, null, !volatileCopies.containsKey(id));
         resumable.remove(id);
         // The copies are dead from here on, but freeing a large file's pages takes milliseconds:
         // not the guest's. A restarted server sweeps whatever is left.
