@@ -38,7 +38,7 @@ final class Session {
             if (apiSock != null) {
                 api = ApiServer.open(apiSock, controller, new LiveMigrator(keyFile, tls, root, vmmPrefix));
                 // A snapshot's capture and encoding would otherwise run cold, while the guest waits.
-                WarmUp.inBackground(machine.config(), st -> { });
+                WarmUp.inBackground(machine.config(), st -> { }, WarmUp.Budget.BESIDE_GUEST);
                 // And a live migration's handshake, should one be asked for.
                 dev.scratchvm.migration.MigrationClient.warmUpInBackground();
             }

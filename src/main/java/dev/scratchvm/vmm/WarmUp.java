@@ -38,17 +38,28 @@ public final class WarmUp {
      * their 2-3 ms; bounded in time for slow (emulated) hosts.
      */
     private static final int MACHINE_ROUNDS = 60;
-    private static final long MACHINE_NANOS = 700_000_000L;
-    /**
-     * The whole warm-up, settling included: callers wait for it (at most 2 s) before the guest
-     * starts or the server listens, and a warm-up still running then competes with the guest's
-     * first stop (measured: 20 ms more downtime on 2 CPUs).
-     */
-    private static final long TOTAL_NANOS = 1_400_000_000L;
+
+    /** How long a warm-up may take, settling included; the machine rounds get half of it. */
+    public enum Budget {
+        /**
+         * For a caller that waits for it (at most 2 s) before the guest starts or the server
+         * listens: a warm-up still running then competes with the guest's first stop (measured:
+         * 20 ms more downtime on 2 CPUs).
+         */
+        BEFORE_START(1_400_000_000L),
+        /** Beside a guest that already runs (a VMM with a control socket): it takes the guest's CPU meanwhile. */
+        BESIDE_GUEST(300_000_000L);
+
+        private final long nanos;
+
+        Budget(long nanos) {
+            this.nanos = nanos;
+        }
+    }
 
     /** Starts the warm-up on a daemon thread; failures are ignored (it is only an optimisation). */
     public static Thread inBackground() {
-        return inBackground(null, s -> { });
+        return inBackground(null, s -> { }, Budget.BESIDE_GUEST);
     }
 
     /**
@@ -58,15 +69,15 @@ public final class WarmUp {
      * restored and its encoding, a few times; then {@code more} with a valid state, for the
      * layers above (the migration server's durable copy).
      */
-    public static Thread inBackground(MachineConfig config, Consumer<MachineState> more) {
-        long deadline = System.nanoTime() + TOTAL_NANOS;
+    public static Thread inBackground(MachineConfig config, Consumer<MachineState> more, Budget budget) {
+        long start = System.nanoTime(), deadline = start + budget.nanos;
         Thread t = new Thread(() -> {
             Path root = null;
             try {
                 root = Files.createTempDirectory("scratchvm-warm-up-");
                 MachineState state = run(root);
                 if (state == null) return;
-                if (config != null) machines(config, root, state);
+                if (config != null) machines(config, root, state, start + budget.nanos / 2);
                 more.accept(state);
                 settleCompiler(deadline);
             } catch (Exception | LinkageError ignored) {
@@ -97,9 +108,8 @@ public final class WarmUp {
     }
 
     /** A throwaway machine restored from {@code state} into a shell, captured again, encoded, closed. */
-    private static void machines(MachineConfig config, Path root, MachineState state) throws Exception {
+    private static void machines(MachineConfig config, Path root, MachineState state, long until) throws Exception {
         MachineConfig quiet = new MachineConfig(state.memory().size(), root, config.trace(), false, config.stdio(), config.dirtyLog());
-        long until = System.nanoTime() + MACHINE_NANOS;
         for (int i = 0; i < MACHINE_ROUNDS && System.nanoTime() - until < 0; i++) {
             try (Machine m = Machine.restore(quiet, state, Machine.shell(quiet, state.memory().size()))) {
                 StateCodec.encode(m.capture());
