@@ -64,7 +64,7 @@ final class RunCommand implements Command {
         try (Metrics metrics = vm.metrics()) {
             SaveTarget target = MigrationTarget.of(migration, config.trace(), vm.root, image, vm.verbose, metrics);
             // The capture at SAVE runs on a whole machine: rehearse it on throwaway ones with this config.
-            Thread warmUp = target instanceof MigrationTarget ? WarmUp.inBackground(config, st -> { }, WarmUp.Budget.BEFORE_START) : null;
+            Thread warmUp = target instanceof MigrationTarget ? WarmUp.inBackground(config, Session.MIGRATIONS, WarmUp.Budget.BEFORE_START) : null;
             try (Machine machine = Machine.boot(config, elf, argv, env, program.toString(), random)) {
                 if (target instanceof MigrationTarget m) {
                     // Connected and prepared while the warm-up runs, so that a guest that asks for SAVE at

@@ -84,7 +84,10 @@ final class ServeCommand implements Command {
             try (MigrationServer server = MigrationServer.listen(at, new MigrationServer.Config(key, timeouts, config, handoffs, ServeCommand::line, tls))) {
                 // So that the first VM's restore and durable copy, part of its downtime, run warm code;
                 // announced once done (at most 2 s), so that a first VM does not share the CPUs with it.
-                Thread warmUp = WarmUp.inBackground(config, MigrationServer::rehearseDurableCopy, WarmUp.Budget.BEFORE_START);
+                Thread warmUp = WarmUp.inBackground(config, (state, own, until) -> {
+                    MigrationServer.rehearseDurableCopy(state);
+                    Session.MIGRATIONS.run(state, own, until);
+                }, WarmUp.Budget.BEFORE_START);
                 if (tls != null) tls.warmUp();
                 warmUp.join(Duration.ofSeconds(2));
                 if (vm.verbose) clock();   // loads the time zone now: -v prints the clock as a guest resumes

@@ -17,7 +17,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.function.Consumer;
 
 /**
  * Runs the capture/encode/decode/restore code once on a throwaway VM, in the background,
@@ -39,7 +38,14 @@ public final class WarmUp {
      */
     private static final int MACHINE_ROUNDS = 60;
 
-    /** How long a warm-up may take, settling included; the machine rounds get half of it. */
+    /** What the layers above rehearse after the machines, until {@code untilNanos} ({@link System#nanoTime}). */
+    @FunctionalInterface
+    public interface More {
+        /** @param config the warm-up's own: its root holds the files {@code state} has open */
+        void run(MachineState state, MachineConfig config, long untilNanos) throws Exception;
+    }
+
+    /** How long a warm-up may take, settling included; the machine rounds get the first 40 % of it. */
     public enum Budget {
         /**
          * For a caller that waits for it (at most 2 s) before the guest starts or the server
@@ -59,7 +65,7 @@ public final class WarmUp {
 
     /** Starts the warm-up on a daemon thread; failures are ignored (it is only an optimisation). */
     public static Thread inBackground() {
-        return inBackground(null, s -> { }, Budget.BESIDE_GUEST);
+        return inBackground(null, (state, config, until) -> { }, Budget.BESIDE_GUEST);
     }
 
     /**
@@ -67,9 +73,9 @@ public final class WarmUp {
      * machine: {@link Machine#shell} and {@link Machine#restore(MachineConfig, MachineState, Machine.Shell)}
      * with {@code config} (its root, its dirty log), then {@link Machine#capture} of what was
      * restored and its encoding, a few times; then {@code more} with a valid state, for the
-     * layers above (the migration server's durable copy).
+     * layers above (the migration server's copy, whole migrations).
      */
-    public static Thread inBackground(MachineConfig config, Consumer<MachineState> more, Budget budget) {
+    public static Thread inBackground(MachineConfig config, More more, Budget budget) {
         long start = System.nanoTime(), deadline = start + budget.nanos;
         Thread t = new Thread(() -> {
             Path root = null;
@@ -77,8 +83,9 @@ public final class WarmUp {
                 root = Files.createTempDirectory("scratchvm-warm-up-");
                 MachineState state = run(root);
                 if (state == null) return;
-                if (config != null) machines(config, root, state, start + budget.nanos / 2);
-                more.accept(state);
+                if (config != null) machines(config, root, state, start + budget.nanos * 2 / 5);
+                more.run(state, new MachineConfig(state.memory().size(), root, config != null ? config.trace() : null, false,
+                        config != null ? config.stdio() : null, config == null || config.dirtyLog()), start + budget.nanos * 3 / 4);
                 settleCompiler(deadline);
             } catch (Exception | LinkageError ignored) {
                 // A warm-up that fails changes nothing but timing.
