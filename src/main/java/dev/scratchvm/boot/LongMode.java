@@ -54,7 +54,7 @@ public final class LongMode {
      * the stack that boot made absent ({@link #unmapGuardPage}).
      */
     public static void rewriteTables(GuestMemory memory, long guardPage) {
-        memory.zero(0, GUEST_BASE);
+        memory.zeroWhereNonZero(0, GUEST_BASE);
         writeTables(memory);
         unmapGuardPage(memory, guardPage);
     }

@@ -46,8 +46,16 @@ public final class Kvm implements AutoCloseable {
         return check("KVM_GET_VCPU_MMAP_SIZE", Libc.ioctl(fd, Ioctls.GET_VCPU_MMAP_SIZE, 0L));
     }
 
-    /** KVM_GET_SUPPORTED_CPUID: what this host's KVM can expose to a guest. */
+    /** What {@link #supportedCpuid} returned: it does not change while the module is loaded, and a restore asks for it. */
+    private List<CpuidEntry> supportedCpuid;
+
+    /** KVM_GET_SUPPORTED_CPUID: what this host's KVM can expose to a guest (asked once per handle). */
     public List<CpuidEntry> supportedCpuid() {
+        if (supportedCpuid == null) supportedCpuid = List.copyOf(readSupportedCpuid());
+        return supportedCpuid;
+    }
+
+    private List<CpuidEntry> readSupportedCpuid() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buf = arena.allocate(Structs.KVM_CPUID2_HEADER + MAX_CPUID_ENTRIES * Structs.CPUID_ENTRY.byteSize(), 8);
             buf.set(JAVA_INT, 0, MAX_CPUID_ENTRIES);

@@ -151,6 +151,22 @@ public final class GuestMemory implements AutoCloseable {
         mem.asSlice(addr, len).fill((byte) 0);
     }
 
+    private static final MemorySegment ZERO_PAGE = MemorySegment.ofArray(new byte[PAGE_SIZE]);
+
+    /**
+     * As {@link #zero}, writing only the pages that are not zero already: in fresh memory most
+     * are untouched, and reading one maps the shared zero page where writing would fault in a
+     * page of its own (512 of them cost about a millisecond of a migrated guest's downtime).
+     * {@code addr} and {@code len} are page-aligned.
+     */
+    public void zeroWhereNonZero(long addr, long len) {
+        dirty.mark(addr, len);
+        for (long page = addr; page < addr + len; page += PAGE_SIZE) {
+            MemorySegment p = mem.asSlice(page, PAGE_SIZE);
+            if (p.mismatch(ZERO_PAGE) >= 0) p.fill((byte) 0);
+        }
+    }
+
     /** Copies {@code len} bytes of {@code src} from {@code srcOffset} into guest memory at {@code addr}. */
     public void write(long addr, byte[] src, int srcOffset, int len) {
         dirty.mark(addr, len);

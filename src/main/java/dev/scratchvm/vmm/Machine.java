@@ -195,6 +195,7 @@ public final class Machine implements AutoCloseable {
             s.vm = s.kvm.createVm();
             s.log = registerMemory(s.vm, s.memory, config);
             s.vcpu = s.vm.createVcpu(0);
+            s.kvm.supportedCpuid();   // asked by the restore's CPU check: now, not while the guest waits
             return s;
         } catch (RuntimeException e) {
             s.close();
