@@ -65,11 +65,15 @@ class LiveMigrationTest {
     @Test
     void aGuestWritingAFileContinuouslyLeavesEveryLineInItOnce() throws Exception {
         Path nativeDir = Files.createDirectories(dir.resolve("native"));
-        String expected = LiveVms.nativeOutput(dir, "steer", null, "writer", "400", "lines.txt", "200000");
+        String expected = LiveVms.nativeOutput(dir, "steer", null, "writer", "1000", "lines.txt", "200000");
         String expectedFile = Files.readString(nativeDir.resolve("lines.txt"));
-        try (LiveVms vms = new LiveVms(dir, MEMORY); Machine m = vms.boot("steer", MEMORY, "writer", "400", "lines.txt", "200000");
+        try (LiveVms vms = new LiveVms(dir, MEMORY); Machine m = vms.boot("steer", MEMORY, "writer", "1000", "lines.txt", "200000");
              Controller c = Controller.of(m, x -> false).start()) {
-            Thread.sleep(200);
+            // Moved while it writes: once some lines are in (a fixed sleep lost the race to a fast host).
+            Path file = vms.root.resolve("lines.txt");
+            for (long until = System.nanoTime() + 10_000_000_000L; System.nanoTime() - until < 0; Thread.sleep(5)) {
+                if (Files.exists(file) && Files.size(file) >= 10 * 27) break;
+            }
             assertThat(c.migrate(vms.client(), DEFAULT, null)).isInstanceOf(MigrationClient.Result.Committed.class);
             assertThat(vms.arrivedEnding.get(120, TimeUnit.SECONDS).exitStatus()).isZero();
             assertThat(Files.readString(vms.root.resolve("lines.txt"))).isEqualTo(expectedFile);
