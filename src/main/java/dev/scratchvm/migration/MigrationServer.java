@@ -206,6 +206,7 @@ public final class MigrationServer implements AutoCloseable {
         Transport t = config.tls() != null && tlsClient ? TlsTransport.server(raw, config.tls()) : raw;
         ServerSession s = new ServerSession(t, config.key());
         boolean handedOver = false;
+        String dropped = null;
         try {
             if (tlsClient != (config.tls() != null)) throw TlsTransport.refuseMismatch(raw, tlsClient, config.timeouts());
             // The deadline counts from accept, so the time spent reading the first flight is included.
@@ -238,7 +239,7 @@ public final class MigrationServer implements AutoCloseable {
                 if (!handedOver) busy.set(false);
             }
         } catch (MigrationException e) {
-            if (!ticket.evicted()) reception.dropped("dropped " + t.peer() + ": " + e.getMessage());
+            if (!ticket.evicted()) dropped = "dropped " + t.peer() + ": " + e.getMessage();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException | Error e) {
@@ -247,6 +248,8 @@ public final class MigrationServer implements AutoCloseable {
         } finally {
             if (!handedOver) s.close();
             reception.release(ticket);
+            // Logged once the connection is closed and out of the budget: the line says it is gone.
+            if (dropped != null) reception.dropped(dropped);
         }
     }
 
