@@ -74,14 +74,22 @@ final class ServeCommand implements Command {
         }
         try (Handoffs handoffs = Handoffs.open(dir, syncSpool ? Handoffs.Durability.DISK : Handoffs.Durability.PAGE_CACHE); Metrics metrics = vm.metrics()) {
             handoffs.recovered().forEach(ServeCommand::line);
-            // VMs this server acknowledged before it was stopped run first: they are its own.
             Integer status = null;
-            for (Path resumable : handoffs.resumable()) {
-                line("resuming a VM committed here before the server stopped (" + resumable + ")");
-                status = runResumed(handoffs, resumable, config, metrics);
-                if (once) return status;
-            }
             try (MigrationServer server = MigrationServer.listen(at, new MigrationServer.Config(key, timeouts, config, handoffs, ServeCommand::line, tls))) {
+                // VMs this server acknowledged before it was stopped run first: they are its own. It
+                // listens meanwhile, so that a client in doubt about one of them can ask how it ended.
+                for (Path resumable : handoffs.resumable()) {
+                    line("resuming a VM committed here before the server stopped (" + resumable + ")");
+                    status = runResumed(handoffs, resumable, config, metrics);
+                    if (once) {
+                        // Its client may not know that it committed (it was killed around then): stay to answer.
+                        String id = Handoffs.idOf(resumable);
+                        line("waiting up to " + timeouts.resolve().toSeconds() + " s for the client to ask how migration "
+                                + id.substring(0, 8) + " ended");
+                        server.awaitQueried(id, timeouts.resolve());
+                        return status;
+                    }
+                }
                 // So that the first VM's restore and durable copy, part of its downtime, run warm code;
                 // announced once done (at most 2 s), so that a first VM does not share the CPUs with it.
                 Thread warmUp = WarmUp.inBackground(config, (state, own, until) -> {
@@ -155,7 +163,10 @@ final class ServeCommand implements Command {
         String xdg = System.getenv("XDG_STATE_HOME");
         Path base = (xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".local", "state"))
                 .resolve("scratchvm").resolve("serve");
-        return base.resolve(at.port() != 0 ? String.valueOf(at.port()) : "any-" + ProcessHandle.current().pid());
+        // Port 0: a name no later server takes, not even one that reuses this process's id (a
+        // server killed before its VM ran leaves its directory behind).
+        return base.resolve(at.port() != 0 ? String.valueOf(at.port())
+                : "any-" + ProcessHandle.current().pid() + "-" + Long.toHexString(new java.security.SecureRandom().nextLong()));
     }
 
     private static void deleteIfEmptied(Path dir) {

@@ -184,6 +184,25 @@ public final class MigrationServer implements AutoCloseable {
         }
     }
 
+    /** Migrations a client asked about since this server started (hex ids). */
+    private final java.util.Set<String> queried = new java.util.HashSet<>();
+
+    private synchronized void queried(String id) {
+        queried.add(id);
+        notifyAll();
+    }
+
+    /** Waits until a client has asked how migration {@code id} (hex) ended, at most {@code limit}; true if one did. */
+    public synchronized boolean awaitQueried(String id, Duration limit) throws InterruptedException {
+        long until = System.nanoTime() + limit.toNanos();
+        while (!queried.contains(id)) {
+            long left = until - System.nanoTime();
+            if (left <= 0) return false;
+            java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(this, left);
+        }
+        return true;
+    }
+
     /** The VM returned by {@link #next} has finished: accept the next one. */
     public void done() {
         busy.set(false);
@@ -225,6 +244,7 @@ public final class MigrationServer implements AutoCloseable {
                 s.answer(v);
                 config.log().accept(t.peer() + " asked how migration " + (e == null ? "(unknown)" : e.shortId())
                         + " ended: " + v.name().toLowerCase(java.util.Locale.ROOT));
+                queried(HexFormat.of().formatHex(id));
                 return;
             }
             if (!busy.compareAndSet(false, true)) {
@@ -246,10 +266,11 @@ public final class MigrationServer implements AutoCloseable {
             // One connection must never take the server down, nor print a stack trace.
             config.log().accept("dropped " + t.peer() + ": internal error: " + e);
         } finally {
-            if (!handedOver) s.close();
+            // Out of the budget, then logged, then closed: when the log says a connection was dropped
+            // it no longer counts, and when the peer sees the close the line is written.
             reception.release(ticket);
-            // Logged once the connection is closed and out of the budget: the line says it is gone.
             if (dropped != null) reception.dropped(dropped);
+            if (!handedOver) s.close();
         }
     }
 
