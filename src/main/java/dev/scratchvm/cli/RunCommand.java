@@ -67,10 +67,10 @@ final class RunCommand implements Command {
             Thread warmUp = target instanceof MigrationTarget ? WarmUp.inBackground(config, Session.MIGRATIONS, WarmUp.Budget.BEFORE_START) : null;
             try (Machine machine = Machine.boot(config, elf, argv, env, program.toString(), random)) {
                 if (target instanceof MigrationTarget m) {
-                    // Connected and prepared while the warm-up runs, so that a guest that asks for SAVE at
-                    // once does not wait for the handshake in its downtime.
-                    m.connectEarly(machine);
+                    // Connected after the warm-up, not during it: a slow (emulated) warm-up aged the early
+                    // connection past the idle timeout, and its replacement found the server still busy with it.
                     m.prepare(warmUp);
+                    m.connectEarly(machine);
                 }
                 int status = Session.run(machine, target, config.trace().prefix(), vm.verbose, vm.apiSock, metrics,
                         migration.keyFile, migration.tls(), vm.root);
