@@ -135,9 +135,8 @@ final class MigrationTarget implements SaveTarget {
 
     /**
      * Before the guest starts: waits (2 s at most in all) for the warm-ups of the capture path
-     * and of the handshake, and for the early connection ({@link #connectEarly}), so their
-     * one-time costs land in start-up rather than in the downtime of a guest that asks for
-     * SAVE right away.
+     * and of the handshake, so their one-time costs land in start-up rather than in the
+     * downtime of a guest that asks for SAVE right away.
      */
     void prepare(Thread vmWarmUp) throws InterruptedException {
         long until = System.nanoTime() + Duration.ofSeconds(2).toNanos();
@@ -145,13 +144,6 @@ final class MigrationTarget implements SaveTarget {
         vmWarmUp.join(left(until));
         client.awaitWarmUp(left(until));
         if (tlsWarmUp != null) tlsWarmUp.join(left(until));
-        if (early != null) {
-            try {
-                early.get(left(until).toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
-            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-                // SAVE finds out, and connects again or reports it.
-            }
-        }
     }
 
     private static Duration left(long until) {
