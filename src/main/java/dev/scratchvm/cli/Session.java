@@ -2,6 +2,7 @@ package dev.scratchvm.cli;
 
 import dev.scratchvm.control.ApiServer;
 import dev.scratchvm.control.Controller;
+import dev.scratchvm.control.RehearsedMigration;
 import dev.scratchvm.migration.Rehearsal;
 import dev.scratchvm.migration.TlsSettings;
 import dev.scratchvm.vmm.Machine;
@@ -17,6 +18,10 @@ final class Session {
 
     /** The warm-up's last part in a VMM that may send or receive a VM: whole migrations to itself (at most 20). */
     static final WarmUp.More MIGRATIONS = (state, config, until) -> Rehearsal.run(state, config, until, 20);
+
+    /** As {@link #MIGRATIONS}, for a VMM with a control socket: also as {@code ctl migrate} migrates, through a controller. */
+    static final WarmUp.More CONTROLLED_MIGRATIONS = (state, config, until) ->
+            Rehearsal.run(state, config, until, 30, RehearsedMigration.of(state, config));
 
     /**
      * @param prefix  what the guest's own lines start with (trace, SAVE OPERATION); the VMM's
@@ -42,7 +47,7 @@ final class Session {
             if (apiSock != null) {
                 api = ApiServer.open(apiSock, controller, new LiveMigrator(keyFile, tls, root, vmmPrefix));
                 // A snapshot's capture and encoding would otherwise run cold, while the guest waits.
-                WarmUp.inBackground(machine.config(), Session.MIGRATIONS, WarmUp.Budget.BESIDE_GUEST);
+                WarmUp.inBackground(machine.config(), CONTROLLED_MIGRATIONS, WarmUp.Budget.BESIDE_GUEST);
                 // And a live migration's handshake, should one be asked for.
                 dev.scratchvm.migration.MigrationClient.warmUpInBackground();
             }

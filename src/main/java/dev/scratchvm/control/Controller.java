@@ -133,6 +133,17 @@ public final class Controller implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Starts the vCPU thread with the guest paused: it serves the controller's operations
+     * (a migration, a snapshot, {@link #resume}) but runs no guest code until resumed.
+     */
+    public Controller startPaused() {
+        if (state != State.CREATED) throw new IllegalStateException("already started");
+        state = State.PAUSED;
+        vcpuThread.start();
+        return this;
+    }
+
     public State state() {
         return state;
     }

@@ -16,8 +16,26 @@ public record LiveOptions(Duration downtime, Duration timeout, OnTimeout onTimeo
     /** 10 ms of downtime, 60 s to converge, abort after that, no throttling. */
     public static final LiveOptions DEFAULT = new LiveOptions(Duration.ofMillis(10), Duration.ofSeconds(60), OnTimeout.ABORT, false);
 
+    /**
+     * Dirty bytes left for the stop that are not worth another round. Another round costs the
+     * guest nothing, while each page sent with the guest stopped adds to its downtime: so rounds
+     * go on while each shrinks what is left at least {@link #SHRINK}-fold and it is above this.
+     */
+    static final long SMALL_REST_BYTES = 256 << 10;
+    static final int SHRINK = 4;
+
     public LiveOptions {
         if (downtime.isNegative() || downtime.isZero()) throw new IllegalArgumentException("the downtime budget must be positive");
         if (timeout.isNegative() || timeout.isZero()) throw new IllegalArgumentException("the timeout must be positive");
+    }
+
+    /**
+     * Whether to stop the guest after a round that sent {@code roundBytes} and left
+     * {@code dirtyBytes}, stopping now being estimated to take {@code estimateNanos}: when that
+     * fits the budget and another round would not shrink the rest much further.
+     */
+    boolean stopsNow(long estimateNanos, long dirtyBytes, long roundBytes) {
+        boolean shrinking = dirtyBytes > SMALL_REST_BYTES && dirtyBytes * SHRINK <= roundBytes;
+        return estimateNanos <= downtime.toNanos() && !shrinking;
     }
 }

@@ -291,7 +291,7 @@ public final class MigrationClient {
                     long estimate = fixedNanos + (long) (dirtyBytes * 1e9 / Math.max(bandwidth, 1));
                     double dirtyRate = dirtyBytes * 1e9 / took;
                     progress.accept(new RoundReport(rounds - 1, sent.pages(), sent.bytes(), dirty.cardinality(), dirtyRate, rate, estimate, throttle));
-                    if (estimate <= options.downtime().toNanos()) {
+                    if (options.stopsNow(estimate, dirtyBytes, sent.bytes())) {
                         stoppedAt = System.nanoTime();
                         stoppedEpoch = epochNanos();
                         stopped = stopWith(vm, dirty);

@@ -53,6 +53,23 @@ class ControllerTest {
     }
 
     @Test
+    void aVmStartedPausedRunsNothingUntilResumedThenRunsAsIfNeverPaused() throws Exception {
+        try (SteerGuest guest = SteerGuest.in(dir)) {
+            String expected = guest.nativeOutput(null, "compute", "3000000");
+            try (Machine m = guest.boot("compute", "3000000"); Controller c = Controller.of(m, NO_SAVE).startPaused()) {
+                assertThat(c.state()).isEqualTo(Controller.State.PAUSED);
+                assertThat(c.status().state()).as("its operations are served while paused").isEqualTo(Controller.State.PAUSED);
+                Thread.sleep(100);
+                assertThat(m.syscallCount()).as("system calls made while paused").isZero();
+                assertThatThrownBy(c::pause).hasMessage("cannot pause: the VM is paused");
+                c.resume();
+                assertThat(c.awaitEnd()).isEqualTo(new Controller.Ending(0, null));
+            }
+            assertThat(guest.output()).isEqualTo(expected);
+        }
+    }
+
+    @Test
     void aGuestPausedInABlockingReadGoesOnReadingAfterResume() throws Exception {
         try (SteerGuest guest = SteerGuest.in(dir)) {
             try (Machine m = guest.boot("read"); Controller c = Controller.of(m, NO_SAVE).start()) {
