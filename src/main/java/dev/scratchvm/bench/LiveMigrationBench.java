@@ -25,7 +25,7 @@ record LiveMigrationBench(Bench.Profile profile, Path home, Path work, Bench.Pro
         Path dir = Files.createDirectories(work.resolve("live-migration"));
         List<Result> results = new ArrayList<>();
         Shape dirtying = new Shape("256 MiB VM dirtying 16 MiB/s", "256M", new String[]{"rate", "192", "16384", "600"}, 2500);
-        Shape idle = new Shape("1 GiB VM, 1 MiB touched", "1G", new String[]{"rate", "1", "1", "600"}, 800);
+        Shape idle = new Shape("1 GiB VM, 1 MiB touched", "1G", new String[]{"rate", "1", "1", "600"}, 2500);
         for (Shape shape : List.of(dirtying, idle)) {
             List<Double> downtime = new ArrayList<>(), total = new ArrayList<>(), bytes = new ArrayList<>(), rounds = new ArrayList<>();
             Spans spans = new Spans();
@@ -80,7 +80,8 @@ record LiveMigrationBench(Bench.Profile profile, Path home, Path work, Bench.Pro
                     throw new IllegalStateException("the source VMM did not come up:\n" + Files.readString(dir.resolve("client.log")));
                 }
             }
-            // The guest has filled its memory and is at its steady work (the quick profile only proves it runs).
+            // The guest has filled its memory and is at its steady work, and the VMM's warm-up (at most
+            // 1.4 s from its start) is over (the quick profile only proves it runs).
             Thread.sleep(profile.quick() ? Math.min(1000, shape.settleMillis()) : shape.settleMillis());
             ApiClient.Reply r = ApiClient.migrate(sock, address, 10, 60, "abort", false, false);
             if (!r.ok()) {
